@@ -1,0 +1,55 @@
+import * as path from "node:path";
+import { Testing } from "cdktf";
+import { loadAssets } from "../../stacks/assets";
+import { loadEnvironmentFile, parseEnvironment, type Environment, type EnvironmentFile } from "../../stacks/environment";
+import { MonitoringStack } from "../../stacks/monitoring-stack";
+
+export const ROOT = path.resolve(__dirname, "../..");
+export const ASSETS = loadAssets(path.join(ROOT, "assets"));
+export const SHIPPED_ENVIRONMENTS = ["dev", "prod"] as const;
+
+export function shippedEnvironment(name: string): Environment {
+  return loadEnvironmentFile(path.join(ROOT, "environments", `${name}.yaml`));
+}
+
+export function environment(overrides: Partial<EnvironmentFile> = {}): Environment {
+  return parseEnvironment({ name: "unit", ...overrides }, "unit-test");
+}
+
+export interface SynthesizedStack {
+  resource: Record<string, Record<string, Record<string, unknown>>>;
+  variable: Record<string, Record<string, unknown>>;
+  output: Record<string, { value: string }>;
+  terraform: { backend: { local: { path: string } } };
+}
+
+/** Synthesizes one environment's stack and returns the parsed Terraform JSON. */
+export function synth(env: Environment): SynthesizedStack {
+  const app = Testing.app();
+  const stack = new MonitoringStack(app, { env, assets: ASSETS, statePath: `/state/${env.name}.tfstate` });
+  return JSON.parse(Testing.synth(stack)) as SynthesizedStack;
+}
+
+export type ContainerJson = {
+  name: string;
+  image: string;
+  upload?: { file: string; content: string }[];
+  [key: string]: unknown;
+};
+
+export function containers(stack: SynthesizedStack): ContainerJson[] {
+  return Object.values(stack.resource.docker_container ?? {}) as ContainerJson[];
+}
+
+export function containerNamed(stack: SynthesizedStack, name: string): ContainerJson {
+  const found = containers(stack).find((c) => c.name === name);
+  if (!found) throw new Error(`no container ${name}; have ${containers(stack).map((c) => c.name).join(", ")}`);
+  return found;
+}
+
+export function uploadedFile(container: ContainerJson, file: string): string {
+  const upload = container.upload?.find((u) => u.file === file);
+  if (!upload) throw new Error(`${container.name} has no upload ${file}`);
+  // Undo the Terraform escaping, as Terraform does when it writes the file.
+  return upload.content.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
+}

@@ -1,0 +1,121 @@
+import { PUBLISHED_SERVICES, SERVICES, CONFIG_PATHS } from "../../stacks/catalog";
+import { containerNamed, containers, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth } from "../helpers/synth";
+
+const SEVEN = ["prometheus", "grafana", "node-exporter", "alertmanager", "elasticsearch", "logstash", "kibana"];
+
+describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
+  const env = shippedEnvironment(name);
+  const stack = synth(env);
+  const all = containers(stack);
+  const services = all.filter((c) => c.restart !== "no");
+
+  it("runs all seven services plus the Elasticsearch setup job", () => {
+    expect(services.map((c) => c.name).sort()).toEqual(SEVEN.map((s) => `${name}-${s}`).sort());
+    expect(all.map((c) => c.name)).toContain(`${name}-elasticsearch-setup`);
+  });
+
+  it.each(SEVEN)("pins, limits, restarts, checks and rotates %s", (service) => {
+    const c = containerNamed(stack, `${name}-${service}`);
+    expect(c.image).toMatch(/:[^:/]+$/);
+    expect(c.image).not.toMatch(/:latest$/);
+    expect(c.restart).toBe("unless-stopped");
+    expect(c.memory).toBeGreaterThanOrEqual(64);
+    expect(c.healthcheck).toMatchObject({ test: ["CMD-SHELL", expect.any(String)] });
+    expect(c.log_driver).toBe("json-file");
+    expect(c.log_opts).toEqual({ "max-size": "10m", "max-file": "3" });
+    expect(c.security_opts).toContain("no-new-privileges:true");
+    expect(c.capabilities).toEqual({ drop: ["ALL"] });
+    expect(c.networks_advanced).toEqual([{ name: "${docker_network.network.name}", aliases: [service] }]);
+  });
+
+  it("publishes only on the bind address, on the environment's ports", () => {
+    for (const c of services) {
+      for (const port of (c.ports as { ip: string; external: number }[] | undefined) ?? []) {
+        expect(port.ip).toBe(env.bindAddress);
+      }
+    }
+    expect(env.bindAddress).toBe("127.0.0.1");
+    expect(containerNamed(stack, `${name}-node-exporter`).ports ?? []).toEqual([]);
+    for (const service of PUBLISHED_SERVICES) {
+      const c = containerNamed(stack, `${name}-${SERVICES[service].hostname}`);
+      expect(c.ports).toEqual([{ internal: SERVICES[service].port, external: env.ports[service], ip: "127.0.0.1" }]);
+    }
+  });
+
+  it("attaches a named data volume to each service that keeps data", () => {
+    const volumes = Object.values(stack.resource.docker_volume) as { name: string; lifecycle?: { prevent_destroy: boolean } }[];
+    for (const service of ["prometheus", "grafana", "alertmanager", "elasticsearch"] as const) {
+      const c = containerNamed(stack, `${name}-${service}`);
+      expect(volumes.map((v) => v.name)).toContain(`${name}-${service}-data`);
+      expect(c.volumes).toEqual([{ volume_name: expect.stringContaining("docker_volume."), container_path: SERVICES[service].dataPath }]);
+    }
+    for (const v of volumes) expect(v.lifecycle?.prevent_destroy).toBe(env.protectData);
+  });
+
+  it("uploads each config where the image reads it", () => {
+    const files = (service: string) => (containerNamed(stack, `${name}-${service}`).upload ?? []).map((u) => u.file);
+    expect(files("prometheus")).toEqual(
+      expect.arrayContaining([CONFIG_PATHS.prometheusConfig, `${CONFIG_PATHS.prometheusRulesDir}/protocol.rules.yml`, `${CONFIG_PATHS.prometheusRulesDir}/stack.rules.yml`]),
+    );
+    expect(files("alertmanager")).toEqual(expect.arrayContaining([CONFIG_PATHS.alertmanagerConfig, `${CONFIG_PATHS.alertmanagerTemplatesDir}/protocol.tmpl`]));
+    expect(files("grafana")).toEqual(
+      expect.arrayContaining([CONFIG_PATHS.grafanaDatasources, CONFIG_PATHS.grafanaDashboardProvider, `${CONFIG_PATHS.grafanaDashboardsDir}/protocol-overview.json`]),
+    );
+    expect(files("logstash")).toEqual([CONFIG_PATHS.logstashPipeline]);
+    expect(files("elasticsearch-setup")).toEqual([CONFIG_PATHS.elasticsearchSetupScript]);
+  });
+
+  it("keeps its state in its own local state file and outputs the UI URLs", () => {
+    expect(stack.terraform.backend.local.path).toBe(`/state/${name}.tfstate`);
+    expect(stack.output.grafana_url.value).toBe(`http://127.0.0.1:${env.ports.grafana}`);
+    expect(Object.keys(stack.output).sort()).toEqual(["alertmanager_url", "grafana_url", "kibana_url", "prometheus_url"]);
+  });
+});
+
+describe("hardening and wiring", () => {
+  const stack = synth(shippedEnvironment("dev"));
+
+  it("lets Prometheus reach services on the Docker host", () => {
+    expect(containerNamed(stack, "dev-prometheus").host).toEqual([{ host: "host.docker.internal", ip: "host-gateway" }]);
+  });
+
+  it("makes Node Exporter report the host read-only without exposing it", () => {
+    const c = containerNamed(stack, "dev-node-exporter");
+    expect(c.command).toEqual(expect.arrayContaining(["--path.rootfs=/host/root", "--path.procfs=/host/proc", "--path.sysfs=/host/sys"]));
+    expect(c.mounts).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ source: "/", target: "/host/root", read_only: true }),
+        expect.objectContaining({ source: "/proc", target: "/host/proc", read_only: true }),
+        expect.objectContaining({ source: "/sys", target: "/host/sys", read_only: true }),
+      ]),
+    );
+    expect(c.pid_mode).toBe("host");
+    expect(c.network_mode).toBeUndefined();
+    expect(c.read_only).toBe(true);
+  });
+
+  it("runs the Elasticsearch setup once, after Elasticsearch and before Kibana and Logstash", () => {
+    const setup = containerNamed(stack, "dev-elasticsearch-setup");
+    expect(setup).toMatchObject({ restart: "no", must_run: false, attach: true });
+    expect(setup.depends_on).toEqual([expect.stringMatching(/^docker_container\.elasticsearch_container_/)]);
+    for (const service of ["kibana", "logstash"]) {
+      expect(containerNamed(stack, `dev-${service}`).depends_on).toEqual([expect.stringMatching(/^docker_container\.elasticsearch_setup_container_/)]);
+    }
+  });
+
+  it("gives Kibana kibana_system credentials and fixed encryption keys, never elastic", () => {
+    const env = containerNamed(stack, "dev-kibana").env as string[];
+    expect(env).toContain("ELASTICSEARCH_USERNAME=kibana_system");
+    expect(env).toContain("ELASTICSEARCH_PASSWORD=${var.kibana_system_password}");
+    for (const key of ["XPACK_SECURITY_ENCRYPTIONKEY", "XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY", "XPACK_REPORTING_ENCRYPTIONKEY"]) {
+      expect(env.find((e) => e.startsWith(`${key}=`))).toMatch(/sha256\(.*var\.kibana_encryption_key/);
+    }
+    expect(env.join("\n")).not.toMatch(/elastic_password/);
+  });
+
+  it("leaves out ELK, its secrets and its ports when the environment switches it off", () => {
+    const small = synth(environment({ services: ["prometheus", "alertmanager", "nodeExporter", "grafana"] }));
+    expect(containers(small).map((c) => c.name).sort()).toEqual(["unit-alertmanager", "unit-grafana", "unit-node-exporter", "unit-prometheus"]);
+    expect(Object.keys(small.variable)).toEqual(["grafana_admin_password"]);
+  });
+});

@@ -1,0 +1,35 @@
+#!/bin/sh
+# One-shot Elasticsearch setup, safe to run again: sets the kibana_system password and creates
+# (or updates) the logstash_writer and grafana_reader roles and users. The bootstrap password
+# (ELASTIC_PASSWORD) only applies on the cluster's first start, so these are set through the API.
+set -eu
+
+ES_URL="${ES_URL:-http://elasticsearch:9200}"
+
+es() { # es METHOD PATH [JSON]
+  curl -fsS --max-time 10 -u "elastic:${ELASTIC_PASSWORD}" -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "${ES_URL}$2"
+  echo
+}
+
+echo "es-setup: waiting for ${ES_URL}"
+tries=0
+until curl -fsS --max-time 5 -u "elastic:${ELASTIC_PASSWORD}" "${ES_URL}/_cluster/health" >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  [ "$tries" -lt 60 ] || { echo "es-setup: Elasticsearch did not answer in time" >&2; exit 1; }
+  sleep 2
+done
+
+echo "es-setup: kibana_system password"
+es POST /_security/user/kibana_system/_password "{\"password\":\"${KIBANA_SYSTEM_PASSWORD}\"}"
+
+echo "es-setup: logstash_writer role and user"
+es PUT /_security/role/logstash_writer '{"cluster":["monitor","manage_index_templates","manage_ilm"],"indices":[{"names":["protocol-logs-*"],"privileges":["write","create","create_index","manage","manage_ilm"]}]}'
+es PUT /_security/user/logstash_writer "{\"password\":\"${LOGSTASH_WRITER_PASSWORD}\",\"roles\":[\"logstash_writer\"]}"
+
+if [ -n "${GRAFANA_ES_PASSWORD:-}" ]; then # only when Grafana runs beside Elasticsearch
+  echo "es-setup: grafana_reader role and user"
+  es PUT /_security/role/grafana_reader '{"cluster":["monitor"],"indices":[{"names":["protocol-logs-*"],"privileges":["read","view_index_metadata"]}]}'
+  es PUT /_security/user/grafana_reader "{\"password\":\"${GRAFANA_ES_PASSWORD}\",\"roles\":[\"grafana_reader\"]}"
+fi
+
+echo "es-setup: done"

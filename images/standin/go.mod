@@ -1,0 +1,3 @@
+module protocol-monitoring/standin
+
+go 1.22

@@ -1,0 +1,391 @@
+#!/usr/bin/env bash
+# Build the stack's container images locally, without any container registry
+# (none is reachable here, so "docker pull" fails).
+#
+#  * Real programs from Debian bookworm packages, laid out like the upstream
+#    images (same binary paths, config and data dirs, entrypoints, user):
+#      protocol-monitoring-local/prometheus:<version>     (like prom/prometheus)
+#      protocol-monitoring-local/alertmanager:<version>   (like prom/alertmanager)
+#      protocol-monitoring-local/node-exporter:<version>  (like prom/node-exporter)
+#  * Stand-ins (images/standin, a tiny Go program answering health and setup
+#    endpoints only) for what Debian does not package:
+#      protocol-monitoring-local/{grafana,elasticsearch,logstash,kibana}:standin
+#
+# Each image is a `docker import` of a root file system assembled from .debs
+# (no Dockerfile, no base image). Each carries the label
+# org.protocol-monitoring.recipe=<sha256 of this script and its inputs>; an
+# image whose tag already carries the current recipe is not rebuilt, so a
+# second run is a quick no-op.
+#
+# Prints the tags (one per line) on stdout and writes them to
+# .tools/local-images.env as LOCAL_IMAGE_<NAME>=<tag> for tests to read.
+#
+# Usage: scripts/build-local-images.sh [--force]
+#   --force (or FORCE=1)  rebuild even when the recipe label matches
+# Needs: root (file ownership inside the images), a running docker daemon,
+# apt-get/dpkg-deb, and Go only when a stand-in image has to be (re)built.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SELF="$ROOT/scripts/build-local-images.sh"
+TOOLS="$ROOT/.tools"
+BUILD="$TOOLS/build"
+ENV_FILE="$TOOLS/local-images.env"
+STANDIN_SRC="$ROOT/images/standin"
+STANDIN_BIN="$BUILD/standin"
+REPO=protocol-monitoring-local
+RECIPE_LABEL=org.protocol-monitoring.recipe
+FORCE=${FORCE:-0}
+
+# shellcheck source=lib/debs.sh
+source "$ROOT/scripts/lib/debs.sh" # fetch_debs pkg... -> .deb paths, cached in .tools/debs
+
+log() { echo "build-local-images: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+TAGS=()     # tags in build order, printed at the end
+ENV_LINES=() # LOCAL_IMAGE_<NAME>=<tag>
+
+# ---------------------------------------------------------------------------
+# Helpers
+
+# fetch PKG...: make sure the packages' .debs are cached; DEB[pkg] = path.
+declare -A DEB=()
+fetch() {
+  local p
+  for p in "$@"; do
+    DEB[$p]=$(fetch_debs "$p" | tail -n 1)
+    [[ -f ${DEB[$p]} ]] || die "no .deb for $p"
+  done
+}
+
+# upstream_version DEB: Debian version without epoch, revision and repack
+# suffix: 2.42.0+ds-5+deb12u1 -> 2.42.0, 0.25.0-1+b4 -> 0.25.0.
+upstream_version() {
+  local v
+  v=$(dpkg-deb -f "$1" Version)
+  v=${v#*:}
+  v=${v%-*}
+  echo "${v%%[+~]*}"
+}
+
+# compute_recipe VAR NAME FILE...: VAR = sha256 over the image name, this
+# script and the contents (not paths: a fresh clone elsewhere matches) of
+# the image's inputs.
+declare -A FILE_SUM=()
+compute_recipe() {
+  local var=$1 text=$2 f sum
+  shift 2
+  for f in "$SELF" "$@"; do
+    [[ -n ${FILE_SUM[$f]:-} ]] || FILE_SUM[$f]=$(sha256sum <"$f" | cut -d' ' -f1)
+    text+=" ${FILE_SUM[$f]}"
+  done
+  sum=$(sha256sum <<<"$text")
+  printf -v "$var" '%s' "${sum%% *}"
+}
+
+# up_to_date TAG RECIPE: the image exists and was built from this recipe.
+up_to_date() {
+  [[ $FORCE != 1 ]] || return 1
+  local have
+  have=$(docker image inspect -f "{{ index .Config.Labels \"$RECIPE_LABEL\" }}" "$1" 2>/dev/null) || return 1
+  [[ $have == "$2" ]]
+}
+
+# record VAR TAG: remember the tag for stdout and the env file.
+record() {
+  TAGS+=("$2")
+  ENV_LINES+=("$1=$2")
+}
+
+# extract PKG: unpack the package's .deb (once per run); prints the directory.
+extract() {
+  local dir="$WORK/deb/$1"
+  if [[ ! -d $dir ]]; then
+    mkdir -p "$dir.tmp"
+    dpkg-deb -x "${DEB[$1]}" "$dir.tmp"
+    mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+
+# new_rootfs NAME "user:uid:gid:home" ...: a fresh minimal root file system
+# with busybox (sh, wget... as used by healthchecks), the CA bundle,
+# passwd/group with root, nobody and the given users, nsswitch.conf and a
+# world-writable /tmp. Prints its path.
+new_rootfs() {
+  local name=$1 root="$WORK/rootfs/$1" bb ca applet entry
+  shift
+  mkdir -p "$root"/{bin,etc/ssl/certs,lib/x86_64-linux-gnu,lib64,usr/bin,root,home}
+  install -d -m 1777 "$root/tmp"
+
+  # busybox-static: one static binary; applets as symlinks like the busybox
+  # base image that the upstream prom/* images use.
+  bb=$(extract busybox-static)
+  install -m 0755 "$bb/bin/busybox" "$root/bin/busybox"
+  for applet in $("$bb/bin/busybox" --list); do
+    [[ -e $root/bin/$applet ]] || ln -s busybox "$root/bin/$applet"
+  done
+  ln -s ../../bin/env "$root/usr/bin/env" # for "#!/usr/bin/env sh" scripts
+
+  # ca-certificates ships the certificates; its postinst (update-ca-
+  # certificates) would concatenate them into the bundle Go and wget read.
+  ca=$(extract ca-certificates)
+  cat "$ca"/usr/share/ca-certificates/mozilla/*.crt >"$root/etc/ssl/certs/ca-certificates.crt"
+
+  printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/home:/bin/false' >"$root/etc/passwd"
+  printf '%s\n' 'root:x:0:' 'nobody:x:65534:' >"$root/etc/group"
+  for entry in "$@"; do
+    IFS=: read -r user uid gid home <<<"$entry"
+    echo "$user:x:$uid:$gid:$user:$home:/bin/sh" >>"$root/etc/passwd"
+    grep -q ":$gid:\$" "$root/etc/group" || echo "$user:x:$gid:" >>"$root/etc/group"
+  done
+  printf '%s\n' 'passwd: files' 'group: files' 'hosts: files dns' >"$root/etc/nsswitch.conf"
+  echo "$root"
+}
+
+# add_libs ROOT BINARY...: copy the shared libraries the binaries need (per
+# ldd; Debian's Go builds need only libc.so.6 and the loader) from libc6.
+add_libs() {
+  local root=$1 libc lib path found
+  shift
+  libc=$(extract libc6)
+  for lib in $(ldd "$@" | awk '/=>/ {print $1} /^\t\/lib/ {print $1}' | sort -u); do
+    [[ $lib == linux-vdso* ]] && continue
+    found=$(find "$libc" -name "$(basename "$lib")" \( -type f -o -type l \) | head -n 1)
+    [[ -n $found ]] || die "$lib (needed by $*) is not in libc6: add its package to add_libs"
+    path=lib/x86_64-linux-gnu/$(basename "$lib")
+    [[ -e $root/$path ]] || cp -L "$found" "$root/$path"
+  done
+  # The ELF interpreter path baked into the binaries.
+  [[ -e $root/lib64/ld-linux-x86-64.so.2 ]] || ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root/lib64/"
+}
+
+# import_image ROOT TAG RECIPE CHANGE...: tar the root file system into an
+# image (numeric owners as set in ROOT), add the recipe label, drop the image
+# the tag pointed to before if nothing else uses it.
+import_image() {
+  local root=$1 tag=$2 recipe=$3 old
+  shift 3
+  local changes=() c
+  for c in "$@" "LABEL $RECIPE_LABEL=$recipe"; do changes+=(-c "$c"); done
+  old=$(docker image inspect -f '{{.Id}}' "$tag" 2>/dev/null || true)
+  tar -C "$root" --numeric-owner --sort=name -c . | docker import "${changes[@]}" - "$tag" >/dev/null
+  if [[ -n $old && $old != "$(docker image inspect -f '{{.Id}}' "$tag")" ]]; then
+    docker image rm "$old" >/dev/null 2>&1 || true
+  fi
+  rm -rf "$root"
+  log "built $tag ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))"
+}
+
+# Packages every Debian-based image is made of besides its own.
+BASE_PKGS=(libc6 busybox-static ca-certificates)
+base_debs() { local p; for p in "${BASE_PKGS[@]}"; do echo "${DEB[$p]}"; done; }
+
+# ---------------------------------------------------------------------------
+# Real programs from Debian
+
+# Like prom/prometheus: /bin/prometheus and /bin/promtool, config in
+# /etc/prometheus, data in /prometheus (WORKDIR) owned by nobody. Debian's
+# web UI assets (/usr/share/prometheus/web, libjs-* symlinks) are left out:
+# the API, /-/ready and /-/healthy work without them.
+build_prometheus() {
+  local d tag recipe root x
+  d=${DEB[prometheus]}
+  tag="$REPO/prometheus:$(upstream_version "$d")"
+  record LOCAL_IMAGE_PROMETHEUS "$tag"
+  compute_recipe recipe prometheus "$d" $(base_debs)
+  if up_to_date "$tag" "$recipe"; then log "$tag is up to date"; return; fi
+
+  x=$(extract prometheus)
+  root=$(new_rootfs prometheus)
+  install -m 0755 "$x/usr/bin/prometheus" "$x/usr/bin/promtool" "$root/bin/"
+  add_libs "$root" "$root/bin/prometheus" "$root/bin/promtool"
+  install -d "$root/etc/prometheus"
+  # Upstream's default config: scrape itself (the stack mounts its own).
+  cat >"$root/etc/prometheus/prometheus.yml" <<'EOF'
+global:
+  scrape_interval: 15s
+  evaluation_interval: 15s
+scrape_configs:
+  - job_name: "prometheus"
+    static_configs:
+      - targets: ["localhost:9090"]
+EOF
+  install -d -o 65534 -g 65534 "$root/prometheus"
+  import_image "$root" "$tag" "$recipe" \
+    'USER 65534:65534' 'EXPOSE 9090' 'WORKDIR /prometheus' \
+    'ENTRYPOINT ["/bin/prometheus"]' \
+    'CMD ["--config.file=/etc/prometheus/prometheus.yml","--storage.tsdb.path=/prometheus"]'
+}
+
+# Like prom/alertmanager: /bin/alertmanager and /bin/amtool, config in
+# /etc/alertmanager, data in /alertmanager owned by nobody. Debian's build
+# reads its notification templates from /usr/share/prometheus/alertmanager
+# (upstream embeds them) and does not start without default.tmpl there.
+build_alertmanager() {
+  local d tag recipe root x
+  d=${DEB[prometheus-alertmanager]}
+  tag="$REPO/alertmanager:$(upstream_version "$d")"
+  record LOCAL_IMAGE_ALERTMANAGER "$tag"
+  compute_recipe recipe alertmanager "$d" $(base_debs)
+  if up_to_date "$tag" "$recipe"; then log "$tag is up to date"; return; fi
+
+  x=$(extract prometheus-alertmanager)
+  root=$(new_rootfs alertmanager)
+  install -m 0755 "$x/usr/bin/prometheus-alertmanager" "$root/bin/alertmanager"
+  install -m 0755 "$x/usr/bin/amtool" "$root/bin/amtool"
+  add_libs "$root" "$root/bin/alertmanager" "$root/bin/amtool"
+  install -d "$root/usr/share/prometheus"
+  cp -a "$x/usr/share/prometheus/alertmanager" "$root/usr/share/prometheus/"
+  install -d "$root/etc/alertmanager"
+  # Upstream's default config (the stack mounts its own).
+  cat >"$root/etc/alertmanager/alertmanager.yml" <<'EOF'
+route:
+  group_by: ['alertname']
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: 1h
+  receiver: 'web.hook'
+receivers:
+  - name: 'web.hook'
+    webhook_configs:
+      - url: 'http://127.0.0.1:5001/'
+inhibit_rules:
+  - source_match:
+      severity: 'critical'
+    target_match:
+      severity: 'warning'
+    equal: ['alertname', 'dev', 'instance']
+EOF
+  install -d -o 65534 -g 65534 "$root/alertmanager"
+  import_image "$root" "$tag" "$recipe" \
+    'USER 65534:65534' 'EXPOSE 9093' 'WORKDIR /alertmanager' \
+    'ENTRYPOINT ["/bin/alertmanager"]' \
+    'CMD ["--config.file=/etc/alertmanager/alertmanager.yml","--storage.path=/alertmanager"]'
+}
+
+# Like prom/node-exporter: /bin/node_exporter as nobody. Debian changed two
+# defaults; restore upstream's so the stack sees the same behaviour: the
+# systemd collector is on (fails in a container, an error log line per
+# scrape) -> off in ENTRYPOINT (the stack's own args still follow it); the
+# textfile collector reads /var/lib/prometheus/node-exporter -> exists, empty.
+build_node_exporter() {
+  local d tag recipe root x
+  d=${DEB[prometheus-node-exporter]}
+  tag="$REPO/node-exporter:$(upstream_version "$d")"
+  record LOCAL_IMAGE_NODE_EXPORTER "$tag"
+  compute_recipe recipe node-exporter "$d" $(base_debs)
+  if up_to_date "$tag" "$recipe"; then log "$tag is up to date"; return; fi
+
+  x=$(extract prometheus-node-exporter)
+  root=$(new_rootfs node-exporter)
+  install -m 0755 "$x/usr/bin/prometheus-node-exporter" "$root/bin/node_exporter"
+  add_libs "$root" "$root/bin/node_exporter"
+  install -d "$root/var/lib/prometheus/node-exporter"
+  import_image "$root" "$tag" "$recipe" \
+    'USER 65534:65534' 'EXPOSE 9100' \
+    'ENTRYPOINT ["/bin/node_exporter","--no-collector.systemd"]'
+}
+
+# ---------------------------------------------------------------------------
+# Stand-ins (images/standin): what Debian does not package.
+
+# Per role: "user uid gid home", exposed ports, and the upstream directories
+# (owned by the upstream user) so the stack's volume and file mounts work.
+declare -A STANDIN_USER=(
+  [grafana]="grafana 472 0 /usr/share/grafana"
+  [elasticsearch]="elasticsearch 1000 0 /usr/share/elasticsearch"
+  [logstash]="logstash 1000 1000 /usr/share/logstash"
+  [kibana]="kibana 1000 0 /usr/share/kibana"
+)
+declare -A STANDIN_PORTS=(
+  [grafana]="3000"
+  [elasticsearch]="9200 9300"
+  [logstash]="5044 5000 9600"
+  [kibana]="5601"
+)
+declare -A STANDIN_DIRS=(
+  [grafana]="/var/lib/grafana /etc/grafana/provisioning /var/log/grafana"
+  [elasticsearch]="/usr/share/elasticsearch/data /usr/share/elasticsearch/config /usr/share/elasticsearch/logs"
+  [logstash]="/usr/share/logstash/pipeline /usr/share/logstash/config /usr/share/logstash/data"
+  [kibana]="/usr/share/kibana/config /usr/share/kibana/data"
+)
+STANDIN_ROLES=(grafana elasticsearch logstash kibana)
+
+
+# Static binary (no libc needed in the images); only built when an image needs it.
+build_standin_binary() {
+  [[ -z ${STANDIN_BUILT:-} ]] || return 0
+  command -v go >/dev/null || die "go is needed to build $STANDIN_BIN"
+  log "building $STANDIN_BIN"
+  mkdir -p "$BUILD"
+  (cd "$STANDIN_SRC" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false \
+    go build -trimpath -ldflags='-s -w' -o "$STANDIN_BIN" .)
+  STANDIN_BUILT=1
+}
+
+build_standin() {
+  local role=$1 tag recipe root user uid gid home dir ports=() p
+  tag="$REPO/$role:standin"
+  record "LOCAL_IMAGE_${role^^}" "$tag"
+  compute_recipe recipe "standin-$role" "$STANDIN_SRC/main.go" "$STANDIN_SRC/go.mod" \
+    "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
+  if up_to_date "$tag" "$recipe"; then log "$tag is up to date"; return; fi
+
+  build_standin_binary
+  read -r user uid gid home <<<"${STANDIN_USER[$role]}"
+  root=$(new_rootfs "$role" "$user:$uid:$gid:$home")
+  install -m 0755 "$STANDIN_BIN" "$root/bin/standin"
+  ln -s ../../bin/standin "$root/usr/bin/curl" # the binary acts as curl by argv[0]
+  for dir in $home ${STANDIN_DIRS[$role]}; do
+    install -d -m 0775 -o "$uid" -g "$gid" "$root$dir"
+  done
+  for p in ${STANDIN_PORTS[$role]}; do ports+=("$p"); done
+  import_image "$root" "$tag" "$recipe" \
+    "USER $uid:$gid" "EXPOSE ${ports[*]}" "WORKDIR $home" \
+    "ENTRYPOINT [\"/bin/standin\",\"$role\"]" \
+    'LABEL org.protocol-monitoring.standin=true'
+}
+
+# ---------------------------------------------------------------------------
+
+write_env_file() {
+  local tmp="$ENV_FILE.tmp.$$"
+  {
+    echo "# Written by scripts/build-local-images.sh: locally built images."
+    printf '%s\n' "${ENV_LINES[@]}"
+  } >"$tmp"
+  mv -f "$tmp" "$ENV_FILE"
+}
+
+main() {
+  case ${1:-} in
+    --force) FORCE=1 ;;
+    "") ;;
+    -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$SELF"; return 0 ;;
+    *) die "unknown argument: $1 (see --help)" ;;
+  esac
+  [[ $(id -u) == 0 ]] || die "run as root: image files get their owners (nobody, uid 472/1000) from the build tree"
+  docker info >/dev/null 2>&1 || die "docker daemon is not answering (start it, e.g. scripts/bootstrap.sh)"
+
+  mkdir -p "$BUILD"
+  # One build at a time: concurrent runs would share tags and the env file.
+  exec 9>"$TOOLS/.local-images.lock"
+  flock 9
+
+  WORK=$(mktemp -d "$BUILD/local-images.XXXXXX")
+  trap 'rm -rf "$WORK"' EXIT
+
+  fetch prometheus prometheus-alertmanager prometheus-node-exporter "${BASE_PKGS[@]}"
+  build_prometheus
+  build_alertmanager
+  build_node_exporter
+  local role
+  for role in "${STANDIN_ROLES[@]}"; do build_standin "$role"; done
+
+  write_env_file
+  printf '%s\n' "${TAGS[@]}"
+}
+
+main "$@"

@@ -1,0 +1,126 @@
+import { Container, type ContainerConfig, type ContainerUpload } from "@cdktf/provider-docker/lib/container";
+import { Volume } from "@cdktf/provider-docker/lib/volume";
+import type { ITerraformDependable } from "cdktf";
+import { Construct } from "constructs";
+import { ENVIRONMENT_LABEL } from "./catalog";
+
+/** What every service container shares: the environment's name, network and data policy. */
+export interface StackContext {
+  readonly environmentName: string;
+  readonly networkName: string;
+  readonly bindAddress: string;
+  /** Keep data volumes on destroy (Terraform's prevent_destroy). */
+  readonly protectData: boolean;
+}
+
+export interface ServiceContainerProps {
+  readonly context: StackContext;
+  /** Short name: the container is `<environment>-<service>` and answers to it on the network. */
+  readonly service: string;
+  readonly image: string;
+  readonly memoryMb: number;
+  /** Healthcheck command, run by Docker inside the container (a `CMD-SHELL` string). */
+  readonly healthcheck?: string;
+  readonly command?: string[];
+  readonly entrypoint?: string[];
+  /** Environment variables; values may be Terraform references to sensitive variables. */
+  readonly env?: Record<string, string>;
+  /** Container port → host port, published on the context's bind address. */
+  readonly ports?: ReadonlyArray<{ readonly internal: number; readonly external: number }>;
+  /** Mount path of the named data volume `<environment>-<service>-data`. */
+  readonly dataPath?: string;
+  /** File path in the container → content. Terraform interpolation in content is escaped. */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Like files, but content is passed to Terraform as is (references to sensitive variables). */
+  readonly secretFiles?: Readonly<Record<string, string>>;
+  readonly user?: string;
+  /** Root file system read-only; only for images that need no uploads (docker cp refuses a read-only root). */
+  readonly readOnlyRootFs?: boolean;
+  readonly capAdd?: string[];
+  readonly extraHosts?: Readonly<Record<string, string>>;
+  readonly mounts?: ContainerConfig["mounts"];
+  readonly pidMode?: string;
+  /** A one-shot job: runs to completion once, is not restarted, and `apply` waits for it. */
+  readonly oneShot?: boolean;
+  readonly dependsOn?: ITerraformDependable[];
+}
+
+/** Escapes Terraform template syntax so a file's `${…}` and `%{…}` reach the container unchanged. */
+export function literalForTerraform(text: string): string {
+  // A replacer function, because "$$" in a replacement string means a single "$".
+  return text.replace(/[$%]\{/g, (match) => `${match[0]}${match}`);
+}
+
+/**
+ * A hardened service container with secure defaults: pinned image, restart policy, memory limit,
+ * rotated logs, no new privileges, all capabilities dropped, a healthcheck that `apply` waits for,
+ * ports on the bind address only, and configs delivered with `upload` so remote hosts work too.
+ */
+export class ServiceContainer extends Construct {
+  readonly container: Container;
+  readonly volume?: Volume;
+  readonly name: string;
+
+  constructor(scope: Construct, id: string, props: ServiceContainerProps) {
+    super(scope, id);
+    const { context } = props;
+    this.name = `${context.environmentName}-${props.service}`;
+    const labels = [
+      { label: ENVIRONMENT_LABEL, value: context.environmentName },
+      { label: "org.protocol-monitoring.service", value: props.service },
+    ];
+
+    if (props.dataPath) {
+      this.volume = new Volume(this, "data", {
+        name: `${this.name}-data`,
+        labels,
+        lifecycle: { preventDestroy: context.protectData },
+      });
+    }
+
+    const uploads: ContainerUpload[] = [
+      ...Object.entries(props.files ?? {}).map(([file, content]) => ({ file, content: literalForTerraform(content) })),
+      ...Object.entries(props.secretFiles ?? {}).map(([file, content]) => ({ file, content, permissions: "0444" })),
+    ].sort((a, b) => a.file.localeCompare(b.file));
+
+    this.container = new Container(this, "container", {
+      name: this.name,
+      hostname: props.service,
+      image: props.image,
+      command: props.command,
+      entrypoint: props.entrypoint,
+      env: Object.entries(props.env ?? {}).map(([key, value]) => `${key}=${value}`),
+      user: props.user,
+      labels,
+      networksAdvanced: [{ name: context.networkName, aliases: [props.service] }],
+      ports: (props.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: context.bindAddress })),
+      volumes: this.volume ? [{ volumeName: this.volume.name, containerPath: props.dataPath }] : undefined,
+      mounts: props.mounts,
+      upload: uploads.length ? uploads : undefined,
+      host: Object.entries(props.extraHosts ?? {}).map(([host, ip]) => ({ host, ip })),
+      pidMode: props.pidMode,
+      memory: props.memoryMb,
+      // No swap beyond the limit: a memory leak is OOM-killed and restarted, not slowed down.
+      memorySwap: props.memoryMb,
+      restart: props.oneShot ? "no" : "unless-stopped",
+      mustRun: !props.oneShot,
+      // apply waits for a healthy service (or a finished job) before dependants start.
+      wait: props.healthcheck ? true : undefined,
+      waitTimeout: props.healthcheck ? 180 : undefined,
+      attach: props.oneShot ? true : undefined,
+      logs: props.oneShot ? true : undefined,
+      healthcheck: props.healthcheck
+        ? { test: ["CMD-SHELL", props.healthcheck], interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" }
+        : undefined,
+      logDriver: "json-file",
+      logOpts: { "max-size": "10m", "max-file": "3" },
+      securityOpts: ["no-new-privileges:true"],
+      // The provider reads capabilities back with the CAP_ prefix; writing them so avoids drift.
+      capabilities: { drop: ["ALL"], add: props.capAdd?.map((c) => `CAP_${c}`) },
+      readOnly: props.readOnlyRootFs,
+      tmpfs: props.readOnlyRootFs ? { "/tmp": "rw,noexec,nosuid,size=16m" } : undefined,
+      destroyGraceSeconds: 30,
+      dependsOn: props.dependsOn,
+    });
+  }
+}

@@ -1,0 +1,203 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { PUBLISHED_SERVICES, SERVICE_NAMES, SERVICES, type PublishedService, type ServiceName } from "./catalog";
+
+/**
+ * Environment files: `environments/<name>.yaml`, parsed and validated here. This module and
+ * main.ts are the only code that touches the file system; everything downstream gets the typed,
+ * defaults-filled `Environment`.
+ */
+
+const port = z.number().int().min(1).max(65535);
+const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, "must be a Prometheus duration such as 15s, 30d");
+const size = z.string().regex(/^\d+(B|KB|MB|GB|TB|PB)$/, "must be a size such as 500MB or 10GB");
+const hostPort = z
+  .string()
+  .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, "must be host:port (e.g. host.docker.internal:8000)");
+// A tag or digest is required; `latest` is refused so that two deploys of one commit match.
+const imageRef = z
+  .string()
+  .regex(/^[a-z0-9./_:-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/, "must name a pinned tag or digest")
+  .refine((ref) => !ref.endsWith(":latest"), "must not use the floating tag latest");
+
+function perService<S extends string, T extends z.ZodTypeAny>(names: readonly S[], value: T) {
+  return z.strictObject(Object.fromEntries(names.map((n) => [n, value.optional()])) as Record<S, z.ZodOptional<T>>);
+}
+
+const scrapeTarget = z.strictObject({
+  job: z.string().regex(/^[a-z][a-z0-9_]*$/, "must be a lower-case Prometheus job name"),
+  targets: z.array(hostPort).min(1),
+  metricsPath: z.string().startsWith("/").default("/metrics"),
+  scheme: z.enum(["http", "https"]).default("http"),
+  scrapeInterval: duration.optional(),
+});
+
+const schema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{0,23}$/, "must be lower-case letters, digits and dashes (max 24), starting with a letter"),
+    description: z.string().optional(),
+    docker: z
+      .strictObject({
+        host: z
+          .string()
+          .regex(/^(unix|tcp|ssh|npipe):\/\//, "must start with unix://, tcp://, ssh:// or npipe://")
+          .default("unix:///var/run/docker.sock"),
+        /** Folder with ca.pem, cert.pem and key.pem for a tcp:// host with TLS. */
+        certPath: z.string().optional(),
+        sshOpts: z.array(z.string()).optional(),
+      })
+      .default({ host: "unix:///var/run/docker.sock" }),
+    bindAddress: z.union([z.ipv4(), z.ipv6()]).default("127.0.0.1"),
+    services: z
+      .array(z.enum(SERVICE_NAMES))
+      .default([...SERVICE_NAMES])
+      .refine((list) => new Set(list).size === list.length, "lists a service twice")
+      .refine((list) => list.includes("prometheus"), "must include prometheus")
+      .refine(
+        (list) => !(list.includes("kibana") || list.includes("logstash")) || list.includes("elasticsearch"),
+        "kibana and logstash need elasticsearch",
+      ),
+    ports: perService(PUBLISHED_SERVICES, port).default({}),
+    images: perService(SERVICE_NAMES, imageRef).default({}),
+    memoryMb: perService(SERVICE_NAMES, z.number().int().min(64)).default({}),
+    retention: z
+      .strictObject({ time: duration.default("30d"), size: size.default("10GB") })
+      .default({ time: "30d", size: "10GB" }),
+    scrape: z
+      .strictObject({
+        interval: duration.default("15s"),
+        evaluationInterval: duration.default("15s"),
+        targets: z.array(scrapeTarget).default([]),
+        consul: z
+          .strictObject({
+            server: hostPort,
+            services: z.array(z.string().min(1)).min(1),
+            job: z.string().regex(/^[a-z][a-z0-9_]*$/).default("agents"),
+          })
+          .optional(),
+      })
+      .default({ interval: "15s", evaluationInterval: "15s", targets: [] }),
+    alerting: z
+      .strictObject({
+        /** PagerDuty receives critical alerts; the routing key comes from TF_VAR_pagerduty_routing_key. */
+        pagerduty: z.boolean().default(false),
+        /** Slack receives warnings; the webhook URL comes from TF_VAR_slack_webhook_url. */
+        slack: z.strictObject({ channel: z.string().startsWith("#") }).optional(),
+      })
+      .default({ pagerduty: false }),
+    /** Keep data volumes on `destroy`: Terraform refuses to delete them. */
+    protectData: z.boolean().default(false),
+  })
+  .superRefine((env, ctx) => {
+    const seenJobs = new Map<string, number>();
+    const seenTargets = new Map<string, number>();
+    env.scrape.targets.forEach((target, index) => {
+      if (seenJobs.has(target.job)) {
+        ctx.addIssue({ code: "custom", path: ["scrape", "targets", index, "job"], message: `duplicates job "${target.job}"` });
+      }
+      seenJobs.set(target.job, index);
+      target.targets.forEach((address, t) => {
+        const key = `${target.scheme}://${address}${target.metricsPath}`;
+        if (seenTargets.has(key)) {
+          ctx.addIssue({ code: "custom", path: ["scrape", "targets", index, "targets", t], message: `duplicates target ${key}` });
+        }
+        seenTargets.set(key, index);
+      });
+    });
+    const byPort = new Map<number, string>();
+    for (const service of PUBLISHED_SERVICES) {
+      const hostPortNumber = env.ports[service] ?? SERVICES[service].defaultHostPort;
+      if (hostPortNumber === undefined || !env.services.includes(service)) continue;
+      const other = byPort.get(hostPortNumber);
+      if (other) ctx.addIssue({ code: "custom", path: ["ports", service], message: `host port ${hostPortNumber} is also used by ${other}` });
+      byPort.set(hostPortNumber, service);
+    }
+  });
+
+export type EnvironmentFile = z.input<typeof schema>;
+type Parsed = z.output<typeof schema>;
+
+/** A validated environment with every default filled in. */
+export interface Environment extends Omit<Parsed, "ports" | "images" | "memoryMb"> {
+  readonly ports: Readonly<Record<PublishedService, number>>;
+  readonly images: Readonly<Record<ServiceName, string>>;
+  readonly memoryMb: Readonly<Record<ServiceName, number>>;
+  /** The file the environment was read from, for messages. */
+  readonly source: string;
+}
+
+export class EnvironmentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "EnvironmentError";
+  }
+}
+
+function fieldPath(pathParts: readonly PropertyKey[]): string {
+  return pathParts.reduce<string>((acc, part) => (typeof part === "number" ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), "");
+}
+
+/** Validates already-parsed data; `source` names the file in error messages. */
+export function parseEnvironment(data: unknown, source: string): Environment {
+  const result = schema.safeParse(data);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${fieldPath(issue.path) || "(file)"}: ${issue.message}`);
+    throw new EnvironmentError(`${source}: invalid environment\n${lines.join("\n")}`);
+  }
+  const env = result.data;
+  const expectedName = path.basename(source).replace(/\.ya?ml$/, "");
+  if (source.match(/\.ya?ml$/) && env.name !== expectedName) {
+    throw new EnvironmentError(`${source}: invalid environment\n  name: "${env.name}" must match the file name "${expectedName}"`);
+  }
+  const fill = <K extends string, V>(names: readonly K[], given: Partial<Record<K, V>>, fallback: (k: K) => V) =>
+    Object.fromEntries(names.map((n) => [n, given[n] ?? fallback(n)])) as Record<K, V>;
+  return {
+    ...env,
+    ports: fill(PUBLISHED_SERVICES, env.ports, (s) => SERVICES[s].defaultHostPort as number),
+    images: fill(SERVICE_NAMES, env.images, (s) => SERVICES[s].image),
+    memoryMb: fill(SERVICE_NAMES, env.memoryMb, (s) => SERVICES[s].defaultMemoryMb),
+    source,
+  };
+}
+
+export function loadEnvironmentFile(file: string): Environment {
+  let data: unknown;
+  try {
+    data = parseYaml(fs.readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new EnvironmentError(`${file}: cannot be read as YAML: ${(error as Error).message}`);
+  }
+  return parseEnvironment(data, file);
+}
+
+/** Loads every environments/*.yaml file, sorted by name, and checks they can live side by side. */
+export function loadEnvironments(directory: string): Environment[] {
+  const files = fs
+    .readdirSync(directory)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
+  const environments = files.map((f) => loadEnvironmentFile(path.join(directory, f)));
+  assertNoClashes(environments);
+  return environments;
+}
+
+/** Two environments on one Docker host must not share a name or a host port. */
+export function assertNoClashes(environments: readonly Environment[]): void {
+  const claimed = new Map<string, string>();
+  for (const env of environments) {
+    const keys = [`name ${env.name}`];
+    for (const service of PUBLISHED_SERVICES) {
+      if (env.services.includes(service)) keys.push(`host port ${env.ports[service]}`);
+    }
+    for (const key of keys) {
+      const claim = `${env.docker.host} ${key}`;
+      const owner = claimed.get(claim);
+      if (owner) throw new EnvironmentError(`${env.source}: ${key} on ${env.docker.host} is already used by ${owner}`);
+      claimed.set(claim, env.source);
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import * as path from "node:path";
+import { Construct } from "constructs";
+import { CONFIG_PATHS, SERVICES } from "../catalog";
+import { prometheusConfig, prometheusFlags, type RuleFile } from "../config/prometheus";
+import { ServiceContainer, type StackContext } from "../container";
+import type { Environment } from "../environment";
+
+export interface PrometheusProps {
+  readonly context: StackContext;
+  readonly env: Environment;
+  readonly ruleFiles: readonly RuleFile[];
+}
+
+export class Prometheus extends Construct {
+  readonly service: ServiceContainer;
+
+  constructor(scope: Construct, id: string, { context, env, ruleFiles }: PrometheusProps) {
+    super(scope, id);
+    const spec = SERVICES.prometheus;
+    const files: Record<string, string> = { [CONFIG_PATHS.prometheusConfig]: prometheusConfig(env, ruleFiles) };
+    for (const rule of ruleFiles) files[path.posix.join(CONFIG_PATHS.prometheusRulesDir, rule.name)] = rule.content;
+
+    this.service = new ServiceContainer(this, "prometheus", {
+      context,
+      service: spec.hostname,
+      image: env.images.prometheus,
+      memoryMb: env.memoryMb.prometheus,
+      command: prometheusFlags(env),
+      user: "65534:65534",
+      ports: [{ internal: spec.port, external: env.ports.prometheus }],
+      dataPath: spec.dataPath,
+      files,
+      // Protocol services run on the Docker host; Linux engines only resolve this name when told to.
+      extraHosts: { "host.docker.internal": "host-gateway" },
+      healthcheck: `wget -q -O /dev/null http://127.0.0.1:${spec.port}/-/ready`,
+    });
+  }
+}
