@@ -1,0 +1,171 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse, stringify } from "yaml";
+import { CONFIG_PATHS, DATASOURCE_UIDS } from "../../stacks/catalog";
+import { alertmanagerConfig } from "../../stacks/config/alertmanager";
+import { prometheusConfig } from "../../stacks/config/prometheus";
+import { ASSETS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";
+import { run, tool } from "../helpers/tools";
+
+type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed YAML of known shape
+
+const dev = shippedEnvironment("dev");
+const devStack = synth(dev);
+const file = (service: string, filePath: string) => uploadedFile(containerNamed(devStack, `dev-${service}`), filePath);
+
+describe("generated prometheus.yml", () => {
+  const config = parse(file("prometheus", CONFIG_PATHS.prometheusConfig)) as Doc;
+  const jobs = new Map<string, Doc>(config.scrape_configs.map((j: Doc) => [j.job_name, j]));
+
+  it("scrapes the stack and every target of the environment", () => {
+    expect([...jobs.keys()]).toEqual(["prometheus", "node", "alertmanager", "grafana", "registry_a", "registry_b", "teg_layer", "spire_server"]);
+    expect(jobs.get("teg_layer")).toMatchObject({ metrics_path: "/api/metrics", static_configs: [{ targets: ["host.docker.internal:8080"] }] });
+    expect(jobs.get("node")).toMatchObject({ static_configs: [{ targets: ["node-exporter:9100"] }] });
+  });
+
+  it("loads the rule files it uploads and sends alerts to Alertmanager", () => {
+    expect(config.rule_files).toEqual(ASSETS.ruleFiles.map((r) => `${CONFIG_PATHS.prometheusRulesDir}/${r.name}`));
+    expect(config.alerting.alertmanagers[0].static_configs[0].targets).toEqual(["alertmanager:9093"]);
+    expect(config.global).toMatchObject({ scrape_interval: "15s", external_labels: { environment: "dev" } });
+  });
+
+  it("takes retention from the environment", () => {
+    const command = containerNamed(devStack, "dev-prometheus").command as string[];
+    expect(command).toEqual(expect.arrayContaining(["--storage.tsdb.retention.time=15d", "--storage.tsdb.retention.size=5GB"]));
+  });
+
+  it("discovers agents through Consul without overwriting the job label", () => {
+    const prod = parse(prometheusConfig(shippedEnvironment("prod"), ASSETS.ruleFiles)) as Doc;
+    const agents = prod.scrape_configs.find((j: Doc) => j.job_name === "agents");
+    expect(agents.consul_sd_configs).toEqual([{ server: "consul.protocol.internal:8500", services: ["agent-service"] }]);
+    expect(agents.relabel_configs.map((r: Doc) => r.target_label)).not.toContain("job");
+  });
+
+  it("is byte-identical for the same input (so plans stay empty)", () => {
+    expect(prometheusConfig(dev, ASSETS.ruleFiles)).toBe(prometheusConfig(shippedEnvironment("dev"), ASSETS.ruleFiles));
+  });
+});
+
+describe("generated alertmanager.yml", () => {
+  const routeFor = (config: Doc, labels: Record<string, string>) =>
+    config.route.routes.find((r: Doc) =>
+      r.matchers.every((m: string) => {
+        const [, key, value] = /^(\w+)="(.*)"$/.exec(m) as RegExpExecArray;
+        return labels[key] === value;
+      }),
+    )?.receiver ?? config.route.receiver;
+
+  it("routes critical to PagerDuty, warning to Slack, info and Watchdog to null", () => {
+    const config = parse(alertmanagerConfig(shippedEnvironment("prod"))) as Doc;
+    expect(routeFor(config, { severity: "critical", alertname: "RegistryDown" })).toBe("pagerduty");
+    expect(routeFor(config, { severity: "warning", alertname: "HighMemoryUsage" })).toBe("slack");
+    expect(routeFor(config, { severity: "info", alertname: "UnusualTransactionVolume" })).toBe("null");
+    expect(routeFor(config, { severity: "none", alertname: "Watchdog" })).toBe("null");
+    expect(config.inhibit_rules[0]).toMatchObject({ source_matchers: ['severity="critical"'], equal: ["environment", "service"] });
+  });
+
+  it("configures a receiver only when its secret is expected, and reads secrets from files", () => {
+    const devConfig = parse(alertmanagerConfig(dev)) as Doc;
+    expect(devConfig.receivers).toEqual([{ name: "null" }]);
+    const prod = parse(alertmanagerConfig(shippedEnvironment("prod"))) as Doc;
+    expect(prod.receivers.map((r: Doc) => r.name)).toEqual(["null", "pagerduty", "slack"]);
+    expect(prod.receivers[1].pagerduty_configs[0].routing_key_file).toMatch(/^\/etc\/alertmanager\/secrets\//);
+    expect(prod.receivers[2].slack_configs[0].api_url_file).toMatch(/^\/etc\/alertmanager\/secrets\//);
+    const prodStack = synth(shippedEnvironment("prod"));
+    const uploads = containerNamed(prodStack, "prod-alertmanager").upload ?? [];
+    expect(uploads.find((u) => u.file.endsWith("pagerduty_routing_key"))?.content).toBe("${var.pagerduty_routing_key}");
+  });
+});
+
+describe("generated Grafana provisioning", () => {
+  it("provisions both datasources with fixed uids and a file dashboard provider", () => {
+    const ds = parse(file("grafana", CONFIG_PATHS.grafanaDatasources)) as Doc;
+    expect(ds.datasources.map((d: Doc) => [d.type, d.uid])).toEqual([
+      ["prometheus", DATASOURCE_UIDS.prometheus],
+      ["elasticsearch", DATASOURCE_UIDS.elasticsearch],
+    ]);
+    const provider = parse(file("grafana", CONFIG_PATHS.grafanaDashboardProvider)) as Doc;
+    expect(provider.providers[0]).toMatchObject({ type: "file", options: { path: CONFIG_PATHS.grafanaDashboardsDir } });
+  });
+
+  it.each(Object.keys(ASSETS.dashboards))("ships %s as a bare dashboard model with timeseries panels", (name) => {
+    const dashboard = JSON.parse(file("grafana", `${CONFIG_PATHS.grafanaDashboardsDir}/${name}`)) as Doc;
+    expect(dashboard.dashboard).toBeUndefined();
+    expect(dashboard.uid).toMatch(/^[a-z0-9-]+$/);
+    for (const panel of dashboard.panels) {
+      expect(panel.type).not.toBe("graph");
+      expect(panel.datasource.uid).toBe(DATASOURCE_UIDS.prometheus);
+    }
+    expect(JSON.stringify(dashboard)).not.toContain("${DS_");
+  });
+});
+
+describe("secrets", () => {
+  it.each(SHIPPED_ENVIRONMENTS)("never appear in the synthesized JSON of %s", (name) => {
+    const secret = "Canary-Secret-9f3b1c7e";
+    const names = ["GRAFANA_ADMIN_PASSWORD", "ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "LOGSTASH_WRITER_PASSWORD", "GRAFANA_ES_PASSWORD", "KIBANA_ENCRYPTION_KEY", "PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL"];
+    const saved = { ...process.env };
+    for (const n of names) process.env[`TF_VAR_${n.toLowerCase()}`] = secret;
+    try {
+      const json = JSON.stringify(synth(shippedEnvironment(name)));
+      expect(json).not.toContain(secret);
+      expect(json).toContain("${var.grafana_admin_password}");
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it("are sensitive variables without defaults", () => {
+    for (const variable of Object.values(synth(shippedEnvironment("prod")).variable)) {
+      expect(variable).toMatchObject({ sensitive: true, type: "string" });
+      expect(variable).not.toHaveProperty("default");
+    }
+  });
+});
+
+describe("upstream checkers accept the generated files", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-check-"));
+  const localise = (text: string, from: string) => text.split(from).join(path.join(dir, from));
+
+  it.each(SHIPPED_ENVIRONMENTS)("promtool check config passes for %s", (name) => {
+    const stack = synth(shippedEnvironment(name));
+    const prometheus = containerNamed(stack, `${name}-prometheus`);
+    for (const upload of prometheus.upload ?? []) {
+      const target = path.join(dir, upload.file);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      let content = localise(uploadedFile(prometheus, upload.file), CONFIG_PATHS.prometheusRulesDir);
+      if (upload.file === CONFIG_PATHS.prometheusConfig) {
+        // Debian builds Prometheus without Consul discovery; the Consul job's shape is checked above.
+        const config = parse(content) as Doc;
+        config.scrape_configs = config.scrape_configs.filter((job: Doc) => !job.consul_sd_configs);
+        content = stringify(config);
+      }
+      fs.writeFileSync(target, content);
+    }
+    const out = run(tool("promtool"), ["check", "config", path.join(dir, CONFIG_PATHS.prometheusConfig)]);
+    expect(out).toMatch(/SUCCESS/);
+    expect(out).toContain(`${ASSETS.ruleFiles.length} rule files found`);
+  });
+
+  it("promtool check rules passes for every rule file", () => {
+    const files = ASSETS.ruleFiles.map((r) => {
+      const target = path.join(dir, r.name);
+      fs.writeFileSync(target, r.content);
+      return target;
+    });
+    expect(run(tool("promtool"), ["check", "rules", ...files])).not.toMatch(/FAILED/);
+  });
+
+  it.each([...SHIPPED_ENVIRONMENTS, "minimal"])("amtool check-config passes for %s", (name) => {
+    const env = name === "minimal" ? environment() : shippedEnvironment(name);
+    const configFile = path.join(dir, `${name}-alertmanager.yml`);
+    const templatesDir = path.join(dir, CONFIG_PATHS.alertmanagerTemplatesDir);
+    fs.mkdirSync(templatesDir, { recursive: true });
+    for (const [t, content] of Object.entries(ASSETS.alertmanagerTemplates)) fs.writeFileSync(path.join(templatesDir, t), content);
+    fs.writeFileSync(configFile, localise(alertmanagerConfig(env), CONFIG_PATHS.alertmanagerTemplatesDir));
+    const out = run(tool("amtool"), ["check-config", configFile]);
+    expect(out).toMatch(/SUCCESS/);
+    expect(out).toMatch(/1 templates/);
+  });
+});

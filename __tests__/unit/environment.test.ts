@@ -1,0 +1,126 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFileSync } from "node:child_process";
+import { stringify } from "yaml";
+import { assertNoClashes, EnvironmentError, loadEnvironmentFile, loadEnvironments } from "../../stacks/environment";
+import { ROOT, shippedEnvironment } from "../helpers/synth";
+
+/** Writes an environment file into a fresh folder and loads it the way main.ts does. */
+function load(content: Record<string, unknown>, fileName = `${String(content.name ?? "bad")}.yaml`) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-env-"));
+  const file = path.join(dir, fileName);
+  fs.writeFileSync(file, stringify(content));
+  return { file, load: () => loadEnvironmentFile(file) };
+}
+
+function expectInvalid(content: Record<string, unknown>, ...fragments: string[]) {
+  const { file, load: run } = load(content);
+  expect(run).toThrow(EnvironmentError);
+  try {
+    run();
+  } catch (error) {
+    const message = (error as Error).message;
+    expect(message).toContain(file);
+    for (const fragment of fragments) expect(message).toContain(fragment);
+  }
+}
+
+describe("environment files", () => {
+  it("fills defaults: all services, 127.0.0.1, pinned images, local socket", () => {
+    const env = load({ name: "minimal" }).load();
+    expect(env.services).toHaveLength(7);
+    expect(env.bindAddress).toBe("127.0.0.1");
+    expect(env.docker.host).toBe("unix:///var/run/docker.sock");
+    expect(env.ports.grafana).toBe(3000);
+    expect(env.images.prometheus).toMatch(/^prom\/prometheus:v\d+\.\d+\.\d+$/);
+    expect(env.protectData).toBe(false);
+  });
+
+  it("rejects a bad port, naming the field", () => {
+    expectInvalid({ name: "bad", ports: { grafana: 70000 } }, "ports.grafana");
+  });
+
+  it("rejects a duplicate scrape target, naming the field", () => {
+    expectInvalid(
+      {
+        name: "bad",
+        scrape: { targets: [{ job: "registry_a", targets: ["h:8000"] }, { job: "registry_b", targets: ["h:8000"] }] },
+      },
+      "scrape.targets[1].targets[0]",
+      "duplicates target",
+    );
+  });
+
+  it("rejects a duplicate job name", () => {
+    expectInvalid({ name: "bad", scrape: { targets: [{ job: "a", targets: ["h:1"] }, { job: "a", targets: ["h:2"] }] } }, "scrape.targets[1].job");
+  });
+
+  it("rejects an unknown service, naming the field", () => {
+    expectInvalid({ name: "bad", services: ["prometheus", "graphite"] }, "services[1]");
+  });
+
+  it("rejects a missing required field, naming the field", () => {
+    expectInvalid({ services: ["prometheus"] }, "name");
+  });
+
+  it("rejects an unknown key (a typo) instead of ignoring it", () => {
+    expectInvalid({ name: "bad", retension: { time: "1d" } }, "retension");
+  });
+
+  it("rejects a floating image tag", () => {
+    expectInvalid({ name: "bad", images: { grafana: "grafana/grafana:latest" } }, "images.grafana", "latest");
+    expectInvalid({ name: "bad", images: { grafana: "grafana/grafana" } }, "images.grafana", "pinned");
+  });
+
+  it("rejects two services on one host port", () => {
+    expectInvalid({ name: "bad", ports: { grafana: 9090 } }, "ports.grafana", "9090");
+  });
+
+  it("rejects Kibana without Elasticsearch", () => {
+    expectInvalid({ name: "bad", services: ["prometheus", "kibana"] }, "services", "need elasticsearch");
+  });
+
+  it("requires the name to match the file name", () => {
+    const { load: run } = load({ name: "other" }, "mine.yaml");
+    expect(run).toThrow(/name: "other" must match the file name "mine"/);
+  });
+
+  it("reports YAML syntax errors with the file name", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-env-"));
+    fs.writeFileSync(path.join(dir, "broken.yaml"), "name: [unclosed\n");
+    expect(() => loadEnvironments(dir)).toThrow(/broken\.yaml: cannot be read as YAML/);
+  });
+
+  it("refuses two environments that share a host port on one Docker host", () => {
+    const dev = shippedEnvironment("dev");
+    const twin = { ...dev, name: "twin", source: "twin.yaml" };
+    expect(() => assertNoClashes([dev, twin])).toThrow(/twin\.yaml: host port 9090 .* already used by .*dev\.yaml/);
+  });
+
+  it("lets the shipped environments live side by side: disjoint names and host ports", () => {
+    const [dev, prod] = ["dev", "prod"].map(shippedEnvironment);
+    expect(() => assertNoClashes([dev, prod, { ...prod, docker: dev.docker }])).not.toThrow();
+    const devPorts = new Set(Object.values(dev.ports));
+    expect(Object.values(prod.ports).filter((p) => devPorts.has(p))).toEqual([]);
+  });
+
+  it("fails synth with one clear message and no stack written", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-env-"));
+    fs.writeFileSync(path.join(dir, "bad.yaml"), stringify({ name: "bad", ports: { kibana: "5601" } }));
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "pm-out-"));
+    let stderr = "";
+    try {
+      execFileSync(process.execPath, [path.join(ROOT, "dist/main.js")], {
+        env: { ...process.env, PM_ENVIRONMENTS_DIR: dir, CDKTF_OUTDIR: out },
+        stdio: "pipe",
+      });
+    } catch (error) {
+      stderr = String((error as { stderr: Buffer }).stderr);
+    }
+    expect(stderr).toContain(`${path.join(dir, "bad.yaml")}: invalid environment`);
+    expect(stderr).toContain("ports.kibana");
+    expect(stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
+    expect(fs.readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith(".json"))).toEqual([]);
+  });
+});
