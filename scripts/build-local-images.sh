@@ -37,13 +37,13 @@ REPO=protocol-monitoring-local
 RECIPE_LABEL=org.protocol-monitoring.recipe
 FORCE=${FORCE:-0}
 
-# shellcheck source=lib/debs.sh
+# shellcheck source-path=SCRIPTDIR source=lib/debs.sh
 source "$ROOT/scripts/lib/debs.sh" # fetch_debs pkg... -> .deb paths, cached in .tools/debs
 
 log() { echo "build-local-images: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-TAGS=()     # tags in build order, printed at the end
+TAGS=()      # tags in build order, printed at the end
 ENV_LINES=() # LOCAL_IMAGE_<NAME>=<tag>
 
 # ---------------------------------------------------------------------------
@@ -114,9 +114,9 @@ extract() {
 # passwd/group with root, nobody and the given users, nsswitch.conf and a
 # world-writable /tmp. Prints its path.
 new_rootfs() {
-  local name=$1 root="$WORK/rootfs/$1" bb ca applet entry
+  local root="$WORK/rootfs/$1" bb ca applet entry user uid gid home
   shift
-  mkdir -p "$root"/{bin,etc/ssl/certs,lib/x86_64-linux-gnu,lib64,usr/bin,root,home}
+  mkdir -p "$root"/{bin,etc/ssl/certs,usr/bin,root,home}
   install -d -m 1777 "$root/tmp"
 
   # busybox-static: one static binary; applets as symlinks like the busybox
@@ -150,12 +150,14 @@ add_libs() {
   local root=$1 libc lib path found
   shift
   libc=$(extract libc6)
+  mkdir -p "$root/lib/x86_64-linux-gnu" "$root/lib64"
   for lib in $(ldd "$@" | awk '/=>/ {print $1} /^\t\/lib/ {print $1}' | sort -u); do
     [[ $lib == linux-vdso* ]] && continue
-    found=$(find "$libc" -name "$(basename "$lib")" \( -type f -o -type l \) | head -n 1)
+    # -type f: the package's /lib64 loader link is absolute (would hit the host's).
+    found=$(find "$libc" -name "$(basename "$lib")" -type f | head -n 1)
     [[ -n $found ]] || die "$lib (needed by $*) is not in libc6: add its package to add_libs"
     path=lib/x86_64-linux-gnu/$(basename "$lib")
-    [[ -e $root/$path ]] || cp -L "$found" "$root/$path"
+    [[ -e $root/$path ]] || cp "$found" "$root/$path"
   done
   # The ELF interpreter path baked into the binaries.
   [[ -e $root/lib64/ld-linux-x86-64.so.2 ]] || ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$root/lib64/"
@@ -178,9 +180,10 @@ import_image() {
   log "built $tag ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))"
 }
 
-# Packages every Debian-based image is made of besides its own.
+# Packages every Debian-based image is made of besides its own; their .debs
+# (BASE_DEBS, set in main) are inputs of its recipe.
 BASE_PKGS=(libc6 busybox-static ca-certificates)
-base_debs() { local p; for p in "${BASE_PKGS[@]}"; do echo "${DEB[$p]}"; done; }
+BASE_DEBS=()
 
 # ---------------------------------------------------------------------------
 # Real programs from Debian
@@ -194,7 +197,7 @@ build_prometheus() {
   d=${DEB[prometheus]}
   tag="$REPO/prometheus:$(upstream_version "$d")"
   record LOCAL_IMAGE_PROMETHEUS "$tag"
-  compute_recipe recipe prometheus "$d" $(base_debs)
+  compute_recipe recipe prometheus "$d" "${BASE_DEBS[@]}"
   if up_to_date "$tag" "$recipe"; then log "$tag is up to date"; return; fi
 
   x=$(extract prometheus)
@@ -228,7 +231,7 @@ build_alertmanager() {
   d=${DEB[prometheus-alertmanager]}
   tag="$REPO/alertmanager:$(upstream_version "$d")"
   record LOCAL_IMAGE_ALERTMANAGER "$tag"
-  compute_recipe recipe alertmanager "$d" $(base_debs)
+  compute_recipe recipe alertmanager "$d" "${BASE_DEBS[@]}"
   if up_to_date "$tag" "$recipe"; then log "$tag is up to date"; return; fi
 
   x=$(extract prometheus-alertmanager)
@@ -275,7 +278,7 @@ build_node_exporter() {
   d=${DEB[prometheus-node-exporter]}
   tag="$REPO/node-exporter:$(upstream_version "$d")"
   record LOCAL_IMAGE_NODE_EXPORTER "$tag"
-  compute_recipe recipe node-exporter "$d" $(base_debs)
+  compute_recipe recipe node-exporter "$d" "${BASE_DEBS[@]}"
   if up_to_date "$tag" "$recipe"; then log "$tag is up to date"; return; fi
 
   x=$(extract prometheus-node-exporter)
@@ -378,6 +381,9 @@ main() {
   trap 'rm -rf "$WORK"' EXIT
 
   fetch prometheus prometheus-alertmanager prometheus-node-exporter "${BASE_PKGS[@]}"
+  local p
+  for p in "${BASE_PKGS[@]}"; do BASE_DEBS+=("${DEB[$p]}"); done
+
   build_prometheus
   build_alertmanager
   build_node_exporter

@@ -3,6 +3,7 @@ import { Volume } from "@cdktf/provider-docker/lib/volume";
 import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { ENVIRONMENT_LABEL } from "./catalog";
+import type { StackImages } from "./images";
 
 /** What every service container shares: the environment's name, network and data policy. */
 export interface StackContext {
@@ -11,6 +12,7 @@ export interface StackContext {
   readonly bindAddress: string;
   /** Keep data volumes on destroy (Terraform's prevent_destroy). */
   readonly protectData: boolean;
+  readonly images: StackImages;
 }
 
 export interface ServiceContainerProps {
@@ -86,7 +88,7 @@ export class ServiceContainer extends Construct {
     this.container = new Container(this, "container", {
       name: this.name,
       hostname: props.service,
-      image: props.image,
+      image: context.images.idOf(props.image),
       command: props.command,
       entrypoint: props.entrypoint,
       env: Object.entries(props.env ?? {}).map(([key, value]) => `${key}=${value}`),

@@ -6,6 +6,7 @@ import type { StackAssets } from "./assets";
 import { ENVIRONMENT_LABEL } from "./catalog";
 import type { StackContext } from "./container";
 import type { Environment } from "./environment";
+import { StackImages } from "./images";
 import { Secrets } from "./secrets";
 import { Alertmanager } from "./services/alertmanager";
 import { Elasticsearch } from "./services/elasticsearch";
@@ -43,6 +44,7 @@ export class MonitoringStack extends TerraformStack {
       networkName: network.name,
       bindAddress: env.bindAddress,
       protectData: env.protectData,
+      images: new StackImages(this, "images"),
     };
     const secrets = new Secrets(this, "secrets", env);
     const runs = (service: Environment["services"][number]) => env.services.includes(service);

@@ -53,3 +53,10 @@ export function uploadedFile(container: ContainerJson, file: string): string {
   // Undo the Terraform escaping, as Terraform does when it writes the file.
   return upload.content.replace(/\$\$\{/g, "${").replace(/%%\{/g, "%{");
 }
+
+/** The docker_image resource a container's `image` refers to. */
+export function imageOf(stack: SynthesizedStack, container: ContainerJson): { name: string; keep_locally: boolean } {
+  const match = /^\$\{docker_image\.([\w-]+)\.image_id\}$/.exec(container.image);
+  if (!match) throw new Error(`${container.name} does not use a docker_image: ${container.image}`);
+  return stack.resource.docker_image[match[1]] as { name: string; keep_locally: boolean };
+}

@@ -1,5 +1,5 @@
 import { PUBLISHED_SERVICES, SERVICES, CONFIG_PATHS } from "../../stacks/catalog";
-import { containerNamed, containers, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth } from "../helpers/synth";
+import { containerNamed, containers, imageOf, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth } from "../helpers/synth";
 
 const SEVEN = ["prometheus", "grafana", "node-exporter", "alertmanager", "elasticsearch", "logstash", "kibana"];
 
@@ -16,8 +16,10 @@ describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
 
   it.each(SEVEN)("pins, limits, restarts, checks and rotates %s", (service) => {
     const c = containerNamed(stack, `${name}-${service}`);
-    expect(c.image).toMatch(/:[^:/]+$/);
-    expect(c.image).not.toMatch(/:latest$/);
+    const image = imageOf(stack, c);
+    expect(image.name).toMatch(/:[^:/]+$/);
+    expect(image.name).not.toMatch(/:latest$/);
+    expect(image.keep_locally).toBe(true);
     expect(c.restart).toBe("unless-stopped");
     expect(c.memory).toBeGreaterThanOrEqual(64);
     expect(c.healthcheck).toMatchObject({ test: ["CMD-SHELL", expect.any(String)] });

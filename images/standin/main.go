@@ -91,13 +91,14 @@ func serve(name string, r *role) int {
 	defer stop()
 
 	errc := make(chan error, 1+len(r.tcpPorts))
-	srv := &http.Server{
-		Addr:              fmt.Sprintf(":%d", r.httpPort),
-		Handler:           r.handler,
-		ReadHeaderTimeout: 10 * time.Second,
+	hln, err := net.Listen("tcp", fmt.Sprintf(":%d", r.httpPort))
+	if err != nil {
+		logger.Printf("standin %s: %v", name, err)
+		return 1
 	}
+	srv := &http.Server{Handler: r.handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
-		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(hln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err
 		}
 	}()
@@ -169,6 +170,10 @@ func grafana(w http.ResponseWriter, r *http.Request) {
 	switch cleanPath(r) {
 	case "/api/health":
 		writeJSON(w, 200, obj{"database": "ok", "version": "standin", "commit": "standin"})
+	case "/metrics":
+		// Grafana serves Prometheus metrics; the stack scrapes them, so answer in that format.
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		fmt.Fprintln(w, "# HELP standin_up The Grafana stand-in is serving.\n# TYPE standin_up gauge\nstandin_up 1")
 	default:
 		writeJSON(w, 200, obj{})
 	}

@@ -1,0 +1,196 @@
+/**
+ * End to end, against the local Docker engine with the real engine (OpenTofu or Terraform) and
+ * provider. Prometheus, Alertmanager and Node Exporter run their real programs (Debian builds);
+ * Grafana, Elasticsearch, Logstash and Kibana run stand-ins that only answer their health
+ * endpoints (no registry here to pull the upstream images from).
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { stringify } from "yaml";
+import { SERVICES } from "../../stacks/catalog";
+import type { EnvironmentFile } from "../../stacks/environment";
+import { SECRET_NAMES } from "../../stacks/secrets";
+import { ROOT } from "../helpers/synth";
+import { docker, dockerObjects, fingerprint, freePorts, getJson, localImages, poll, printLogs, removeEverything, sh, timed } from "./harness";
+
+jest.setTimeout(15 * 60_000);
+
+const runId = crypto.randomBytes(3).toString("hex");
+const main = `e2e-${runId}`;
+const peer = `e2e-${runId}-peer`;
+const work = fs.mkdtempSync(path.join(os.tmpdir(), `pm-${main}-`));
+const dirs = { environments: path.join(work, "environments"), state: path.join(work, "state"), out: path.join(work, "cdktf.out") };
+const timings: Record<string, number> = {};
+const engine = process.env.TERRAFORM_BINARY_NAME ?? "terraform";
+
+// Random secrets for this run only, passed the way users pass them.
+const secretEnv = Object.fromEntries(Object.values(SECRET_NAMES).map((n) => [`TF_VAR_${n}`, `e2e-${crypto.randomBytes(16).toString("hex")}`]));
+secretEnv.TF_VAR_slack_webhook_url = "https://hooks.slack.invalid/e2e";
+const env = { ...process.env, ...secretEnv, PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, CHECKPOINT_DISABLE: "1" };
+
+let mainPorts: Record<"prometheus" | "grafana" | "alertmanager" | "elasticsearch" | "logstash" | "kibana", number>;
+let scrapeInterval = "5s";
+
+function writeEnvironment(name: string, file: EnvironmentFile) {
+  fs.writeFileSync(path.join(dirs.environments, `${name}.yaml`), stringify(file));
+}
+
+async function writeEnvironments() {
+  const images = localImages();
+  writeEnvironment(main, {
+    name: main,
+    images,
+    ports: mainPorts,
+    memoryMb: { elasticsearch: 256, logstash: 128, kibana: 128 },
+    scrape: { interval: scrapeInterval, evaluationInterval: "5s" },
+  });
+}
+
+const cdktf = (...args: string[]) => sh(path.join(ROOT, "node_modules/.bin/cdktf"), [...args, "--output", dirs.out], { env });
+const stackDir = (name: string) => path.join(dirs.out, "stacks", name);
+
+/** Plans one stack with the engine itself; returns the changed resources as "address: actions". */
+function plan(name: string): string[] {
+  sh("node", [path.join(ROOT, "dist/main.js")], { env: { ...env, CDKTF_OUTDIR: dirs.out } });
+  sh(engine, ["init", "-input=false", "-no-color"], { env, cwd: stackDir(name) });
+  sh(engine, ["plan", "-input=false", "-no-color", "-out=plan.bin"], { env, cwd: stackDir(name) });
+  const shown = JSON.parse(sh(engine, ["show", "-json", "plan.bin"], { env, cwd: stackDir(name) }).stdout) as {
+    resource_changes?: { address: string; change: { actions: string[] } }[];
+  };
+  return (shown.resource_changes ?? [])
+    .filter((r) => !(r.change.actions.length === 1 && ["no-op", "read"].includes(r.change.actions[0])))
+    .map((r) => `${r.address}: ${r.change.actions.join(",")}`);
+}
+
+const url = (service: keyof typeof mainPorts, suffix: string) => `http://127.0.0.1:${mainPorts[service]}${suffix}`;
+let failed = false;
+
+/** Runs a step; on failure prints the containers' state and logs before rethrowing. */
+async function step<T>(fn: () => Promise<T> | T): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (!failed) [main, peer].forEach(printLogs);
+    failed = true;
+    throw error;
+  }
+}
+
+beforeAll(async () => {
+  fs.mkdirSync(dirs.environments, { recursive: true });
+  const ports = await freePorts(9);
+  mainPorts = { prometheus: ports[0], grafana: ports[1], alertmanager: ports[2], elasticsearch: ports[3], logstash: ports[4], kibana: ports[5] };
+  await writeEnvironments();
+  // The peer: a second, smaller environment on the same engine that nothing below may touch.
+  writeEnvironment(peer, {
+    name: peer,
+    images: localImages(),
+    services: ["prometheus", "nodeExporter", "alertmanager"],
+    ports: { prometheus: ports[6], alertmanager: ports[7] },
+    alerting: { slack: { channel: "#e2e" } },
+  });
+  console.log(`e2e: environments ${main} and ${peer} in ${work}; engine ${engine}`);
+  console.log("e2e: Prometheus, Alertmanager, Node Exporter run their real programs; Grafana, Elasticsearch, Logstash, Kibana are stand-ins");
+});
+
+afterAll(() => {
+  for (const name of [main, peer]) {
+    if (dockerObjects(name).containers.length) sh(path.join(ROOT, "node_modules/.bin/cdktf"), ["destroy", name, "--auto-approve", "--output", dirs.out], { env, allowFailure: true });
+    removeEverything(name);
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+  console.log(
+    `e2e timings: ${Object.entries(timings)
+      .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+      .join("; ")}`,
+  );
+});
+
+let peerBefore: Record<string, string>;
+
+test("cdktf deploy brings every container up healthy", () =>
+  step(async () => {
+    timed(timings, "deploy (peer)", () => cdktf("deploy", peer, "--auto-approve"));
+    peerBefore = fingerprint(peer);
+    timed(timings, "deploy", () => cdktf("deploy", main, "--auto-approve"));
+    const objects = dockerObjects(main);
+    expect(objects.containers).toHaveLength(8);
+    for (const name of objects.containers) {
+      const state = docker("inspect", "-f", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}} {{.State.ExitCode}}", name);
+      expect(`${name} ${state}`).toBe(name.endsWith("-elasticsearch-setup") ? `${name} exited  0` : `${name} running healthy 0`);
+    }
+    expect(objects.volumes).toEqual(["prometheus", "grafana", "alertmanager", "elasticsearch"].map((s) => `${main}-${s}-data`).sort());
+    expect(objects.networks).toEqual([`${main}-monitoring`]);
+    expect(docker("logs", `${main}-elasticsearch-setup`)).toContain("es-setup: done");
+  }));
+
+test("Prometheus scrapes the stack, loads the rules, and the Watchdog reaches Alertmanager", () =>
+  step(async () => {
+    expect((await fetch(url("prometheus", "/-/ready"))).status).toBe(200);
+    type Targets = { data: { activeTargets: { labels: { job: string }; health: string }[] } };
+    await poll("node, alertmanager and prometheus targets up", async () => {
+      const { data } = await getJson<Targets>(url("prometheus", "/api/v1/targets"));
+      const up = new Set(data.activeTargets.filter((t) => t.health === "up").map((t) => t.labels.job));
+      return ["node", "alertmanager", "prometheus"].every((j) => up.has(j)) ? true : undefined;
+    });
+    type Rules = { data: { groups: { rules: { name: string }[] }[] } };
+    const rules = (await getJson<Rules>(url("prometheus", "/api/v1/rules"))).data.groups.flatMap((g) => g.rules.map((r) => r.name));
+    expect(rules).toEqual(expect.arrayContaining(["Watchdog", "RegistryDown", "HighResponseTime", "CertificateExpiringSoon"]));
+    type Managers = { data: { activeAlertmanagers: { url: string }[] } };
+    const managers = (await getJson<Managers>(url("prometheus", "/api/v1/alertmanagers"))).data.activeAlertmanagers;
+    expect(managers.map((m) => m.url)).toEqual([`http://alertmanager:${SERVICES.alertmanager.port}/api/v2/alerts`]);
+    await poll("Watchdog in Alertmanager", async () => {
+      const alerts = await getJson<{ labels: Record<string, string> }[]>(url("alertmanager", "/api/v2/alerts"));
+      return alerts.find((a) => a.labels.alertname === "Watchdog" && a.labels.environment === main);
+    });
+  }));
+
+test("a second plan shows no changes", () =>
+  step(async () => {
+    expect(timed(timings, "no-op plan", () => plan(main))).toEqual([]);
+  }));
+
+test("a config change replaces only Prometheus, and its data survives", () =>
+  step(async () => {
+    const before = Math.floor(Date.now() / 1000) - 2;
+    type Query = { data: { result: { value: [number, string] }[] } };
+    const upAt = async (time: number) => (await getJson<Query>(url("prometheus", `/api/v1/query?query=up{job="prometheus"}&time=${time}`))).data.result;
+    await poll("a sample to exist before the change", async () => ((await upAt(before)).length ? true : undefined));
+
+    scrapeInterval = "7s";
+    await writeEnvironments();
+    const changes = plan(main);
+    expect(changes).toHaveLength(1);
+    expect(changes[0]).toMatch(/^docker_container\.prometheus_container_\w+: (delete,create|create,delete)$/);
+
+    timed(timings, "apply config change", () => cdktf("deploy", main, "--auto-approve"));
+    await poll("Prometheus ready again", async () => ((await fetch(url("prometheus", "/-/ready"))).ok ? true : undefined));
+    expect(await upAt(before)).toHaveLength(1);
+  }));
+
+test("a crashed service is restarted; a removed one is planned for creation", () =>
+  step(async () => {
+    const name = `${main}-alertmanager`;
+    const restarts = Number(docker("inspect", "-f", "{{.RestartCount}}", name));
+    const pid = docker("inspect", "-f", "{{.State.Pid}}", name);
+    sh("kill", ["-KILL", pid]);
+    await poll(
+      "Alertmanager to restart after a crash",
+      async () => (Number(docker("inspect", "-f", "{{.RestartCount}}", name)) > restarts && docker("inspect", "-f", "{{.State.Running}}", name) === "true" ? true : undefined),
+      60_000,
+    );
+
+    docker("rm", "-f", `${main}-grafana`);
+    expect(plan(main)).toEqual([expect.stringMatching(/^docker_container\.grafana_container_\w+: create$/)]);
+  }));
+
+test("destroy removes every object of the environment and leaves the peer untouched", () =>
+  step(async () => {
+    expect(fingerprint(peer)).toEqual(peerBefore);
+    expect(plan(peer)).toEqual([]);
+    timed(timings, "destroy", () => cdktf("destroy", main, "--auto-approve"));
+    expect(dockerObjects(main)).toEqual({ containers: [], volumes: [], networks: [] });
+    expect(fingerprint(peer)).toEqual(peerBefore);
+  }));

@@ -1,0 +1,111 @@
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { execFileSync, spawnSync } from "node:child_process";
+import { ENVIRONMENT_LABEL } from "../../stacks/catalog";
+import { ROOT } from "../helpers/synth";
+
+/** Small helpers for the end-to-end test: shell commands, Docker queries, polling, timing. */
+
+export function sh(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; allowFailure?: boolean } = {}) {
+  const result = spawnSync(command, args, { cwd: options.cwd ?? ROOT, env: options.env ?? process.env, encoding: "utf8", maxBuffer: 64 << 20 });
+  if (result.status !== 0 && !options.allowFailure) {
+    throw new Error(`${command} ${args.join(" ")} exited ${result.status}\n${result.stdout}\n${result.stderr}`);
+  }
+  return result;
+}
+
+export function docker(...args: string[]): string {
+  return execFileSync("docker", args, { encoding: "utf8" }).trim();
+}
+
+/** Names of every container, volume and network that carries the environment's label. */
+export function dockerObjects(envName: string) {
+  const filter = `label=${ENVIRONMENT_LABEL}=${envName}`;
+  const list = (...args: string[]) => docker(...args, "--filter", filter).split("\n").filter(Boolean).sort();
+  return {
+    containers: list("ps", "-a", "--format", "{{.Names}}"),
+    volumes: list("volume", "ls", "--format", "{{.Name}}"),
+    networks: list("network", "ls", "--format", "{{.Name}}"),
+  };
+}
+
+/** Container name → "id startedAt restartCount", to prove a container was not touched. */
+export function fingerprint(envName: string): Record<string, string> {
+  const names = dockerObjects(envName).containers;
+  return Object.fromEntries(names.map((n) => [n, docker("inspect", "-f", "{{.Id}} {{.State.StartedAt}} {{.RestartCount}}", n)]));
+}
+
+export function removeEverything(envName: string): void {
+  const objects = dockerObjects(envName);
+  if (objects.containers.length) sh("docker", ["rm", "-f", ...objects.containers], { allowFailure: true });
+  if (objects.volumes.length) sh("docker", ["volume", "rm", "-f", ...objects.volumes], { allowFailure: true });
+  if (objects.networks.length) sh("docker", ["network", "rm", ...objects.networks], { allowFailure: true });
+}
+
+export function printLogs(envName: string): void {
+  for (const name of dockerObjects(envName).containers) {
+    const state = sh("docker", ["inspect", "-f", "{{.State.Status}} health={{if .State.Health}}{{.State.Health.Status}}{{end}} exit={{.State.ExitCode}}", name], { allowFailure: true }).stdout.trim();
+    const logs = sh("docker", ["logs", "--tail", "40", name], { allowFailure: true });
+    console.log(`----- ${name} (${state}) -----\n${logs.stdout}${logs.stderr}`);
+  }
+}
+
+export async function poll<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+export async function getJson<T = unknown>(url: string): Promise<T> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return (await response.json()) as T;
+}
+
+/** Host ports that nothing listens on right now, spaced out from a random base. */
+export async function freePorts(count: number): Promise<number[]> {
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = net.createServer().once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
+  const ports: number[] = [];
+  let candidate = 20000 + Math.floor(Math.random() * 30000);
+  while (ports.length < count) {
+    if (await isFree(candidate)) ports.push(candidate);
+    candidate++;
+  }
+  return ports;
+}
+
+export function timed<T>(record: Record<string, number>, label: string, fn: () => T): T {
+  const start = process.hrtime.bigint();
+  try {
+    return fn();
+  } finally {
+    record[label] = Number(process.hrtime.bigint() - start) / 1e9;
+  }
+}
+
+/** Images the project's scripts built for this machine (scripts/build-local-images.sh). */
+export function localImages(): Record<string, string> {
+  const file = path.join(ROOT, ".tools", "local-images.env");
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run scripts/build-local-images.sh (npm test does)`);
+  const entries = fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .map((line) => /^LOCAL_IMAGE_([A-Z_]+)=(.+)$/.exec(line.trim()))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map(([, key, value]) => [key.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value]);
+  return Object.fromEntries(entries);
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs a cdktf command (deploy, destroy, diff) on one environment, after installing what it needs.
+#   scripts/cdktf.sh COMMAND [ENV] [cdktf options…]    ENV defaults to dev
+#   npm run deploy -- prod --auto-approve   ·   npm run destroy -- dev   ·   npm run diff -- dev
+# Secrets come from TF_VAR_* variables. When one is missing, a random value is generated once
+# into .secrets/<ENV>.env (git-ignored, mode 600) and reused later; PagerDuty and Slack secrets
+# are never generated: set TF_VAR_pagerduty_routing_key / TF_VAR_slack_webhook_url yourself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { sed -n '2,7p' "$0"; }
+case "${1:-}" in
+  deploy|destroy|diff) command=$1; shift ;;
+  -h|--help) usage; exit 0 ;;
+  *) usage >&2; exit 2 ;;
+esac
+env_name=${1:-dev}
+[[ $# -gt 0 ]] && shift
+if [[ ! -f environments/$env_name.yaml ]]; then
+  echo "error: no environment '$env_name' (have: $(ls environments | sed 's/\.yaml$//' | xargs))" >&2
+  exit 2
+fi
+
+scripts/install-deps.sh
+scripts/bootstrap.sh
+# shellcheck source=/dev/null
+source .tools/env.sh
+
+secrets_file=.secrets/$env_name.env
+mkdir -p .secrets && chmod 700 .secrets
+touch "$secrets_file" && chmod 600 "$secrets_file"
+for name in grafana_admin_password elastic_password kibana_system_password logstash_writer_password grafana_es_password kibana_encryption_key; do
+  var=TF_VAR_$name
+  [[ -n ${!var:-} ]] && continue # the caller's environment wins
+  if ! grep -q "^$var=" "$secrets_file"; then
+    echo "$var=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" >>"$secrets_file"
+    echo "secrets: generated $var into $secrets_file"
+  fi
+  export "$(grep "^$var=" "$secrets_file")"
+done
+
+npx tsc -p tsconfig.json
+exec npx cdktf "$command" "$env_name" "$@"

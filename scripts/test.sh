@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, from a clean clone: installs what it needs (idempotent), then runs
+# type checking, the unit tests (no Docker) and the end-to-end test (real Docker engine).
+#   scripts/test.sh            everything
+#   scripts/test.sh --unit     unit tests only (still needs promtool/amtool from the bootstrap)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+unit_only=false
+case "${1:-}" in
+  --unit) unit_only=true ;;
+  -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
+  "") ;;
+  *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
+esac
+
+scripts/install-deps.sh
+scripts/bootstrap.sh
+# shellcheck source=/dev/null
+source .tools/env.sh
+
+echo "test: type check and build"
+npx tsc -p tsconfig.json
+
+echo "test: unit tests"
+npx jest --selectProjects unit
+
+if [[ $unit_only == false ]]; then
+  scripts/build-local-images.sh
+  echo "test: end-to-end (real engine, local Docker)"
+  npx jest --selectProjects e2e --runInBand
+fi
