@@ -87,8 +87,20 @@ const schema = z
         pagerduty: z.boolean().default(false),
         /** Slack receives warnings; the webhook URL comes from TF_VAR_slack_webhook_url. */
         slack: z.strictObject({ channel: z.string().startsWith("#") }).optional(),
+        /** Where alerts' runbook links point: the docs/runbooks folder of this repository as your team browses it. */
+        runbookBaseUrl: z.string().min(1).default("docs/runbooks"),
       })
-      .default({ pagerduty: false }),
+      .default({ pagerduty: false, runbookBaseUrl: "docs/runbooks" }),
+    /** Alert thresholds an operator tunes per environment; rule files refer to them as [[ name ]]. */
+    thresholds: z
+      .strictObject({
+        treasuryMinimumTokens: z.number().nonnegative().default(1000),
+        latencyP99Seconds: z.number().positive().default(2),
+        transfersPerMinuteMax: z.number().positive().default(100),
+        authFailuresPerMinuteMax: z.number().positive().default(10),
+        certificateExpiryDays: z.number().positive().default(7),
+      })
+      .default({ treasuryMinimumTokens: 1000, latencyP99Seconds: 2, transfersPerMinuteMax: 100, authFailuresPerMinuteMax: 10, certificateExpiryDays: 7 }),
     /** Keep data volumes on `destroy`: Terraform refuses to delete them. */
     protectData: z.boolean().default(false),
   })

@@ -2,12 +2,14 @@ import * as path from "node:path";
 import { Construct } from "constructs";
 import { CONFIG_PATHS, SERVICES } from "../catalog";
 import { prometheusConfig, prometheusFlags, type RuleFile } from "../config/prometheus";
+import { renderRuleFile, ruleParameters } from "../config/rules";
 import { ServiceContainer, type StackContext } from "../container";
 import type { Environment } from "../environment";
 
 export interface PrometheusProps {
   readonly context: StackContext;
   readonly env: Environment;
+  /** Rule files as shipped in assets/rules, placeholders not yet filled in. */
   readonly ruleFiles: readonly RuleFile[];
 }
 
@@ -18,7 +20,10 @@ export class Prometheus extends Construct {
     super(scope, id);
     const spec = SERVICES.prometheus;
     const files: Record<string, string> = { [CONFIG_PATHS.prometheusConfig]: prometheusConfig(env, ruleFiles) };
-    for (const rule of ruleFiles) files[path.posix.join(CONFIG_PATHS.prometheusRulesDir, rule.name)] = rule.content;
+    const parameters = ruleParameters(env);
+    for (const rule of ruleFiles) {
+      files[path.posix.join(CONFIG_PATHS.prometheusRulesDir, rule.name)] = renderRuleFile(rule, parameters).content;
+    }
 
     this.service = new ServiceContainer(this, "prometheus", {
       context,

@@ -1,0 +1,21 @@
+import type { Environment } from "../environment";
+import type { RuleFile } from "./prometheus";
+
+/**
+ * Rule files in assets/rules are data with a few placeholders, `[[ name ]]`, for the values an
+ * operator tunes per environment (thresholds in environments/*.yaml) and the runbook base URL.
+ * `[[ ]]` is neither PromQL nor Go-template syntax, so it cannot clash with either.
+ */
+export type RuleParameters = Environment["thresholds"] & { readonly runbookBaseUrl: string };
+
+export function ruleParameters(env: Environment): RuleParameters {
+  return { ...env.thresholds, runbookBaseUrl: env.alerting.runbookBaseUrl.replace(/\/+$/, "") };
+}
+
+export function renderRuleFile(file: RuleFile, parameters: RuleParameters): RuleFile {
+  const content = file.content.replace(/\[\[\s*(\w+)\s*\]\]/g, (_, name: string) => {
+    if (!(name in parameters)) throw new Error(`assets/rules/${file.name}: unknown placeholder [[ ${name} ]]`);
+    return String(parameters[name as keyof RuleParameters]);
+  });
+  return { name: file.name, content };
+}
