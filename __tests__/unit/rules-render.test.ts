@@ -12,6 +12,14 @@ describe("rule placeholders", () => {
     expect(rules).not.toMatch(/\[\[/);
   });
 
+  it("arm the absent alerts only where the environment scrapes such jobs", () => {
+    const rendered = (env: ReturnType<typeof environment>) =>
+      renderRuleFile(ASSETS.ruleFiles.find((f) => f.name === "protocol.rules.yml")!, ruleParameters(env)).content;
+    expect(rendered(environment())).toContain('absent(up{job=~"registry_.*"}) and on() (vector(0) > 0)');
+    const withRegistries = environment({ scrape: { targets: [{ job: "registry_a", targets: ["h:1"] }, { job: "registry_b", targets: ["h:2"] }] } });
+    expect(rendered(withRegistries)).toContain('absent(up{job=~"registry_.*"}) and on() (vector(2) > 0)');
+  });
+
   it("refuse an unknown placeholder, naming the file", () => {
     const file = { name: "x.rules.yml", content: "expr: up < [[ typoThreshold ]]" };
     expect(() => renderRuleFile(file, ruleParameters(environment()))).toThrow("assets/rules/x.rules.yml: unknown placeholder [[ typoThreshold ]]");

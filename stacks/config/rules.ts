@@ -6,10 +6,21 @@ import type { RuleFile } from "./prometheus";
  * operator tunes per environment (thresholds in environments/*.yaml) and the runbook base URL.
  * `[[ ]]` is neither PromQL nor Go-template syntax, so it cannot clash with either.
  */
-export type RuleParameters = Environment["thresholds"] & { readonly runbookBaseUrl: string };
+export type RuleParameters = Environment["thresholds"] & {
+  readonly runbookBaseUrl: string;
+  /** How many registry / TEG jobs the environment scrapes: "absent" alerts stay off where there are none. */
+  readonly registryJobs: number;
+  readonly tegJobs: number;
+};
 
 export function ruleParameters(env: Environment): RuleParameters {
-  return { ...env.thresholds, runbookBaseUrl: env.alerting.runbookBaseUrl.replace(/\/+$/, "") };
+  const jobs = env.scrape.targets.map((t) => t.job);
+  return {
+    ...env.thresholds,
+    runbookBaseUrl: env.alerting.runbookBaseUrl.replace(/\/+$/, ""),
+    registryJobs: jobs.filter((job) => job.startsWith("registry_")).length,
+    tegJobs: jobs.filter((job) => job === "teg_layer").length,
+  };
 }
 
 export function renderRuleFile(file: RuleFile, parameters: RuleParameters): RuleFile {

@@ -1,0 +1,141 @@
+/**
+ * The alert rules in assets/rules: their labels and annotations, their promtool unit tests
+ * (assets/rules/tests), one runbook each (docs/runbooks), the table in docs/alerts.md, and where
+ * Alertmanager sends each severity.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { alertmanagerConfig } from "../../stacks/config/alertmanager";
+import { renderRuleFile, ruleParameters } from "../../stacks/config/rules";
+import { ASSETS, ROOT, shippedEnvironment } from "../helpers/synth";
+import { run, tool } from "../helpers/tools";
+
+const TESTS_DIR = path.join(ROOT, "assets", "rules", "tests");
+const RUNBOOKS_DIR = path.join(ROOT, "docs", "runbooks");
+const ALERTS_TABLE = path.join(ROOT, "docs", "alerts.md");
+const SEVERITIES = ["critical", "warning", "info"];
+/** Always firing by design, so it has no silent case and its own severity. */
+const WATCHDOG = "Watchdog";
+
+interface Alert {
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+type RuleFileYaml = { groups: { rules: { alert?: string; labels?: Record<string, string>; annotations?: Record<string, string> }[] }[] };
+
+// Read from the files as written (placeholders included), so the runbook_url check sees [[ runbookBaseUrl ]].
+const alerts: Alert[] = ASSETS.ruleFiles.flatMap((file) =>
+  (parse(file.content) as RuleFileYaml).groups
+    .flatMap((group) => group.rules)
+    .filter((rule) => rule.alert !== undefined)
+    .map((rule) => ({ name: rule.alert as string, labels: rule.labels ?? {}, annotations: rule.annotations ?? {} })),
+);
+const alertNames = alerts.map((a) => a.name).sort();
+const testFiles = fs.readdirSync(TESTS_DIR).filter((f) => f.endsWith(".test.yml")).sort();
+
+describe("alert rules", () => {
+  it("have unique names", () => {
+    expect(alertNames.length).toBeGreaterThan(0);
+    expect(alertNames).toEqual([...new Set(alertNames)]);
+  });
+
+  it.each(alerts.map((a) => [a.name, a] as const))("%s has a severity, a service, a summary, a description and its runbook_url", (name, alert) => {
+    expect(name === WATCHDOG ? ["none"] : SEVERITIES).toContain(alert.labels.severity);
+    expect(alert.labels.service).toMatch(/\S/);
+    expect(alert.annotations.summary).toMatch(/\S/);
+    expect(alert.annotations.description).toMatch(/\S/);
+    expect(alert.annotations.runbook_url).toBe(`[[ runbookBaseUrl ]]/${name}.md`);
+  });
+});
+
+describe("runbooks", () => {
+  const runbooks = fs.readdirSync(RUNBOOKS_DIR).filter((f) => f.endsWith(".md"));
+
+  it("exist for every alert, and only for alerts", () => {
+    expect(runbooks.map((f) => f.replace(/\.md$/, "")).sort()).toEqual(alertNames);
+  });
+
+  it.each(runbooks)("%s is titled with its alert and shows how to silence it", (file) => {
+    const text = fs.readFileSync(path.join(RUNBOOKS_DIR, file), "utf8");
+    expect(text.split("\n")[0]).toBe(`# ${file.replace(/\.md$/, "")}`);
+    expect(text).toMatch(/amtool .*silence add .*environment=/);
+  });
+});
+
+describe("promtool unit tests (assets/rules/tests)", () => {
+  // Rule files have [[ placeholders ]]: the tests run against copies rendered for a default
+  // environment, laid out as in the repository (rules next to a tests/ folder).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-rules-"));
+  // dev scrapes registries and the TEG layer, so its "absent" alerts are armed.
+  const parameters = ruleParameters(shippedEnvironment("dev"));
+  for (const file of ASSETS.ruleFiles) fs.writeFileSync(path.join(dir, file.name), renderRuleFile(file, parameters).content);
+  fs.cpSync(TESTS_DIR, path.join(dir, "tests"), { recursive: true });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("are rendered with the thresholds and runbook base URL their expectations assume", () => {
+    expect(parameters).toMatchObject({ runbookBaseUrl: "docs/runbooks", latencyP99Seconds: 2, treasuryMinimumTokens: 1000 });
+  });
+
+  it("exist for every rule file", () => {
+    expect(testFiles).toEqual(ASSETS.ruleFiles.map((f) => f.name.replace(/\.rules\.yml$/, ".test.yml")));
+  });
+
+  it.each(testFiles)("%s passes", (file) => {
+    // run() throws with promtool's output when a case fails.
+    expect(run(tool("promtool"), ["test", "rules", file], { cwd: path.join(dir, "tests") })).toMatch(/SUCCESS/);
+  });
+
+  it("show every alert firing and every alert but the Watchdog staying silent", () => {
+    type TestFile = { tests: { alert_rule_test?: { alertname: string; exp_alerts?: unknown[] }[] }[] };
+    const firing = new Set<string>();
+    const silent = new Set<string>();
+    for (const file of testFiles) {
+      const parsed = parse(fs.readFileSync(path.join(TESTS_DIR, file), "utf8")) as TestFile;
+      for (const c of parsed.tests.flatMap((t) => t.alert_rule_test ?? [])) {
+        (c.exp_alerts && c.exp_alerts.length > 0 ? firing : silent).add(c.alertname);
+      }
+    }
+    expect(alertNames.filter((name) => !firing.has(name))).toEqual([]);
+    expect(alertNames.filter((name) => name !== WATCHDOG && !silent.has(name))).toEqual([]);
+  });
+});
+
+describe("Alertmanager routes (amtool config routes test)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-routes-"));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const receiverFor = (environmentName: string, labels: Record<string, string>) => {
+    const config = path.join(dir, `${environmentName}-alertmanager.yml`);
+    if (!fs.existsSync(config)) fs.writeFileSync(config, alertmanagerConfig(shippedEnvironment(environmentName)));
+    const matchers = Object.entries({ ...labels, environment: environmentName }).map(([k, v]) => `${k}=${v}`);
+    return run(tool("amtool"), ["config", "routes", "test", `--config.file=${config}`, ...matchers]).trim();
+  };
+  const expectedInProd = (alert: Alert) =>
+    alert.name === WATCHDOG ? "null" : ({ critical: "pagerduty", warning: "slack", info: "null" } as Record<string, string>)[alert.labels.severity];
+
+  it.each(alerts.map((a) => [a.name, a.labels.severity, a] as const))("prod sends %s (%s) to its receiver", (name, severity, alert) => {
+    expect(receiverFor("prod", { alertname: name, severity })).toBe(expectedInProd(alert));
+  });
+
+  it.each(SEVERITIES)("dev, without receivers, sends %s to null", (severity) => {
+    expect(receiverFor("dev", { alertname: "RegistryDown", severity })).toBe("null");
+  });
+});
+
+describe("docs/alerts.md", () => {
+  it("lists every alert with its severity and a link to its runbook, and nothing else", () => {
+    const rows = fs
+      .readFileSync(ALERTS_TABLE, "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("|"))
+      .slice(2) // header and separator
+      .map((line) => line.split("|").map((cell) => cell.trim().replace(/`/g, "")))
+      .map(([, alert, severity]) => ({ alert, severity }));
+    expect(rows.filter((r) => !/^\[(\w+)\]\(runbooks\/\1\.md\)$/.test(r.alert)).map((r) => r.alert)).toEqual([]);
+    const documented = rows.map((r) => `${/^\[(\w+)\]/.exec(r.alert)?.[1]} ${r.severity}`).sort();
+    expect(documented).toEqual(alerts.map((a) => `${a.name} ${a.labels.severity}`).sort());
+  });
+});
