@@ -26,18 +26,10 @@ scripts/bootstrap.sh
 # shellcheck source=/dev/null
 source .tools/env.sh
 
-secrets_file=.secrets/$env_name.env
-mkdir -p .secrets && chmod 700 .secrets
-touch "$secrets_file" && chmod 600 "$secrets_file"
-for name in grafana_admin_password elastic_password kibana_system_password logstash_writer_password grafana_es_password kibana_encryption_key; do
-  var=TF_VAR_$name
-  [[ -n ${!var:-} ]] && continue # the caller's environment wins
-  if ! grep -q "^$var=" "$secrets_file"; then
-    echo "$var=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" >>"$secrets_file"
-    echo "secrets: generated $var into $secrets_file"
-  fi
-  export "$(grep "^$var=" "$secrets_file")"
-done
+# shellcheck source=lib/secrets.sh
+source scripts/lib/secrets.sh
+load_secrets "$env_name"
 
 npx tsc -p tsconfig.json
-exec npx cdktf "$command" "$env_name" "$@"
+# No `providers lock`: it would ask the registry even for a provider from the local mirror.
+exec npx cdktf "$command" "$env_name" --skip-provider-lock "$@"

@@ -116,7 +116,9 @@ export class ServiceContainer extends Construct {
         : undefined,
       logDriver: "json-file",
       logOpts: { "max-size": "10m", "max-file": "3" },
-      securityOpts: ["no-new-privileges:true"],
+      // Docker adds label=disable itself to a container in the host's PID namespace; stating it
+      // keeps the next plan from seeing a difference and replacing the container.
+      securityOpts: props.pidMode === "host" ? ["label=disable", "no-new-privileges:true"] : ["no-new-privileges:true"],
       // The provider reads capabilities back with the CAP_ prefix; writing them so avoids drift.
       capabilities: { drop: ["ALL"], add: props.capAdd?.map((c) => `CAP_${c}`) },
       readOnly: props.readOnlyRootFs,

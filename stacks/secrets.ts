@@ -76,7 +76,8 @@ export class Secrets extends Construct {
         description: `${rule.description} (set TF_VAR_${SECRET_NAMES[key]})`,
       });
       variable.overrideLogicalId(SECRET_NAMES[key]);
-      variable.addValidation({ condition: rule.condition(`var.${SECRET_NAMES[key]}`), errorMessage: rule.errorMessage });
+      // The condition is an HCL expression: it must be interpolated, not a plain string.
+      variable.addValidation({ condition: `\${${rule.condition(`var.${SECRET_NAMES[key]}`)}}`, errorMessage: rule.errorMessage });
       this.refs.set(key, variable.stringValue);
     }
   }

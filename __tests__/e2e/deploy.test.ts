@@ -31,7 +31,7 @@ secretEnv.TF_VAR_slack_webhook_url = "https://hooks.slack.invalid/e2e";
 const env = { ...process.env, ...secretEnv, PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, CHECKPOINT_DISABLE: "1" };
 
 let mainPorts: Record<"prometheus" | "grafana" | "alertmanager" | "elasticsearch" | "logstash" | "kibana", number>;
-let scrapeInterval = "5s";
+let scrapeTargets: { job: string; targets: string[] }[] = [];
 
 function writeEnvironment(name: string, file: EnvironmentFile) {
   fs.writeFileSync(path.join(dirs.environments, `${name}.yaml`), stringify(file));
@@ -44,11 +44,13 @@ async function writeEnvironments() {
     images,
     ports: mainPorts,
     memoryMb: { elasticsearch: 256, logstash: 128, kibana: 128 },
-    scrape: { interval: scrapeInterval, evaluationInterval: "5s" },
+    scrape: { interval: "5s", evaluationInterval: "5s", targets: scrapeTargets },
   });
 }
 
-const cdktf = (...args: string[]) => sh(path.join(ROOT, "node_modules/.bin/cdktf"), [...args, "--output", dirs.out], { env });
+// --skip-provider-lock: cdktf would run `providers lock`, which asks the registry even when
+// the provider comes from a filesystem mirror (and misreads OpenTofu's lock file, opentofu#2402).
+const cdktf = (...args: string[]) => sh(path.join(ROOT, "node_modules/.bin/cdktf"), [...args, "--output", dirs.out, "--skip-provider-lock"], { env });
 const stackDir = (name: string) => path.join(dirs.out, "stacks", name);
 
 /** Plans one stack with the engine itself; returns the changed resources as "address: actions". */
@@ -69,6 +71,8 @@ let failed = false;
 
 /** Runs a step; on failure prints the containers' state and logs before rethrowing. */
 async function step<T>(fn: () => Promise<T> | T): Promise<T> {
+  // Each step builds on the one before: after a failure the rest would only fail slowly.
+  if (failed) throw new Error("not run: an earlier step failed");
   try {
     return await fn();
   } catch (error) {
@@ -97,7 +101,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   for (const name of [main, peer]) {
-    if (dockerObjects(name).containers.length) sh(path.join(ROOT, "node_modules/.bin/cdktf"), ["destroy", name, "--auto-approve", "--output", dirs.out], { env, allowFailure: true });
+    if (dockerObjects(name).containers.length) sh(path.join(ROOT, "node_modules/.bin/cdktf"), ["destroy", name, "--auto-approve", "--output", dirs.out, "--skip-provider-lock"], { env, allowFailure: true });
     removeEverything(name);
   }
   fs.rmSync(work, { recursive: true, force: true });
@@ -159,7 +163,8 @@ test("a config change replaces only Prometheus, and its data survives", () =>
     const upAt = async (time: number) => (await getJson<Query>(url("prometheus", `/api/v1/query?query=up{job="prometheus"}&time=${time}`))).data.result;
     await poll("a sample to exist before the change", async () => ((await upAt(before)).length ? true : undefined));
 
-    scrapeInterval = "7s";
+    // One new scrape target: only prometheus.yml (and its rules) change.
+    scrapeTargets = [{ job: "spire_server", targets: ["host.docker.internal:9988"] }];
     await writeEnvironments();
     const changes = plan(main);
     expect(changes).toHaveLength(1);

@@ -118,7 +118,7 @@ describe("secrets", () => {
 
   it("are sensitive variables without defaults", () => {
     for (const variable of Object.values(synth(shippedEnvironment("prod")).variable)) {
-      expect(variable).toMatchObject({ sensitive: true, type: "string" });
+      expect(variable).toMatchObject({ sensitive: true, type: "string", validation: [{ condition: expect.stringMatching(/^\$\{can\(regex\(|^\$\{startswith\(/) }] });
       expect(variable).not.toHaveProperty("default");
     }
   });

@@ -32,5 +32,6 @@ fetch_debs() {
 # PKG_VERSION_ARCH.deb, the epoch's colon written %3a), or nothing.
 _cached_deb() {
   local f
-  for f in "$DEBS_DIR/$1"_*.deb; do [[ -e $f ]] && echo "$f"; done | sort -V | tail -n 1
+  # (if, not &&: a glob that matches nothing must not fail under set -e/pipefail)
+  for f in "$DEBS_DIR/$1"_*.deb; do if [[ -e $f ]]; then echo "$f"; fi; done | sort -V | tail -n 1
 }

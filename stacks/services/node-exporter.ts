@@ -35,12 +35,9 @@ export class NodeExporter extends Construct {
       ],
       user: "65534:65534",
       pidMode: "host",
-      mounts: [
-        // rslave: file systems mounted on the host later show up here too.
-        { ...hostMount("/", "/host/root"), bindOptions: { propagation: "rslave" } },
-        hostMount("/proc", "/host/proc"),
-        hostMount("/sys", "/host/sys"),
-      ],
+      // No rslave propagation on "/": engines whose root mount is private refuse it, and file
+      // systems mounted later are still seen after a restart.
+      mounts: [hostMount("/", "/host/root"), hostMount("/proc", "/host/proc"), hostMount("/sys", "/host/sys")],
       readOnlyRootFs: true,
       healthcheck: `wget -q -O /dev/null http://127.0.0.1:${spec.port}/`,
     });

@@ -1,0 +1,18 @@
+# shellcheck shell=bash
+# load_secrets ENV: export the TF_VAR_* secrets an environment's plan needs. Values already in
+# the caller's environment win; missing passwords are generated once into .secrets/<ENV>.env
+# (git-ignored, mode 600). PagerDuty and Slack secrets are never generated: set them yourself.
+load_secrets() {
+  local file=.secrets/$1.env name var
+  mkdir -p .secrets && chmod 700 .secrets
+  touch "$file" && chmod 600 "$file"
+  for name in grafana_admin_password elastic_password kibana_system_password logstash_writer_password grafana_es_password kibana_encryption_key; do
+    var=TF_VAR_$name
+    [[ -n ${!var:-} ]] && continue
+    if ! grep -q "^$var=" "$file"; then
+      echo "$var=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" >>"$file"
+      echo "secrets: generated $var into $file" >&2
+    fi
+    export "$(grep "^$var=" "$file")"
+  done
+}

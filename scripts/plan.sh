@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Plans environments with the engine itself and writes each plan as JSON for review.
+#   scripts/plan.sh [ENV…]            plan (default: every environment) → plans/<ENV>.json
+#   scripts/plan.sh --drift [ENV…]    refresh-only plan: what changed outside the code;
+#                                     exits 2 when there is drift
+# Then `npm run plan:summary` turns plans/*.json into Markdown (plans/summary.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=plan
+case "${1:-}" in
+  -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+  --drift) mode=drift; shift ;;
+esac
+envs=("$@")
+[[ ${#envs[@]} -gt 0 ]] || mapfile -t envs < <(ls environments | sed -n 's/\.yaml$//p')
+for env_name in "${envs[@]}"; do
+  [[ -f environments/$env_name.yaml ]] || { echo "error: no environment '$env_name'" >&2; exit 2; }
+done
+
+scripts/install-deps.sh >&2
+scripts/bootstrap.sh >&2
+# shellcheck source=/dev/null
+source .tools/env.sh
+# shellcheck source=lib/secrets.sh
+source scripts/lib/secrets.sh
+
+npx tsc -p tsconfig.json
+out=${CDKTF_OUTDIR:-cdktf.out}
+CDKTF_OUTDIR=$out node dist/main.js
+mkdir -p plans
+drifted=0
+for env_name in "${envs[@]}"; do
+  load_secrets "$env_name"
+  dir=$out/stacks/$env_name
+  echo "plan: $env_name ($mode)" >&2
+  "$TERRAFORM_BINARY_NAME" -chdir="$dir" init -input=false -no-color >/dev/null
+  args=(plan -input=false -no-color -lock-timeout=60s -out=plan.bin)
+  [[ $mode == drift ]] && args+=(-refresh-only)
+  "$TERRAFORM_BINARY_NAME" -chdir="$dir" "${args[@]}" >"plans/$env_name.$mode.log"
+  "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"plans/$env_name.json"
+  if [[ $mode == drift ]] && ! node dist/scripts/plan/cli.js --drift "plans/$env_name.json"; then drifted=1; fi
+done
+[[ $mode == drift && $drifted == 1 ]] && exit 2
+exit 0
