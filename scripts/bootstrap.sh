@@ -5,7 +5,7 @@
 #   3. the kreuzwerker/docker provider, built from Go modules, in a
 #      filesystem mirror + CLI config so `init` never goes to the network
 #   4. promtool and amtool, unpacked from Debian .debs (not installed: that
-#      would start daemons)
+#      would start daemons), and actionlint built from Go modules
 #   5./6. engine choice, written with the rest to .tools/env.sh
 # Then: source .tools/env.sh
 #
@@ -306,6 +306,26 @@ ensure_promtools() {
   say "promtool, amtool" "ok (unpacked in $(($(now) - t0)) s)"
 }
 
+# ---------------------------------------------------------------- 4b. actionlint
+# Lints .github/workflows in the unit tests; a plain module, so `go install` works.
+ACTIONLINT_VERSION=1.7.12
+ensure_actionlint() {
+  if [[ -x $BIN/actionlint && "$("$BIN/actionlint" -version 2>/dev/null | head -n1)" == "$ACTIONLINT_VERSION" ]]; then
+    say "actionlint $ACTIONLINT_VERSION" "ok (already built)"
+    return
+  fi
+  need_go
+  local t0
+  t0=$(now)
+  mkdir -p "$BIN"
+  if ! GOBIN=$BIN CGO_ENABLED=0 go install -trimpath -ldflags "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" \
+    "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION" >"$TOOLS/actionlint-build.log" 2>&1; then
+    tail -n 20 "$TOOLS/actionlint-build.log" >&2
+    die "building actionlint failed (log: $TOOLS/actionlint-build.log)"
+  fi
+  say "actionlint $ACTIONLINT_VERSION" "ok (built in $(($(now) - t0)) s)"
+}
+
 # ---------------------------------------------------------------- 5. engine
 ENGINE=""
 choose_engine() {
@@ -352,6 +372,7 @@ main() {
     ensure_provider
   fi
   ensure_promtools
+  ensure_actionlint
   choose_engine
   write_env
 }

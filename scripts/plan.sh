@@ -4,18 +4,23 @@
 #   scripts/plan.sh --drift [ENV…]    refresh-only plan: what changed outside the code;
 #                                     exits 2 when there is drift
 # Then `npm run plan:summary` turns plans/*.json into Markdown (plans/summary.md).
+# PM_ENVIRONMENTS_DIR and PM_PLANS_DIR move the environments and plans folders (tests do).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+envs_dir=${PM_ENVIRONMENTS_DIR:-environments}
+plans=${PM_PLANS_DIR:-plans}
 
 mode=plan
 case "${1:-}" in
-  -h|--help) sed -n '2,6p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
   --drift) mode=drift; shift ;;
 esac
 envs=("$@")
-[[ ${#envs[@]} -gt 0 ]] || mapfile -t envs < <(ls environments | sed -n 's/\.yaml$//p')
+if [[ ${#envs[@]} -eq 0 ]]; then
+  for file in "$envs_dir"/*.yaml; do envs+=("$(basename "$file" .yaml)"); done
+fi
 for env_name in "${envs[@]}"; do
-  [[ -f environments/$env_name.yaml ]] || { echo "error: no environment '$env_name'" >&2; exit 2; }
+  [[ -f $envs_dir/$env_name.yaml ]] || { echo "error: no environment '$env_name' in $envs_dir" >&2; exit 2; }
 done
 
 scripts/install-deps.sh >&2
@@ -28,7 +33,7 @@ source scripts/lib/secrets.sh
 npx tsc -p tsconfig.json
 out=${CDKTF_OUTDIR:-cdktf.out}
 CDKTF_OUTDIR=$out node dist/main.js
-mkdir -p plans
+mkdir -p "$plans"
 drifted=0
 for env_name in "${envs[@]}"; do
   load_secrets "$env_name"
@@ -37,9 +42,9 @@ for env_name in "${envs[@]}"; do
   "$TERRAFORM_BINARY_NAME" -chdir="$dir" init -input=false -no-color >/dev/null
   args=(plan -input=false -no-color -lock-timeout=60s -out=plan.bin)
   [[ $mode == drift ]] && args+=(-refresh-only)
-  "$TERRAFORM_BINARY_NAME" -chdir="$dir" "${args[@]}" >"plans/$env_name.$mode.log"
-  "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"plans/$env_name.json"
-  if [[ $mode == drift ]] && ! node dist/scripts/plan/cli.js --drift "plans/$env_name.json"; then drifted=1; fi
+  "$TERRAFORM_BINARY_NAME" -chdir="$dir" "${args[@]}" >"$plans/$env_name.$mode.log"
+  "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$plans/$env_name.json"
+  if [[ $mode == drift ]] && ! node dist/scripts/plan/cli.js --drift "$plans/$env_name.json"; then drifted=1; fi
 done
 [[ $mode == drift && $drifted == 1 ]] && exit 2
 exit 0

@@ -170,6 +170,17 @@ test("a config change replaces only Prometheus, and its data survives", () =>
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatch(/^docker_container\.prometheus_container_\w+: (delete,create|create,delete)$/);
 
+    // The reviewer's view of the same change: `npm run plan` + `npm run plan:summary`.
+    const planEnv = { ...env, CDKTF_OUTDIR: dirs.out, PM_PLANS_DIR: path.join(work, "plans") };
+    sh(path.join(ROOT, "scripts/plan.sh"), [main], { env: planEnv });
+    const summary = sh("node", [path.join(ROOT, "dist/scripts/plan/cli.js"), path.join(work, "plans", `${main}.json`)], { env: planEnv, allowFailure: true });
+    expect(summary.status).toBe(2); // changes, no data lost
+    expect(summary.stdout).toContain(`## ${main}: 0 to add, 0 to change, 1 to replace, 0 to destroy`);
+    expect(summary.stdout).toContain(`| **replace** | \`${changes[0].split(":")[0]}\` | ${main}-prometheus | \`upload\` (forces replacement) |`);
+    expect(summary.stdout).toContain("`/etc/prometheus/prometheus.yml` in");
+    expect(summary.stdout).toContain("+  - job_name: spire_server");
+    expect(summary.stdout).not.toContain("CAUTION");
+
     timed(timings, "apply config change", () => cdktf("deploy", main, "--auto-approve"));
     await poll("Prometheus ready again", async () => ((await fetch(url("prometheus", "/-/ready"))).ok ? true : undefined));
     expect(await upAt(before)).toHaveLength(1);

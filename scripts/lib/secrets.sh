@@ -4,11 +4,13 @@
 # (git-ignored, mode 600). PagerDuty and Slack secrets are never generated: set them yourself.
 load_secrets() {
   local file=.secrets/$1.env name var
-  mkdir -p .secrets && chmod 700 .secrets
-  touch "$file" && chmod 600 "$file"
   for name in grafana_admin_password elastic_password kibana_system_password logstash_writer_password grafana_es_password kibana_encryption_key; do
     var=TF_VAR_$name
     [[ -n ${!var:-} ]] && continue
+    if [[ ! -f $file ]]; then
+      mkdir -p .secrets && chmod 700 .secrets
+      (umask 077 && touch "$file")
+    fi
     if ! grep -q "^$var=" "$file"; then
       echo "$var=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" >>"$file"
       echo "secrets: generated $var into $file" >&2

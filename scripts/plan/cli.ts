@@ -4,7 +4,7 @@ import { exitCode, renderMarkdown, summarizePlan, type PlanJson, type ResourceCh
 
 const USAGE = `Usage: npm run plan:summary [-- PLAN.json…]      (default: plans/*.json)
        node dist/scripts/plan/cli.js --drift PLAN.json
-Writes Markdown to stdout (and plans/summary.md). Exit code: 0 no changes, 2 changes,
+Writes Markdown to stdout (and plans/summary.md; PM_PLANS_DIR moves the folder). Exit code: 0 no changes, 2 changes,
 3 changes that delete data. With --drift: 0 when nothing changed outside the code, 1 otherwise.`;
 
 function readPlan(file: string): PlanJson & { resource_drift?: ResourceChange[] } {
@@ -23,15 +23,20 @@ function main(args: string[]): number {
     console.log(renderMarkdown([summary]));
     return summary.changes.length ? 1 : 0;
   }
-  const files = args.length ? args : fs.readdirSync("plans").filter((f) => f.endsWith(".json")).sort().map((f) => path.join("plans", f));
+  const plansDir = process.env.PM_PLANS_DIR ?? "plans";
+  const files = args.length
+    ? args
+    : fs.existsSync(plansDir)
+      ? fs.readdirSync(plansDir).filter((f) => f.endsWith(".json")).sort().map((f) => path.join(plansDir, f))
+      : [];
   if (!files.length) {
     console.error("no plan JSON found: run `npm run plan` first");
     return 1;
   }
   const summaries = files.map((file) => summarizePlan(path.basename(file, ".json"), readPlan(file)));
   const markdown = renderMarkdown(summaries);
-  fs.mkdirSync("plans", { recursive: true });
-  fs.writeFileSync(path.join("plans", "summary.md"), markdown);
+  fs.mkdirSync(plansDir, { recursive: true });
+  fs.writeFileSync(path.join(plansDir, "summary.md"), markdown);
   console.log(markdown);
   return exitCode(summaries);
 }

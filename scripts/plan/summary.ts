@@ -72,14 +72,23 @@ interface Upload {
   sensitive: boolean;
 }
 
+/**
+ * Secret files live in a `secrets/` folder (CONFIG_PATHS). Terraform marks the whole `upload` set
+ * sensitive as soon as one element holds a secret, which would hide every config diff of that
+ * container; so files are masked when their own content is marked, or when they are secret files.
+ */
+const SECRET_FILE = /\/secrets\//;
+
 function uploads(state: Json, mask: Sensitivity): Upload[] {
   const list = asObject(state).upload;
   if (!Array.isArray(list)) return [];
   const uploadMask = isSensitive(mask, "upload");
   return list.map((entry, i) => {
     const item = asObject(entry);
-    const contentMask = isSensitive(isSensitive(uploadMask, i), "content");
-    return { file: String(item.file), content: String(item.content ?? item.content_base64 ?? ""), sensitive: contentMask === true };
+    const file = String(item.file);
+    const elementMask = uploadMask === true ? undefined : isSensitive(uploadMask, i);
+    const sensitive = isSensitive(elementMask, "content") === true || SECRET_FILE.test(file);
+    return { file, content: String(item.content ?? item.content_base64 ?? ""), sensitive };
   });
 }
 
@@ -103,14 +112,35 @@ function fileDiffs(change: ResourceChange["change"]): { path: string; diff: stri
   return diffs;
 }
 
+/**
+ * Drops zero values (null, "", 0, false, empty lists and maps): Docker reads back "" or 0 where
+ * the code leaves an attribute unset, and that is no change a reviewer needs to see.
+ */
+function canonical(value: Json | undefined): Json | undefined {
+  if (value === null || value === undefined || value === "" || value === 0 || value === false) return undefined;
+  if (Array.isArray(value)) {
+    const items = value.map(canonical).filter((v): v is Json => v !== undefined);
+    return items.length ? items : undefined;
+  }
+  if (typeof value === "object") {
+    const entries = Object.entries(value)
+      .map(([k, v]) => [k, canonical(v)] as const)
+      .filter((e): e is readonly [string, Json] => e[1] !== undefined);
+    return entries.length ? Object.fromEntries(entries) : undefined;
+  }
+  return value;
+}
+
 function changedAttributes(rc: ResourceChange): { name: string; forcesReplacement: boolean }[] {
   const before = asObject(rc.change.before);
   const after = asObject(rc.change.after);
   const unknown = asObject(rc.change.after_unknown ?? {});
   const forcing = new Set((rc.change.replace_paths ?? []).map((p) => String(p[0])));
-  const names = new Set([...Object.keys(before), ...Object.keys(after)]);
-  const changed = [...names].filter(
-    (key) => forcing.has(key) || (unknown[key] !== true && JSON.stringify(before[key] ?? null) !== JSON.stringify(after[key] ?? null)),
+  // Only what the code sets: attributes left to Docker are null in `after` and known after apply.
+  const changed = Object.keys(after).filter(
+    (key) =>
+      forcing.has(key) ||
+      (unknown[key] !== true && canonical(after[key]) !== undefined && JSON.stringify(canonical(before[key])) !== JSON.stringify(canonical(after[key]))),
   );
   return changed.sort().map((name) => ({ name, forcesReplacement: forcing.has(name) }));
 }
