@@ -1,0 +1,165 @@
+import * as net from "node:net";
+import * as path from "node:path";
+import { EnvironmentError, loadEnvironmentFile, type Environment } from "../stacks/environment";
+
+/**
+ * `npm run health -- <env> [--json] [--timeout SECONDS]`: checks each Protocol service the
+ * environment scrapes and each stack service it runs, prints a table (or JSON), and exits 1
+ * when anything is degraded. An unreachable host is a result, not a crash.
+ */
+
+export type Status = "ok" | "degraded";
+
+export interface CheckResult {
+  readonly name: string;
+  readonly url: string;
+  readonly status: Status;
+  readonly detail: string;
+  readonly ms: number;
+}
+
+interface Check {
+  readonly name: string;
+  readonly url: string;
+  /** Judges a response body; unset means any 2xx is healthy. */
+  readonly judge?: (body: string) => { status: Status; detail: string };
+  readonly headers?: Record<string, string>;
+}
+
+/** Where the environment's published ports answer, seen from the machine running the check. */
+export function publishedHost(env: Environment): string {
+  const docker = env.docker.host;
+  if (docker.startsWith("ssh://") || docker.startsWith("tcp://")) return new URL(docker).hostname;
+  return env.bindAddress === "0.0.0.0" ? "127.0.0.1" : env.bindAddress.includes(":") ? `[${env.bindAddress}]` : env.bindAddress;
+}
+
+/** host.docker.internal is how containers reach the Docker host; from outside it is that host. */
+function fromHost(address: string, env: Environment): string {
+  const [host, port] = address.split(":");
+  return `${host === "host.docker.internal" ? publishedHost(env) : host}:${port}`;
+}
+
+function elasticsearchJudge(body: string): { status: Status; detail: string } {
+  const color = (JSON.parse(body) as { status?: string }).status;
+  // A single node can never place replicas, so yellow is its normal state; red means lost data.
+  return { status: color === "red" || !color ? "degraded" : "ok", detail: `cluster ${color ?? "unknown"}` };
+}
+
+export function healthChecks(env: Environment, elasticPassword?: string): Check[] {
+  const checks: Check[] = [];
+  for (const target of env.scrape.targets) {
+    const protocolService = target.job.startsWith("registry_") || target.job === "teg_layer";
+    for (const address of target.targets) {
+      const suffix = protocolService ? "/health" : target.metricsPath;
+      checks.push({ name: target.job, url: `${target.scheme}://${fromHost(address, env)}${suffix}` });
+    }
+  }
+  const host = publishedHost(env);
+  const url = (service: keyof Environment["ports"], suffix: string) => `http://${host}:${env.ports[service]}${suffix}`;
+  const runs = (service: Environment["services"][number]) => env.services.includes(service);
+  checks.push({ name: "prometheus", url: url("prometheus", "/-/ready") });
+  if (runs("alertmanager")) checks.push({ name: "alertmanager", url: url("alertmanager", "/-/ready") });
+  if (runs("grafana")) {
+    checks.push({
+      name: "grafana",
+      url: url("grafana", "/api/health"),
+      judge: (body) => {
+        const database = (JSON.parse(body) as { database?: string }).database;
+        return { status: database === "ok" ? "ok" : "degraded", detail: `database ${database ?? "unknown"}` };
+      },
+    });
+  }
+  if (runs("elasticsearch")) {
+    checks.push({
+      name: "elasticsearch",
+      url: url("elasticsearch", "/_cluster/health"),
+      headers: elasticPassword ? { authorization: `Basic ${Buffer.from(`elastic:${elasticPassword}`).toString("base64")}` } : {},
+      judge: elasticsearchJudge,
+    });
+  }
+  if (runs("kibana")) checks.push({ name: "kibana", url: url("kibana", "/api/status") });
+  // Logstash's monitoring API is not published; its published input port is.
+  if (runs("logstash")) checks.push({ name: "logstash", url: `tcp://${host}:${env.ports.logstash}` });
+  return checks;
+}
+
+async function tcpCheck(check: Check, timeoutMs: number): Promise<{ status: Status; detail: string }> {
+  const { hostname, port } = new URL(check.url);
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: hostname.replace(/^\[|\]$/g, ""), port: Number(port) });
+    const done = (status: Status, detail: string) => {
+      socket.destroy();
+      resolve({ status, detail });
+    };
+    socket.setTimeout(timeoutMs, () => done("degraded", `no answer in ${timeoutMs} ms`));
+    socket.once("connect", () => done("ok", "accepts connections"));
+    socket.once("error", (error: NodeJS.ErrnoException) => done("degraded", `unreachable: ${error.code ?? error.message}`));
+  });
+}
+
+async function runCheck(check: Check, timeoutMs: number): Promise<CheckResult> {
+  const start = Date.now();
+  let outcome: { status: Status; detail: string };
+  if (check.url.startsWith("tcp://")) {
+    outcome = await tcpCheck(check, timeoutMs);
+  } else {
+    try {
+      const response = await fetch(check.url, { headers: check.headers, signal: AbortSignal.timeout(timeoutMs) });
+      const body = await response.text();
+      if (!response.ok) outcome = { status: "degraded", detail: `HTTP ${response.status}` };
+      else outcome = check.judge ? check.judge(body) : { status: "ok", detail: `HTTP ${response.status}` };
+    } catch (error) {
+      const e = error as Error & { cause?: { code?: string } };
+      const detail = e.name === "TimeoutError" ? `no answer in ${timeoutMs} ms` : e.cause?.code ? `unreachable: ${e.cause.code}` : e.message;
+      outcome = { status: "degraded", detail };
+    }
+  }
+  return { name: check.name, url: check.url, ...outcome, ms: Date.now() - start };
+}
+
+export async function runHealthChecks(env: Environment, options: { timeoutMs: number; elasticPassword?: string }): Promise<CheckResult[]> {
+  return Promise.all(healthChecks(env, options.elasticPassword).map((check) => runCheck(check, options.timeoutMs)));
+}
+
+export function renderTable(results: readonly CheckResult[]): string {
+  const rows = [["CHECK", "STATUS", "TIME", "DETAIL", "URL"], ...results.map((r) => [r.name, r.status === "ok" ? "ok" : "DEGRADED", `${r.ms} ms`, r.detail, r.url])];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
+}
+
+const USAGE = `Usage: npm run health -- <environment> [--json] [--timeout SECONDS]
+Checks the Protocol services the environment scrapes and the stack's services; exits 1 when
+anything is degraded. Elasticsearch is checked with TF_VAR_elastic_password when it is set.`;
+
+async function main(args: string[]): Promise<number> {
+  if (args.includes("-h") || args.includes("--help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  const json = args.includes("--json");
+  const timeoutIndex = args.indexOf("--timeout");
+  const timeoutSeconds = timeoutIndex >= 0 ? Number(args[timeoutIndex + 1]) : 5;
+  const name = args.find((a, i) => !a.startsWith("--") && i !== timeoutIndex + 1) ?? "dev";
+  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
+    console.error(`error: --timeout must be a positive number of seconds\n${USAGE}`);
+    return 2;
+  }
+  const file = path.join(process.env.PM_ENVIRONMENTS_DIR ?? path.resolve(__dirname, "../../environments"), `${name}.yaml`);
+  let env: Environment;
+  try {
+    env = loadEnvironmentFile(file);
+  } catch (error) {
+    if (!(error instanceof EnvironmentError)) throw error;
+    console.error(`error: ${error.message}`);
+    return 2;
+  }
+  const results = await runHealthChecks(env, { timeoutMs: timeoutSeconds * 1000, elasticPassword: process.env.TF_VAR_elastic_password });
+  const degraded = results.filter((r) => r.status !== "ok").length;
+  if (json) console.log(JSON.stringify({ environment: env.name, status: degraded ? "degraded" : "ok", checks: results }, null, 2));
+  else console.log(`${renderTable(results)}\n\n${env.name}: ${degraded ? `${degraded} of ${results.length} checks DEGRADED` : `all ${results.length} checks ok`}`);
+  return degraded ? 1 : 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+}
