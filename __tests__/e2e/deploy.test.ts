@@ -68,6 +68,8 @@ function plan(name: string): string[] {
 
 const url = (service: keyof typeof mainPorts, suffix: string) => `http://127.0.0.1:${mainPorts[service]}${suffix}`;
 let failed = false;
+// Plain lines on stdout (console.log in jest adds a stack trace to each).
+const report = (line: string) => process.stdout.write(`e2e: ${line}\n`);
 
 /** Runs a step; on failure prints the containers' state and logs before rethrowing. */
 async function step<T>(fn: () => Promise<T> | T): Promise<T> {
@@ -95,8 +97,8 @@ beforeAll(async () => {
     ports: { prometheus: ports[6], alertmanager: ports[7] },
     alerting: { slack: { channel: "#e2e" } },
   });
-  console.log(`e2e: environments ${main} and ${peer} in ${work}; engine ${engine}`);
-  console.log("e2e: Prometheus, Alertmanager, Node Exporter run their real programs; Grafana, Elasticsearch, Logstash, Kibana are stand-ins");
+  report(`environments ${main} and ${peer} in ${work}; engine ${engine}`);
+  report("Prometheus, Alertmanager, Node Exporter run their real programs; Grafana, Elasticsearch, Logstash, Kibana are stand-ins");
 });
 
 afterAll(() => {
@@ -105,11 +107,9 @@ afterAll(() => {
     removeEverything(name);
   }
   fs.rmSync(work, { recursive: true, force: true });
-  console.log(
-    `e2e timings: ${Object.entries(timings)
-      .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
-      .join("; ")}`,
-  );
+  report(`timings: ${Object.entries(timings)
+    .map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+    .join("; ")}`);
 });
 
 let peerBefore: Record<string, string>;

@@ -47,7 +47,7 @@ export function printLogs(envName: string): void {
   for (const name of dockerObjects(envName).containers) {
     const state = sh("docker", ["inspect", "-f", "{{.State.Status}} health={{if .State.Health}}{{.State.Health.Status}}{{end}} exit={{.State.ExitCode}}", name], { allowFailure: true }).stdout.trim();
     const logs = sh("docker", ["logs", "--tail", "40", name], { allowFailure: true });
-    console.log(`----- ${name} (${state}) -----\n${logs.stdout}${logs.stderr}`);
+    process.stdout.write(`----- ${name} (${state}) -----\n${logs.stdout}${logs.stderr}\n`);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * The alert rules in assets/rules: their labels and annotations, their promtool unit tests
- * (assets/rules/tests), one runbook each (docs/runbooks), the table in docs/alerts.md, and where
+ * (assets/rules/tests), one runbook each (docs/runbooks), the alert table in README.md, and where
  * Alertmanager sends each severity.
  */
 import * as fs from "node:fs";
@@ -14,7 +14,7 @@ import { run, tool } from "../helpers/tools";
 
 const TESTS_DIR = path.join(ROOT, "assets", "rules", "tests");
 const RUNBOOKS_DIR = path.join(ROOT, "docs", "runbooks");
-const ALERTS_TABLE = path.join(ROOT, "docs", "alerts.md");
+const README = path.join(ROOT, "README.md");
 const SEVERITIES = ["critical", "warning", "info"];
 /** Always firing by design, so it has no silent case and its own severity. */
 const WATCHDOG = "Watchdog";
@@ -53,7 +53,7 @@ describe("alert rules", () => {
 });
 
 describe("runbooks", () => {
-  const runbooks = fs.readdirSync(RUNBOOKS_DIR).filter((f) => f.endsWith(".md"));
+  const runbooks = fs.readdirSync(RUNBOOKS_DIR).filter((f) => f.endsWith(".md") && f !== "README.md");
 
   it("exist for every alert, and only for alerts", () => {
     expect(runbooks.map((f) => f.replace(/\.md$/, "")).sort()).toEqual(alertNames);
@@ -125,16 +125,17 @@ describe("Alertmanager routes (amtool config routes test)", () => {
   });
 });
 
-describe("docs/alerts.md", () => {
+describe("the README's alert table", () => {
   it("lists every alert with its severity and a link to its runbook, and nothing else", () => {
-    const rows = fs
-      .readFileSync(ALERTS_TABLE, "utf8")
+    const readme = fs.readFileSync(README, "utf8");
+    const section = readme.slice(readme.indexOf("\n## Alerts\n"), readme.indexOf("\n## ", readme.indexOf("\n## Alerts\n") + 1));
+    const rows = section
       .split("\n")
       .filter((line) => line.startsWith("|"))
       .slice(2) // header and separator
       .map((line) => line.split("|").map((cell) => cell.trim().replace(/`/g, "")))
       .map(([, alert, severity]) => ({ alert, severity }));
-    expect(rows.filter((r) => !/^\[(\w+)\]\(runbooks\/\1\.md\)$/.test(r.alert)).map((r) => r.alert)).toEqual([]);
+    expect(rows.filter((r) => !/^\[(\w+)\]\(docs\/runbooks\/\1\.md\)$/.test(r.alert)).map((r) => r.alert)).toEqual([]);
     const documented = rows.map((r) => `${/^\[(\w+)\]/.exec(r.alert)?.[1]} ${r.severity}`).sort();
     expect(documented).toEqual(alerts.map((a) => `${a.name} ${a.labels.severity}`).sort());
   });
