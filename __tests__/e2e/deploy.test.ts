@@ -200,6 +200,14 @@ test("a crashed service is restarted; a removed one is planned for creation", ()
 
     docker("rm", "-f", `${main}-grafana`);
     expect(plan(main)).toEqual([expect.stringMatching(/^docker_container\.grafana_container_\w+: create$/)]);
+
+    // `npm run drift` reports the container removed outside the code, and exits 2.
+    const drift = sh(path.join(ROOT, "scripts/plan.sh"), ["--drift", main], {
+      env: { ...env, CDKTF_OUTDIR: dirs.out, PM_PLANS_DIR: path.join(work, "plans") },
+      allowFailure: true,
+    });
+    expect(drift.status).toBe(2);
+    expect(drift.stdout).toMatch(new RegExp(`docker_container\\.grafana_container_\\w+\` \\| ${main}-grafana`));
   }));
 
 test("destroy removes every object of the environment and leaves the peer untouched", () =>

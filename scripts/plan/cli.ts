@@ -19,7 +19,7 @@ function main(args: string[]): number {
   if (args[0] === "--drift") {
     const drift = readPlan(args[1]).resource_drift ?? [];
     // Drift entries read like changes: from the recorded state to what Docker reports now.
-    const summary = summarizePlan(`${path.basename(args[1], ".json")} (drift)`, { resource_changes: drift });
+    const summary = { ...summarizePlan(`${path.basename(args[1], ".json")} (drift)`, { resource_changes: drift }), drift: true };
     console.log(renderMarkdown([summary]));
     return summary.changes.length ? 1 : 0;
   }

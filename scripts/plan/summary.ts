@@ -43,6 +43,8 @@ export interface SummarizedChange {
 
 export interface EnvironmentSummary {
   environment: string;
+  /** A refresh-only plan: the changes happened outside the code. */
+  drift?: boolean;
   changes: SummarizedChange[];
   counts: Record<Action, number>;
 }
@@ -174,7 +176,8 @@ export function exitCode(summaries: EnvironmentSummary[]): number {
 
 const ACTION_LABEL: Record<Action, string> = { create: "create", update: "update in place", replace: "**replace**", delete: "**destroy**" };
 
-function why(change: SummarizedChange): string {
+function why(change: SummarizedChange, drift: boolean): string {
+  if (drift) return change.action === "delete" ? "deleted outside the code" : "changed outside the code";
   if (change.action === "create") return "new";
   if (change.action === "delete") return change.losesData ? "data is deleted" : "removed from the code";
   const parts = change.attributes.map((a) => (a.forcesReplacement ? `\`${a.name}\` (forces replacement)` : `\`${a.name}\``));
@@ -197,7 +200,7 @@ export function renderMarkdown(summaries: EnvironmentSummary[]): string {
       continue;
     }
     out.push("| action | resource | name | what changes |", "|---|---|---|---|");
-    for (const ch of s.changes) out.push(`| ${ACTION_LABEL[ch.action]} | \`${ch.address}\` | ${ch.name} | ${why(ch)} |`);
+    for (const ch of s.changes) out.push(`| ${ACTION_LABEL[ch.action]} | \`${ch.address}\` | ${ch.name} | ${why(ch, s.drift === true)} |`);
     out.push("");
     for (const ch of s.changes) {
       for (const file of ch.files) out.push(`\`${file.path}\` in ${ch.name}:`, "```diff", file.diff, "```", "");

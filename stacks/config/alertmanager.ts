@@ -1,4 +1,4 @@
-import { CONFIG_PATHS } from "../catalog";
+import { CONFIG_PATHS, SERVICES } from "../catalog";
 import type { Environment } from "../environment";
 import { toYaml } from "./yaml";
 
@@ -85,7 +85,7 @@ export function alertmanagerConfig(env: Environment): string {
 export function alertmanagerFlags(): string[] {
   return [
     `--config.file=${CONFIG_PATHS.alertmanagerConfig}`,
-    "--storage.path=/alertmanager",
+    `--storage.path=${SERVICES.alertmanager.dataPath}`,
     // A single instance: no gossip port (9094) is opened.
     "--cluster.listen-address=",
   ];
