@@ -4,7 +4,6 @@ const tsJest = ["ts-jest", { diagnostics: false }];
 const common = {
   testEnvironment: "node",
   transform: { "^.+\\.ts$": tsJest },
-  setupFilesAfterEnv: ["<rootDir>/__tests__/setup.ts"],
 };
 
 module.exports = {

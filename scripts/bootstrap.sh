@@ -11,7 +11,9 @@
 #
 # Environment:
 #   TERRAFORM_BINARY_NAME  engine to use (name or path); default .tools/bin/tofu
-#   SKIP_TOOL_BUILD=1      build nothing (steps 2-3): bring your own engine+provider
+#   SKIP_TOOL_BUILD=1      skip steps 2-3: bring your own engine and provider
+# Option:
+#   --deploy               only what deploy/plan need (skips step 4, the test tools)
 #   BOOTSTRAP_CHECK=1      re-run the self-tests (docker networking, offline
 #                          init+plan) even when nothing had to be built
 #   PROVIDER_SOURCE_VERSION  Go module version of the provider source (see below)
@@ -371,8 +373,11 @@ main() {
     ensure_tofu
     ensure_provider
   fi
-  ensure_promtools
-  ensure_actionlint
+  # --deploy (deploy, destroy, plan): the test-only tools are not needed.
+  if [[ ${1:-} != --deploy ]]; then
+    ensure_promtools
+    ensure_actionlint
+  fi
   choose_engine
   write_env
 }

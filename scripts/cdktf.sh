@@ -22,7 +22,7 @@ if [[ ! -f environments/$env_name.yaml ]]; then
 fi
 
 scripts/install-deps.sh
-scripts/bootstrap.sh
+scripts/bootstrap.sh --deploy
 # shellcheck source=/dev/null
 source .tools/env.sh
 

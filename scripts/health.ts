@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { EnvironmentError, loadEnvironmentFile, type Environment } from "../stacks/environment";
@@ -26,17 +27,22 @@ interface Check {
   readonly headers?: Record<string, string>;
 }
 
-/** Where the environment's published ports answer, seen from the machine running the check. */
-export function publishedHost(env: Environment): string {
+/**
+ * Where the environment's published ports answer, seen from the machine running the check. For a
+ * remote Docker host that is the remote machine, if it publishes beyond its loopback; else pass
+ * --host 127.0.0.1 through an SSH tunnel.
+ */
+export function publishedHost(env: Environment, override?: string): string {
+  if (override) return override;
   const docker = env.docker.host;
   if (docker.startsWith("ssh://") || docker.startsWith("tcp://")) return new URL(docker).hostname;
   return env.bindAddress === "0.0.0.0" ? "127.0.0.1" : env.bindAddress.includes(":") ? `[${env.bindAddress}]` : env.bindAddress;
 }
 
 /** host.docker.internal is how containers reach the Docker host; from outside it is that host. */
-function fromHost(address: string, env: Environment): string {
+function fromHost(address: string, dockerHost: string): string {
   const [host, port] = address.split(":");
-  return `${host === "host.docker.internal" ? publishedHost(env) : host}:${port}`;
+  return `${host === "host.docker.internal" ? dockerHost : host}:${port}`;
 }
 
 function elasticsearchJudge(body: string): { status: Status; detail: string } {
@@ -45,16 +51,16 @@ function elasticsearchJudge(body: string): { status: Status; detail: string } {
   return { status: color === "red" || !color ? "degraded" : "ok", detail: `cluster ${color ?? "unknown"}` };
 }
 
-export function healthChecks(env: Environment, elasticPassword?: string): Check[] {
+export function healthChecks(env: Environment, elasticPassword?: string, hostOverride?: string): Check[] {
   const checks: Check[] = [];
+  const host = publishedHost(env, hostOverride);
   for (const target of env.scrape.targets) {
     const protocolService = target.job.startsWith("registry_") || target.job === "teg_layer";
     for (const address of target.targets) {
       const suffix = protocolService ? "/health" : target.metricsPath;
-      checks.push({ name: target.job, url: `${target.scheme}://${fromHost(address, env)}${suffix}` });
+      checks.push({ name: target.job, url: `${target.scheme}://${fromHost(address, host)}${suffix}` });
     }
   }
-  const host = publishedHost(env);
   const url = (service: keyof Environment["ports"], suffix: string) => `http://${host}:${env.ports[service]}${suffix}`;
   const runs = (service: Environment["services"][number]) => env.services.includes(service);
   checks.push({ name: "prometheus", url: url("prometheus", "/-/ready") });
@@ -117,8 +123,11 @@ async function runCheck(check: Check, timeoutMs: number): Promise<CheckResult> {
   return { name: check.name, url: check.url, ...outcome, ms: Date.now() - start };
 }
 
-export async function runHealthChecks(env: Environment, options: { timeoutMs: number; elasticPassword?: string }): Promise<CheckResult[]> {
-  return Promise.all(healthChecks(env, options.elasticPassword).map((check) => runCheck(check, options.timeoutMs)));
+export async function runHealthChecks(
+  env: Environment,
+  options: { timeoutMs: number; elasticPassword?: string; host?: string },
+): Promise<CheckResult[]> {
+  return Promise.all(healthChecks(env, options.elasticPassword, options.host).map((check) => runCheck(check, options.timeoutMs)));
 }
 
 export function renderTable(results: readonly CheckResult[]): string {
@@ -127,24 +136,60 @@ export function renderTable(results: readonly CheckResult[]): string {
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }
 
-const USAGE = `Usage: npm run health -- <environment> [--json] [--timeout SECONDS]
+const USAGE = `Usage: npm run health -- <environment> [--json] [--timeout SECONDS] [--host HOST]
 Checks the Protocol services the environment scrapes and the stack's services; exits 1 when
-anything is degraded. Elasticsearch is checked with TF_VAR_elastic_password when it is set.`;
+anything is degraded. Elasticsearch is checked as elastic, with TF_VAR_elastic_password or the
+value deploy generated into .secrets/<environment>.env. --host: where the published ports
+answer (e.g. 127.0.0.1 through an SSH tunnel to a remote Docker host).`;
 
-async function main(args: string[]): Promise<number> {
-  if (args.includes("-h") || args.includes("--help")) {
+export interface HealthArgs {
+  environment: string;
+  json: boolean;
+  timeoutSeconds: number;
+  host?: string;
+}
+
+/** Parses the command line; throws with a message for the user on a bad option. */
+export function parseArgs(args: readonly string[]): HealthArgs {
+  const parsed: HealthArgs = { environment: "dev", json: false, timeoutSeconds: 5 };
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--json") parsed.json = true;
+    else if (arg === "--timeout") parsed.timeoutSeconds = Number(args[++i]);
+    else if (arg === "--host") parsed.host = args[++i];
+    else if (arg.startsWith("-")) throw new Error(`unknown option ${arg}`);
+    else positional.push(arg);
+  }
+  if (!Number.isFinite(parsed.timeoutSeconds) || parsed.timeoutSeconds <= 0) throw new Error("--timeout needs a positive number of seconds");
+  if (parsed.host === undefined && args.includes("--host")) throw new Error("--host needs a host name");
+  if (positional.length > 1) throw new Error(`one environment at a time (got ${positional.join(", ")})`);
+  parsed.environment = positional[0] ?? parsed.environment;
+  return parsed;
+}
+
+/** TF_VAR_elastic_password, else the value `npm run deploy` generated for this environment. */
+function elasticPassword(root: string, environment: string): string | undefined {
+  if (process.env.TF_VAR_elastic_password) return process.env.TF_VAR_elastic_password;
+  const file = path.join(root, ".secrets", `${environment}.env`);
+  if (!fs.existsSync(file)) return undefined;
+  return /^TF_VAR_elastic_password=(.*)$/m.exec(fs.readFileSync(file, "utf8"))?.[1];
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes("-h") || argv.includes("--help")) {
     console.log(USAGE);
     return 0;
   }
-  const json = args.includes("--json");
-  const timeoutIndex = args.indexOf("--timeout");
-  const timeoutSeconds = timeoutIndex >= 0 ? Number(args[timeoutIndex + 1]) : 5;
-  const name = args.find((a, i) => !a.startsWith("--") && i !== timeoutIndex + 1) ?? "dev";
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
-    console.error(`error: --timeout must be a positive number of seconds\n${USAGE}`);
+  let args: HealthArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}\n${USAGE}`);
     return 2;
   }
-  const file = path.join(process.env.PM_ENVIRONMENTS_DIR ?? path.resolve(__dirname, "../../environments"), `${name}.yaml`);
+  const root = path.resolve(__dirname, "../..");
+  const file = path.join(process.env.PM_ENVIRONMENTS_DIR ?? path.join(root, "environments"), `${args.environment}.yaml`);
   let env: Environment;
   try {
     env = loadEnvironmentFile(file);
@@ -153,9 +198,13 @@ async function main(args: string[]): Promise<number> {
     console.error(`error: ${error.message}`);
     return 2;
   }
-  const results = await runHealthChecks(env, { timeoutMs: timeoutSeconds * 1000, elasticPassword: process.env.TF_VAR_elastic_password });
+  const results = await runHealthChecks(env, {
+    timeoutMs: args.timeoutSeconds * 1000,
+    elasticPassword: elasticPassword(root, env.name),
+    host: args.host,
+  });
   const degraded = results.filter((r) => r.status !== "ok").length;
-  if (json) console.log(JSON.stringify({ environment: env.name, status: degraded ? "degraded" : "ok", checks: results }, null, 2));
+  if (args.json) console.log(JSON.stringify({ environment: env.name, status: degraded ? "degraded" : "ok", checks: results }, null, 2));
   else console.log(`${renderTable(results)}\n\n${env.name}: ${degraded ? `${degraded} of ${results.length} checks DEGRADED` : `all ${results.length} checks ok`}`);
   return degraded ? 1 : 0;
 }

@@ -24,7 +24,7 @@ for env_name in "${envs[@]}"; do
 done
 
 scripts/install-deps.sh >&2
-scripts/bootstrap.sh >&2
+scripts/bootstrap.sh --deploy >&2
 # shellcheck source=/dev/null
 source .tools/env.sh
 # shellcheck source=lib/secrets.sh
@@ -33,18 +33,28 @@ source scripts/lib/secrets.sh
 npx tsc -p tsconfig.json
 out=${CDKTF_OUTDIR:-cdktf.out}
 CDKTF_OUTDIR=$out node dist/main.js
-mkdir -p "$plans"
+# Plan JSON holds variable values (secrets) in clear text: keep it private.
+(umask 077 && mkdir -p "$plans")
 drifted=0
 for env_name in "${envs[@]}"; do
-  load_secrets "$env_name"
   dir=$out/stacks/$env_name
+  json=$plans/$env_name.json
+  [[ $mode == drift ]] && json=$plans/$env_name.drift.json
   echo "plan: $env_name ($mode)" >&2
-  "$TERRAFORM_BINARY_NAME" -chdir="$dir" init -input=false -no-color >/dev/null
-  args=(plan -input=false -no-color -lock-timeout=60s -out=plan.bin)
-  [[ $mode == drift ]] && args+=(-refresh-only)
-  "$TERRAFORM_BINARY_NAME" -chdir="$dir" "${args[@]}" >"$plans/$env_name.$mode.log"
-  "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$plans/$env_name.json"
-  if [[ $mode == drift ]] && ! node dist/scripts/plan/cli.js --drift "$plans/$env_name.json"; then drifted=1; fi
+  # A subshell per environment, so one environment's secrets never reach the next.
+  (
+    load_secrets "$env_name"
+    "$TERRAFORM_BINARY_NAME" -chdir="$dir" init -input=false -no-color >/dev/null
+    args=(plan -input=false -no-color -lock-timeout=60s -out=plan.bin)
+    [[ $mode == drift ]] && args+=(-refresh-only)
+    "$TERRAFORM_BINARY_NAME" -chdir="$dir" "${args[@]}" >"$plans/$env_name.$mode.log"
+    (umask 077 && "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json")
+  )
+  if [[ $mode == drift ]]; then
+    code=0
+    node dist/scripts/plan/cli.js --drift "$json" || code=$?
+    case $code in 0) ;; 2) drifted=1 ;; *) exit "$code" ;; esac
+  fi
 done
-[[ $mode == drift && $drifted == 1 ]] && exit 2
+[[ $drifted == 1 ]] && exit 2
 exit 0

@@ -42,8 +42,6 @@ export interface ServiceContainerProps {
   readonly extraHosts?: Readonly<Record<string, string>>;
   readonly mounts?: ContainerConfig["mounts"];
   readonly pidMode?: string;
-  /** A one-shot job: runs to completion once, is not restarted, and `apply` waits for it. */
-  readonly oneShot?: boolean;
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -80,6 +78,10 @@ export class ServiceContainer extends Construct {
       });
     }
 
+    // The plan summary masks secret files by their folder (Terraform marks the whole upload set).
+    for (const file of Object.keys(props.secretFiles ?? {})) {
+      if (!file.includes("/secrets/")) throw new Error(`${this.name}: secret file ${file} must live in a secrets/ folder`);
+    }
     const uploads: ContainerUpload[] = [
       ...Object.entries(props.files ?? {}).map(([file, content]) => ({ file, content: literalForTerraform(content) })),
       ...Object.entries(props.secretFiles ?? {}).map(([file, content]) => ({ file, content, permissions: "0444" })),
@@ -89,8 +91,8 @@ export class ServiceContainer extends Construct {
       name: this.name,
       hostname: props.service,
       image: context.images.idOf(props.image),
-      command: props.command,
-      entrypoint: props.entrypoint,
+      command: props.command?.map(literalForTerraform),
+      entrypoint: props.entrypoint?.map(literalForTerraform),
       env: Object.entries(props.env ?? {}).map(([key, value]) => `${key}=${value}`),
       user: props.user,
       labels,
@@ -104,15 +106,13 @@ export class ServiceContainer extends Construct {
       memory: props.memoryMb,
       // No swap beyond the limit: a memory leak is OOM-killed and restarted, not slowed down.
       memorySwap: props.memoryMb,
-      restart: props.oneShot ? "no" : "unless-stopped",
-      mustRun: !props.oneShot,
+      restart: "unless-stopped",
+      mustRun: true,
       // apply waits for a healthy service (or a finished job) before dependants start.
       wait: props.healthcheck ? true : undefined,
       waitTimeout: props.healthcheck ? 180 : undefined,
-      attach: props.oneShot ? true : undefined,
-      logs: props.oneShot ? true : undefined,
       healthcheck: props.healthcheck
-        ? { test: ["CMD-SHELL", props.healthcheck], interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" }
+        ? { test: ["CMD-SHELL", literalForTerraform(props.healthcheck)], interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" }
         : undefined,
       logDriver: "json-file",
       logOpts: { "max-size": "10m", "max-file": "3" },

@@ -5,8 +5,8 @@ import { z } from "zod";
 import { PUBLISHED_SERVICES, SERVICE_NAMES, SERVICES, type PublishedService, type ServiceName } from "./catalog";
 
 /**
- * Environment files: `environments/<name>.yaml`, parsed and validated here. This module and
- * main.ts are the only code that touches the file system; everything downstream gets the typed,
+ * Environment files: `environments/<name>.yaml`, parsed and validated here. Only this module,
+ * assets.ts and main.ts touch the file system; everything downstream gets the typed,
  * defaults-filled `Environment`.
  */
 
@@ -161,8 +161,8 @@ export function parseEnvironment(data: unknown, source: string): Environment {
     throw new EnvironmentError(`${source}: invalid environment\n${lines.join("\n")}`);
   }
   const env = result.data;
-  const expectedName = path.basename(source).replace(/\.ya?ml$/, "");
-  if (source.match(/\.ya?ml$/) && env.name !== expectedName) {
+  const expectedName = path.basename(source, ".yaml");
+  if (source.endsWith(".yaml") && env.name !== expectedName) {
     throw new EnvironmentError(`${source}: invalid environment\n  name: "${env.name}" must match the file name "${expectedName}"`);
   }
   const fill = <K extends string, V>(names: readonly K[], given: Partial<Record<K, V>>, fallback: (k: K) => V) =>
@@ -190,7 +190,7 @@ export function loadEnvironmentFile(file: string): Environment {
 export function loadEnvironments(directory: string): Environment[] {
   const files = fs
     .readdirSync(directory)
-    .filter((f) => /\.ya?ml$/.test(f))
+    .filter((f) => f.endsWith(".yaml"))
     .sort();
   const environments = files.map((f) => loadEnvironmentFile(path.join(directory, f)));
   assertNoClashes(environments);

@@ -20,7 +20,7 @@ describe("the plan workflow", () => {
 
   it("is linted for real: a broken copy fails", () => {
     const broken = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pm-wf-")), "plan.yml");
-    fs.writeFileSync(broken, fs.readFileSync(WORKFLOW, "utf8").replace("runs-on: ubuntu-latest", "runs-on: ubuntu-latest\n    timeout-minutes: soon"));
+    fs.writeFileSync(broken, fs.readFileSync(WORKFLOW, "utf8").replace("timeout-minutes: 60", "timeout-minutes: soon"));
     expect(actionlint(broken).status).not.toBe(0);
   });
 
@@ -29,5 +29,6 @@ describe("the plan workflow", () => {
     expect(text).toContain("run: npm run plan\n");
     expect(text).toContain("npm run --silent plan:summary");
     expect(text).toMatch(/if: github\.event_name == 'push' && vars\.DEPLOY_ON_MAIN == 'true'/);
+    expect(text).toContain("PM_STATE_DIR:"); // plans need the environments' state
   });
 });

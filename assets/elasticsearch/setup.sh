@@ -1,8 +1,11 @@
 #!/bin/sh
-# One-shot Elasticsearch setup, safe to run again: sets the kibana_system password and creates
-# (or updates) the logstash_writer and grafana_reader roles and users. The bootstrap password
+# Elasticsearch setup, safe to run again: sets the kibana_system password and creates (or
+# updates) the logstash_writer and grafana_reader roles and users. The bootstrap password
 # (ELASTIC_PASSWORD) only applies on the cluster's first start, so these are set through the API.
+# Then it stays up, healthy, so that `apply` fails when setup fails (the docker provider ignores
+# a one-shot container's exit code); a failure exits and the restart policy retries.
 set -eu
+rm -f /tmp/es-setup.done
 
 ES_URL="${ES_URL:-http://elasticsearch:9200}"
 
@@ -33,3 +36,6 @@ if [ -n "${GRAFANA_ES_PASSWORD:-}" ]; then # only when Grafana runs beside Elast
 fi
 
 echo "es-setup: done"
+touch /tmp/es-setup.done
+trap 'exit 0' TERM INT
+while :; do sleep 3600 & wait $!; done

@@ -2,11 +2,13 @@
 # load_secrets ENV: export the TF_VAR_* secrets an environment's plan needs. Values already in
 # the caller's environment win; missing passwords are generated once into .secrets/<ENV>.env
 # (git-ignored, mode 600). PagerDuty and Slack secrets are never generated: set them yourself.
+# In CI (CI=true) nothing is generated: a missing secret must stop the plan, naming it.
 load_secrets() {
   local file=.secrets/$1.env name var
   for name in grafana_admin_password elastic_password kibana_system_password logstash_writer_password grafana_es_password kibana_encryption_key; do
     var=TF_VAR_$name
     [[ -n ${!var:-} ]] && continue
+    [[ ${CI:-} == true ]] && continue
     if [[ ! -f $file ]]; then
       mkdir -p .secrets && chmod 700 .secrets
       (umask 077 && touch "$file")

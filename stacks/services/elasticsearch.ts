@@ -14,7 +14,7 @@ export interface ElasticsearchProps {
   readonly withGrafanaReader: boolean;
 }
 
-/** Single-node Elasticsearch with security on, plus the one-shot job that sets up its service users. */
+/** Single-node Elasticsearch with security on, plus the setup container that creates its service users. */
 export class Elasticsearch extends Construct {
   readonly service: ServiceContainer;
   readonly setup: ServiceContainer;
@@ -63,7 +63,7 @@ export class Elasticsearch extends Construct {
         ...(props.withGrafanaReader ? { GRAFANA_ES_PASSWORD: secrets.get("grafanaEsPassword") } : {}),
       },
       files: { [CONFIG_PATHS.elasticsearchSetupScript]: props.setupScript },
-      oneShot: true,
+      healthcheck: "test -f /tmp/es-setup.done",
       dependsOn: [this.service.container],
     });
   }
