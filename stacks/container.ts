@@ -22,7 +22,7 @@ export interface ServiceContainerProps {
   readonly image: string;
   readonly memoryMb: number;
   /** Healthcheck command, run by Docker inside the container (a `CMD-SHELL` string). */
-  readonly healthcheck?: string;
+  readonly healthcheck: string;
   readonly command?: string[];
   readonly entrypoint?: string[];
   /** Environment variables; values may be Terraform references to sensitive variables. */
@@ -38,7 +38,6 @@ export interface ServiceContainerProps {
   readonly user?: string;
   /** Root file system read-only; only for images that need no uploads (docker cp refuses a read-only root). */
   readonly readOnlyRootFs?: boolean;
-  readonly capAdd?: string[];
   readonly extraHosts?: Readonly<Record<string, string>>;
   readonly mounts?: ContainerConfig["mounts"];
   readonly pidMode?: string;
@@ -108,19 +107,16 @@ export class ServiceContainer extends Construct {
       memorySwap: props.memoryMb,
       restart: "unless-stopped",
       mustRun: true,
-      // apply waits for a healthy service (or a finished job) before dependants start.
-      wait: props.healthcheck ? true : undefined,
-      waitTimeout: props.healthcheck ? 180 : undefined,
-      healthcheck: props.healthcheck
-        ? { test: ["CMD-SHELL", literalForTerraform(props.healthcheck)], interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" }
-        : undefined,
+      // apply waits for a healthy service before dependants start.
+      wait: true,
+      waitTimeout: 180,
+      healthcheck: { test: ["CMD-SHELL", literalForTerraform(props.healthcheck)], interval: "10s", timeout: "5s", retries: 5, startPeriod: "30s" },
       logDriver: "json-file",
       logOpts: { "max-size": "10m", "max-file": "3" },
       // Docker adds label=disable itself to a container in the host's PID namespace; stating it
       // keeps the next plan from seeing a difference and replacing the container.
       securityOpts: props.pidMode === "host" ? ["label=disable", "no-new-privileges:true"] : ["no-new-privileges:true"],
-      // The provider reads capabilities back with the CAP_ prefix; writing them so avoids drift.
-      capabilities: { drop: ["ALL"], add: props.capAdd?.map((c) => `CAP_${c}`) },
+      capabilities: { drop: ["ALL"] },
       readOnly: props.readOnlyRootFs,
       tmpfs: props.readOnlyRootFs ? { "/tmp": "rw,noexec,nosuid,size=16m" } : undefined,
       destroyGraceSeconds: 30,
