@@ -26,10 +26,10 @@ scripts/bootstrap.sh --deploy
 # shellcheck source=/dev/null
 source .tools/env.sh
 
+npx tsc -p tsconfig.json
 # shellcheck source=lib/secrets.sh
 source scripts/lib/secrets.sh
 load_secrets "$env_name"
 
-npx tsc -p tsconfig.json
 # No `providers lock`: it would ask the registry even for a provider from the local mirror.
 exec npx cdktf "$command" "$env_name" --skip-provider-lock "$@"

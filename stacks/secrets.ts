@@ -20,6 +20,11 @@ export const SECRET_NAMES = {
 
 export type SecretKey = keyof typeof SECRET_NAMES;
 
+/** Secrets a local deploy may generate at random; the receivers' keys come from their services. */
+export const GENERATABLE_SECRETS: readonly string[] = Object.entries(SECRET_NAMES)
+  .filter(([key]) => key !== "pagerdutyRoutingKey" && key !== "slackWebhookUrl")
+  .map(([, name]) => name);
+
 interface SecretRule {
   readonly description: string;
   readonly condition: (ref: string) => string;

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
+import { SECRET_NAMES } from "../../stacks/secrets";
 import { ROOT } from "../helpers/synth";
 import { tool } from "../helpers/tools";
 
@@ -30,5 +31,12 @@ describe("the plan workflow", () => {
     expect(text).toContain("npm run --silent plan:summary");
     expect(text).toMatch(/if: github\.event_name == 'push' && vars\.DEPLOY_ON_MAIN == 'true'/);
     expect(text).toContain("PM_STATE_DIR:"); // plans need the environments' state
+  });
+
+  it("passes every secret of the stack to the plan", () => {
+    const text = fs.readFileSync(WORKFLOW, "utf8");
+    for (const name of Object.values(SECRET_NAMES)) {
+      expect(text).toContain(`TF_VAR_${name}: \${{ secrets.TF_VAR_${name.toUpperCase()} }}`);
+    }
   });
 });

@@ -5,7 +5,10 @@
 # In CI (CI=true) nothing is generated: a missing secret must stop the plan, naming it.
 load_secrets() {
   local file=.secrets/$1.env name var
-  for name in grafana_admin_password elastic_password kibana_system_password logstash_writer_password grafana_es_password kibana_encryption_key; do
+  local names
+  # The list lives in stacks/secrets.ts (compiled by the caller's `tsc` beforehand).
+  names=$(node -p 'require("./dist/stacks/secrets").GENERATABLE_SECRETS.join(" ")')
+  for name in $names; do
     var=TF_VAR_$name
     [[ -n ${!var:-} ]] && continue
     [[ ${CI:-} == true ]] && continue
