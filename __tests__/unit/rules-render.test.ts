@@ -20,6 +20,13 @@ describe("rule placeholders", () => {
     expect(rendered(withRegistries)).toContain('absent(up{job=~"registry_.*"}) and on() (vector(2) > 0)');
   });
 
+  it("arm the Alertmanager connection alert only where an Alertmanager runs", () => {
+    const stack = ASSETS.ruleFiles.find((f) => f.name === "stack.rules.yml")!;
+    const rendered = (services: ("prometheus" | "alertmanager")[]) => renderRuleFile(stack, ruleParameters(environment({ services }))).content;
+    expect(rendered(["prometheus", "alertmanager"])).toContain("prometheus_notifications_alertmanagers_discovered < 1 and on() (vector(1) > 0)");
+    expect(rendered(["prometheus"])).toContain("prometheus_notifications_alertmanagers_discovered < 1 and on() (vector(0) > 0)");
+  });
+
   it("refuse an unknown placeholder, naming the file", () => {
     const file = { name: "x.rules.yml", content: "expr: up < [[ typoThreshold ]]" };
     expect(() => renderRuleFile(file, ruleParameters(environment()))).toThrow("assets/rules/x.rules.yml: unknown placeholder [[ typoThreshold ]]");

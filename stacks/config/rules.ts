@@ -11,6 +11,8 @@ export type RuleParameters = Environment["thresholds"] & {
   /** How many registry / TEG jobs the environment scrapes: "absent" alerts stay off where there are none. */
   readonly registryJobs: number;
   readonly tegJobs: number;
+  /** 1 when the environment runs an Alertmanager, else 0. */
+  readonly alertmanagers: number;
 };
 
 export function ruleParameters(env: Environment): RuleParameters {
@@ -20,6 +22,7 @@ export function ruleParameters(env: Environment): RuleParameters {
     runbookBaseUrl: env.alerting.runbookBaseUrl.replace(/\/+$/, ""),
     registryJobs: jobs.filter((job) => job.startsWith("registry_")).length,
     tegJobs: jobs.filter((job) => job === "teg_layer").length,
+    alertmanagers: env.services.includes("alertmanager") ? 1 : 0,
   };
 }
 
