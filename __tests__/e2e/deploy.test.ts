@@ -145,6 +145,14 @@ test("Prometheus scrapes the stack, loads the rules, and the Watchdog reaches Al
     type Managers = { data: { activeAlertmanagers: { url: string }[] } };
     const managers = (await getJson<Managers>(url("prometheus", "/api/v1/alertmanagers"))).data.activeAlertmanagers;
     expect(managers.map((m) => m.url)).toEqual([`http://alertmanager:${SERVICES.alertmanager.port}/api/v2/alerts`]);
+    // `npm run health` against the running stack: every service answers.
+    const health = sh("node", [path.join(ROOT, "dist/scripts/health.js"), main, "--json"], { env, allowFailure: true });
+    const healthReport = JSON.parse(health.stdout) as { status: string; checks: { name: string; status: string }[] };
+    expect(healthReport.checks.map((c) => `${c.name} ${c.status}`).sort()).toEqual(
+      ["alertmanager", "elasticsearch", "grafana", "kibana", "logstash", "prometheus"].map((n) => `${n} ok`),
+    );
+    expect(health.status).toBe(0);
+
     await poll("Watchdog in Alertmanager", async () => {
       const alerts = await getJson<{ labels: Record<string, string> }[]>(url("alertmanager", "/api/v2/alerts"));
       return alerts.find((a) => a.labels.alertname === "Watchdog" && a.labels.environment === main);
