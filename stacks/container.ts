@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import { Container, type ContainerConfig, type ContainerUpload } from "@cdktf/provider-docker/lib/container";
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import type { ITerraformDependable } from "cdktf";
@@ -42,6 +43,17 @@ export interface ServiceContainerProps {
   readonly mounts?: ContainerConfig["mounts"];
   readonly pidMode?: string;
   readonly dependsOn?: ITerraformDependable[];
+}
+
+/** Files named relative to a folder (rule files, templates, dashboards) → container paths. */
+export function filesIn(directory: string, files: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(files).map(([name, content]) => [path.posix.join(directory, name), content]));
+}
+
+/** JVM options for a heap of half the container's memory, as Elastic recommends. */
+export function jvmHeap(memoryMb: number): string {
+  const heapMb = Math.floor(memoryMb / 2);
+  return `-Xms${heapMb}m -Xmx${heapMb}m`;
 }
 
 /** Escapes Terraform template syntax so a file's `${…}` and `%{…}` reach the container unchanged. */

@@ -68,7 +68,6 @@ export class MonitoringStack extends TerraformStack {
         env,
         secrets,
         setupScript: assets.elasticsearchSetupScript,
-        withGrafanaReader: runs("grafana"),
       });
       const after = [elasticsearch.setup.container];
       if (runs("logstash")) new Logstash(this, "logstash", { context, env, secrets, pipeline: assets.logstashPipeline, after });

@@ -87,6 +87,11 @@ export class Secrets extends Construct {
     }
   }
 
+  /** Whether the environment needs this secret (requiredSecrets decides, nobody else). */
+  has(key: SecretKey): boolean {
+    return this.refs.has(key);
+  }
+
   /** A Terraform reference to the secret; throws if the environment does not need it. */
   get(key: SecretKey): string {
     const ref = this.refs.get(key);

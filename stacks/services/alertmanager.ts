@@ -1,8 +1,7 @@
-import * as path from "node:path";
 import { Construct } from "constructs";
 import { CONFIG_PATHS, SERVICES } from "../catalog";
 import { ALERTMANAGER_SECRET_FILES, alertmanagerConfig, alertmanagerFlags } from "../config/alertmanager";
-import { ServiceContainer, type StackContext } from "../container";
+import { filesIn, ServiceContainer, type StackContext } from "../container";
 import type { Environment } from "../environment";
 import type { Secrets } from "../secrets";
 
@@ -20,10 +19,10 @@ export class Alertmanager extends Construct {
   constructor(scope: Construct, id: string, { context, env, secrets, templates }: AlertmanagerProps) {
     super(scope, id);
     const spec = SERVICES.alertmanager;
-    const files: Record<string, string> = { [CONFIG_PATHS.alertmanagerConfig]: alertmanagerConfig(env) };
-    for (const [name, content] of Object.entries(templates)) {
-      files[path.posix.join(CONFIG_PATHS.alertmanagerTemplatesDir, name)] = content;
-    }
+    const files = {
+      [CONFIG_PATHS.alertmanagerConfig]: alertmanagerConfig(env),
+      ...filesIn(CONFIG_PATHS.alertmanagerTemplatesDir, templates),
+    };
     const secretFiles: Record<string, string> = {};
     if (env.alerting.pagerduty) secretFiles[ALERTMANAGER_SECRET_FILES.pagerdutyRoutingKey] = secrets.get("pagerdutyRoutingKey");
     if (env.alerting.slack) secretFiles[ALERTMANAGER_SECRET_FILES.slackWebhookUrl] = secrets.get("slackWebhookUrl");

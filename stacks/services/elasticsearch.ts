@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { CONFIG_PATHS, SERVICES } from "../catalog";
-import { ServiceContainer, type StackContext } from "../container";
+import { jvmHeap, ServiceContainer, type StackContext } from "../container";
 import type { Environment } from "../environment";
 import type { Secrets } from "../secrets";
 
@@ -10,8 +10,6 @@ export interface ElasticsearchProps {
   readonly secrets: Secrets;
   /** assets/elasticsearch/setup.sh: sets the service users' passwords through the API. */
   readonly setupScript: string;
-  /** Whether Grafana reads logs, so the setup job creates its reader user. */
-  readonly withGrafanaReader: boolean;
 }
 
 /** Single-node Elasticsearch with security on, plus the setup container that creates its service users. */
@@ -23,8 +21,6 @@ export class Elasticsearch extends Construct {
     super(scope, id);
     const { context, env, secrets } = props;
     const spec = SERVICES.elasticsearch;
-    // Half the container's memory for the heap, as Elastic recommends.
-    const heapMb = Math.floor(env.memoryMb.elasticsearch / 2);
 
     this.service = new ServiceContainer(this, "elasticsearch", {
       context,
@@ -35,7 +31,7 @@ export class Elasticsearch extends Construct {
       env: {
         "discovery.type": "single-node",
         "cluster.name": `${env.name}-logs`,
-        ES_JAVA_OPTS: `-Xms${heapMb}m -Xmx${heapMb}m`,
+        ES_JAVA_OPTS: jvmHeap(env.memoryMb.elasticsearch),
         // Only applies on the first start of an empty data volume; later changes go through the setup job.
         ELASTIC_PASSWORD: secrets.get("elasticPassword"),
         "xpack.security.enabled": "true",
@@ -60,7 +56,7 @@ export class Elasticsearch extends Construct {
         ELASTIC_PASSWORD: secrets.get("elasticPassword"),
         KIBANA_SYSTEM_PASSWORD: secrets.get("kibanaSystemPassword"),
         LOGSTASH_WRITER_PASSWORD: secrets.get("logstashWriterPassword"),
-        ...(props.withGrafanaReader ? { GRAFANA_ES_PASSWORD: secrets.get("grafanaEsPassword") } : {}),
+        ...(secrets.has("grafanaEsPassword") ? { GRAFANA_ES_PASSWORD: secrets.get("grafanaEsPassword") } : {}),
       },
       files: { [CONFIG_PATHS.elasticsearchSetupScript]: props.setupScript },
       healthcheck: "test -f /tmp/es-setup.done",

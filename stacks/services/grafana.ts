@@ -1,8 +1,7 @@
-import * as path from "node:path";
 import { Construct } from "constructs";
 import { CONFIG_PATHS, SERVICES } from "../catalog";
 import { grafanaDashboardProvider, grafanaDatasources } from "../config/grafana";
-import { ServiceContainer, type StackContext } from "../container";
+import { filesIn, ServiceContainer, type StackContext } from "../container";
 import type { Environment } from "../environment";
 import type { Secrets } from "../secrets";
 
@@ -20,14 +19,11 @@ export class Grafana extends Construct {
   constructor(scope: Construct, id: string, { context, env, secrets, dashboards }: GrafanaProps) {
     super(scope, id);
     const spec = SERVICES.grafana;
-    const files: Record<string, string> = {
+    const files = {
       [CONFIG_PATHS.grafanaDatasources]: grafanaDatasources(env),
       [CONFIG_PATHS.grafanaDashboardProvider]: grafanaDashboardProvider(),
+      ...filesIn(CONFIG_PATHS.grafanaDashboardsDir, dashboards),
     };
-    for (const [name, content] of Object.entries(dashboards)) {
-      files[path.posix.join(CONFIG_PATHS.grafanaDashboardsDir, name)] = content;
-    }
-    const withLogs = env.services.includes("elasticsearch");
 
     this.service = new ServiceContainer(this, "grafana", {
       context,
@@ -43,7 +39,8 @@ export class Grafana extends Construct {
         GF_ANALYTICS_REPORTING_ENABLED: "false",
         GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
         GF_SERVER_ROOT_URL: `http://${context.bindAddress}:${env.ports.grafana}/`,
-        ...(withLogs ? { GRAFANA_ES_PASSWORD: secrets.get("grafanaEsPassword") } : {}),
+        // Grafana's read-only Elasticsearch user exists only when both run.
+        ...(secrets.has("grafanaEsPassword") ? { GRAFANA_ES_PASSWORD: secrets.get("grafanaEsPassword") } : {}),
       },
       ports: [{ internal: spec.port, external: env.ports.grafana }],
       dataPath: spec.dataPath,

@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { CONFIG_PATHS, LOGSTASH_API_PORT, SERVICES } from "../catalog";
-import { ServiceContainer, type StackContext } from "../container";
+import { jvmHeap, ServiceContainer, type StackContext } from "../container";
 import type { Environment } from "../environment";
 import type { Secrets } from "../secrets";
 import type { ITerraformDependable } from "cdktf";
@@ -21,7 +21,6 @@ export class Logstash extends Construct {
   constructor(scope: Construct, id: string, { context, env, secrets, pipeline, after }: LogstashProps) {
     super(scope, id);
     const spec = SERVICES.logstash;
-    const heapMb = Math.floor(env.memoryMb.logstash / 2);
     this.service = new ServiceContainer(this, "logstash", {
       context,
       service: spec.hostname,
@@ -29,7 +28,7 @@ export class Logstash extends Construct {
       memoryMb: env.memoryMb.logstash,
       user: "1000:0",
       env: {
-        LS_JAVA_OPTS: `-Xms${heapMb}m -Xmx${heapMb}m`,
+        LS_JAVA_OPTS: jvmHeap(env.memoryMb.logstash),
         LOGSTASH_WRITER_PASSWORD: secrets.get("logstashWriterPassword"),
         XPACK_MONITORING_ENABLED: "false",
       },

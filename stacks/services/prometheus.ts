@@ -1,9 +1,8 @@
-import * as path from "node:path";
 import { Construct } from "constructs";
 import { CONFIG_PATHS, SERVICES } from "../catalog";
 import { prometheusConfig, prometheusFlags, type RuleFile } from "../config/prometheus";
 import { renderRuleFile, ruleParameters } from "../config/rules";
-import { ServiceContainer, type StackContext } from "../container";
+import { filesIn, ServiceContainer, type StackContext } from "../container";
 import type { Environment } from "../environment";
 
 export interface PrometheusProps {
@@ -19,11 +18,12 @@ export class Prometheus extends Construct {
   constructor(scope: Construct, id: string, { context, env, ruleFiles }: PrometheusProps) {
     super(scope, id);
     const spec = SERVICES.prometheus;
-    const files: Record<string, string> = { [CONFIG_PATHS.prometheusConfig]: prometheusConfig(env, ruleFiles) };
     const parameters = ruleParameters(env);
-    for (const rule of ruleFiles) {
-      files[path.posix.join(CONFIG_PATHS.prometheusRulesDir, rule.name)] = renderRuleFile(rule, parameters).content;
-    }
+    const rendered = Object.fromEntries(ruleFiles.map((rule) => [rule.name, renderRuleFile(rule, parameters).content]));
+    const files = {
+      [CONFIG_PATHS.prometheusConfig]: prometheusConfig(env, ruleFiles),
+      ...filesIn(CONFIG_PATHS.prometheusRulesDir, rendered),
+    };
 
     this.service = new ServiceContainer(this, "prometheus", {
       context,
