@@ -21,13 +21,10 @@ if [[ ! -f environments/$env_name.yaml ]]; then
   exit 2
 fi
 
-scripts/install-deps.sh
-scripts/bootstrap.sh --deploy
-# shellcheck source=/dev/null
-source .tools/env.sh
-
-npx tsc -p tsconfig.json
-# shellcheck source=lib/secrets.sh
+# shellcheck source=scripts/lib/toolchain.sh
+source scripts/lib/toolchain.sh
+prepare_toolchain --deploy
+# shellcheck source=scripts/lib/secrets.sh
 source scripts/lib/secrets.sh
 load_secrets "$env_name"
 

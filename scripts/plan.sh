@@ -23,14 +23,12 @@ for env_name in "${envs[@]}"; do
   [[ -f $envs_dir/$env_name.yaml ]] || { echo "error: no environment '$env_name' in $envs_dir" >&2; exit 2; }
 done
 
-scripts/install-deps.sh >&2
-scripts/bootstrap.sh --deploy >&2
-# shellcheck source=/dev/null
-source .tools/env.sh
-# shellcheck source=lib/secrets.sh
+# shellcheck source=scripts/lib/toolchain.sh
+source scripts/lib/toolchain.sh
+prepare_toolchain --deploy
+# shellcheck source=scripts/lib/secrets.sh
 source scripts/lib/secrets.sh
 
-npx tsc -p tsconfig.json
 out=${CDKTF_OUTDIR:-cdktf.out}
 CDKTF_OUTDIR=$out node dist/main.js
 # Plan JSON holds variable values (secrets) in clear text: keep it private.

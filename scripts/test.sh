@@ -14,13 +14,10 @@ case "${1:-}" in
   *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
 esac
 
-scripts/install-deps.sh
-scripts/bootstrap.sh
-# shellcheck source=/dev/null
-source .tools/env.sh
-
-echo "test: type check and build"
-npx tsc -p tsconfig.json
+echo "test: install and build"
+# shellcheck source=scripts/lib/toolchain.sh
+source scripts/lib/toolchain.sh
+prepare_toolchain
 
 echo "test: unit tests"
 npx jest --selectProjects unit
