@@ -52,18 +52,23 @@ async function writeEnvironments() {
 // the provider comes from a filesystem mirror (and misreads OpenTofu's lock file, opentofu#2402).
 const cdktf = (...args: string[]) => sh(path.join(ROOT, "node_modules/.bin/cdktf"), [...args, "--output", dirs.out, "--skip-provider-lock"], { env });
 const stackDir = (name: string) => path.join(dirs.out, "stacks", name);
+// For scripts/plan.sh (npm run plan / drift): this run's synth output and plans folder.
+const planEnv = { ...env, CDKTF_OUTDIR: dirs.out, PM_PLANS_DIR: path.join(work, "plans") };
 
-/** Plans one stack with the engine itself; returns the changed resources as "address: actions". */
+/** The changed resources of a plan JSON (`show -json`), as "address: actions". */
+function changedResources(planJson: string): string[] {
+  const shown = JSON.parse(planJson) as { resource_changes?: { address: string; change: { actions: string[] } }[] };
+  return (shown.resource_changes ?? [])
+    .filter((r) => !(r.change.actions.length === 1 && ["no-op", "read"].includes(r.change.actions[0])))
+    .map((r) => `${r.address}: ${r.change.actions.join(",")}`);
+}
+
+/** Plans one stack with the engine itself; returns its changed resources. */
 function plan(name: string): string[] {
   sh("node", [path.join(ROOT, "dist/main.js")], { env: { ...env, CDKTF_OUTDIR: dirs.out } });
   sh(engine, ["init", "-input=false", "-no-color"], { env, cwd: stackDir(name) });
   sh(engine, ["plan", "-input=false", "-no-color", "-out=plan.bin"], { env, cwd: stackDir(name) });
-  const shown = JSON.parse(sh(engine, ["show", "-json", "plan.bin"], { env, cwd: stackDir(name) }).stdout) as {
-    resource_changes?: { address: string; change: { actions: string[] } }[];
-  };
-  return (shown.resource_changes ?? [])
-    .filter((r) => !(r.change.actions.length === 1 && ["no-op", "read"].includes(r.change.actions[0])))
-    .map((r) => `${r.address}: ${r.change.actions.join(",")}`);
+  return changedResources(sh(engine, ["show", "-json", "plan.bin"], { env, cwd: stackDir(name) }).stdout);
 }
 
 const url = (service: keyof typeof mainPorts, suffix: string) => `http://127.0.0.1:${mainPorts[service]}${suffix}`;
@@ -174,14 +179,14 @@ test("a config change replaces only Prometheus, and its data survives", () =>
     // One new scrape target: only prometheus.yml (and its rules) change.
     scrapeTargets = [{ job: "spire_server", targets: ["host.docker.internal:9988"] }];
     await writeEnvironments();
-    const changes = plan(main);
+    // Planned the way a reviewer sees it: `npm run plan`, then `npm run plan:summary` on its JSON.
+    sh(path.join(ROOT, "scripts/plan.sh"), [main], { env: planEnv });
+    const planJson = path.join(work, "plans", `${main}.json`);
+    const changes = changedResources(fs.readFileSync(planJson, "utf8"));
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatch(/^docker_container\.prometheus_container_\w+: (delete,create|create,delete)$/);
 
-    // The reviewer's view of the same change: `npm run plan` + `npm run plan:summary`.
-    const planEnv = { ...env, CDKTF_OUTDIR: dirs.out, PM_PLANS_DIR: path.join(work, "plans") };
-    sh(path.join(ROOT, "scripts/plan.sh"), [main], { env: planEnv });
-    const summary = sh("node", [path.join(ROOT, "dist/scripts/plan/cli.js"), path.join(work, "plans", `${main}.json`)], { env: planEnv, allowFailure: true });
+    const summary = sh("node", [path.join(ROOT, "dist/scripts/plan/cli.js"), planJson], { env: planEnv, allowFailure: true });
     expect(summary.status).toBe(2); // changes, no data lost
     expect(summary.stdout).toContain(`## ${main}: 0 to add, 0 to change, 1 to replace, 0 to destroy`);
     expect(summary.stdout).toContain(`| **replace** | \`${changes[0].split(":")[0]}\` | ${main}-prometheus | \`upload\` (forces replacement) |`);
@@ -211,7 +216,7 @@ test("a crashed service is restarted; a removed one is planned for creation", ()
 
     // `npm run drift` reports the container removed outside the code, and exits 2.
     const drift = sh(path.join(ROOT, "scripts/plan.sh"), ["--drift", main], {
-      env: { ...env, CDKTF_OUTDIR: dirs.out, PM_PLANS_DIR: path.join(work, "plans") },
+      env: planEnv,
       allowFailure: true,
     });
     expect(drift.status).toBe(2);
