@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bootstrap the local toolchain, idempotently, into the git-ignored .tools/:
 #   1. a Docker engine that answers `docker info` (starts dockerd if needed)
-#   2. OpenTofu, built from Go modules          -> .tools/bin/tofu
+#   2. an engine: $TERRAFORM_BINARY_NAME, else tofu or terraform on PATH, else
+#      OpenTofu built from Go modules          -> .tools/bin/tofu
 #   3. the kreuzwerker/docker provider, built from Go modules, in a
 #      filesystem mirror + CLI config so `init` never goes to the network
 #   4. promtool and amtool, unpacked from Debian .debs (not installed: that
@@ -14,6 +15,7 @@
 #   SKIP_TOOL_BUILD=1      skip steps 2-3: bring your own engine and provider
 # Option:
 #   --deploy               only what deploy/plan need (skips step 4, the test tools)
+#   --docker-only          only step 1 (deploy checks its images before anything slow)
 #   BOOTSTRAP_CHECK=1      re-run the self-tests (docker networking, offline
 #                          init+plan) even when nothing had to be built
 #   PROVIDER_SOURCE_VERSION  Go module version of the provider source (see below)
@@ -56,10 +58,15 @@ RC=$TOOLS/tofu.rc
 # registry.opentofu.org, terraform (and cdktf's lock handling) to registry.terraform.io.
 REGISTRIES=(registry.opentofu.org registry.terraform.io)
 
-export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
+# TF_INPUT=0: an engine never prompts; a missing value is an error naming it.
+export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0
 unset TF_PLUGIN_CACHE_DIR
 
-say() { printf 'bootstrap: %-28s ... %s\n' "$1" "$2"; }
+# Each line ends with the time its step took (set by step()).
+STEP_T0=$(date +%s%N)
+say() { printf 'bootstrap: %-28s ... %s [%s s]\n' "$1" "$2" "$(elapsed)"; }
+elapsed() { local ms=$((($(date +%s%N) - STEP_T0) / 1000000)); printf '%d.%d' $((ms / 1000)) $((ms % 1000 / 100)); }
+step() { STEP_T0=$(date +%s%N); "$@"; }
 die() { printf 'bootstrap: ERROR: %s\n' "$*" >&2; exit 1; }
 now() { date +%s; }
 os_arch() {
@@ -330,15 +337,27 @@ ensure_actionlint() {
 
 # ---------------------------------------------------------------- 5. engine
 ENGINE=""
-choose_engine() {
+# The engine the user has: $TERRAFORM_BINARY_NAME, else tofu or terraform on PATH (not ours).
+engine_on_path() {
+  local e
   if [[ -n ${TERRAFORM_BINARY_NAME:-} ]]; then
-    ENGINE=$(command -v "$TERRAFORM_BINARY_NAME") || die "TERRAFORM_BINARY_NAME=$TERRAFORM_BINARY_NAME not found"
+    command -v "$TERRAFORM_BINARY_NAME" || die "TERRAFORM_BINARY_NAME=$TERRAFORM_BINARY_NAME not found"
+    return
+  fi
+  for e in tofu terraform; do
+    e=$(command -v "$e") || continue
+    [[ $e != "$BIN/"* ]] && echo "$e" && return
+  done
+  return 1
+}
+choose_engine() {
+  if ENGINE=$(engine_on_path); then :
   elif [[ -x $BIN/tofu ]]; then
     ENGINE=$BIN/tofu
   else
-    die "no engine: .tools/bin/tofu is not built (SKIP_TOOL_BUILD=1 needs TERRAFORM_BINARY_NAME)"
+    die "no engine: none on PATH and .tools/bin/tofu is not built (SKIP_TOOL_BUILD=1 needs TERRAFORM_BINARY_NAME)"
   fi
-  say "engine" "$ENGINE"
+  say "engine" "$ENGINE ($("$ENGINE" version 2>/dev/null | head -n1))"
 }
 
 # ---------------------------------------------------------------- 6. env.sh
@@ -355,6 +374,7 @@ export TERRAFORM_BINARY_NAME='$ENGINE'
 $rc_line
 export CHECKPOINT_DISABLE=1
 export TF_IN_AUTOMATION=1
+export TF_INPUT=0
 unset TF_PLUGIN_CACHE_DIR
 EOF
   mv -f "$TOOLS/env.sh.new" "$TOOLS/env.sh"
@@ -366,20 +386,25 @@ main() {
   # One bootstrap at a time (test and deploy scripts may both call it).
   exec 9>"$TOOLS/bootstrap.lock"
   flock -n 9 || { say "lock" "waiting for another bootstrap run"; flock 9; }
-  ensure_docker
+  local t0 engine
+  t0=$(now)
+  step ensure_docker
+  [[ ${1:-} != --docker-only ]] || return 0
   if [[ ${SKIP_TOOL_BUILD:-} == 1 ]]; then
-    say "opentofu, provider" "skipped (SKIP_TOOL_BUILD=1)"
+    step say "opentofu, provider" "skipped (SKIP_TOOL_BUILD=1)"
   else
-    ensure_tofu
-    ensure_provider
+    # An engine the user already has is used as it is: no need to build OpenTofu.
+    if engine=$(engine_on_path); then step say "opentofu $TOFU_VERSION" "not built: using $engine"; else step ensure_tofu; fi
+    step ensure_provider
   fi
   # --deploy (deploy, destroy, plan): the test-only tools are not needed.
   if [[ ${1:-} != --deploy ]]; then
-    ensure_promtools
-    ensure_actionlint
+    step ensure_promtools
+    step ensure_actionlint
   fi
-  choose_engine
-  write_env
+  step choose_engine
+  step write_env
+  printf 'bootstrap: done in %d s\n' $(($(now) - t0))
 }
 
 main "$@"

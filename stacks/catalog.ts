@@ -40,6 +40,8 @@ export interface ServiceSpec {
   readonly dataPath?: string;
   /** Memory limit in MiB when the environment file does not set one. */
   readonly defaultMemoryMb: number;
+  /** scripts/build-local-images.sh builds this image's release here, so no registry is needed. */
+  readonly localBuild?: boolean;
 }
 
 // Elastic ships Elasticsearch, Logstash and Kibana in lockstep: keep them on one version.
@@ -53,6 +55,7 @@ export const SERVICES: Readonly<Record<ServiceName, ServiceSpec>> = {
     hostname: "prometheus",
     dataPath: "/prometheus",
     defaultMemoryMb: 1024,
+    localBuild: true,
   },
   grafana: {
     image: "grafana/grafana:13.2.3",
@@ -67,6 +70,7 @@ export const SERVICES: Readonly<Record<ServiceName, ServiceSpec>> = {
     port: 9100,
     hostname: "node-exporter",
     defaultMemoryMb: 128,
+    localBuild: true,
   },
   alertmanager: {
     image: "prom/alertmanager:v0.34.0",
@@ -75,6 +79,7 @@ export const SERVICES: Readonly<Record<ServiceName, ServiceSpec>> = {
     hostname: "alertmanager",
     dataPath: "/alertmanager",
     defaultMemoryMb: 256,
+    localBuild: true,
   },
   elasticsearch: {
     image: `docker.elastic.co/elasticsearch/elasticsearch:${ELASTIC_VERSION}`,

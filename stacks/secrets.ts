@@ -53,6 +53,9 @@ const RULES: Record<SecretKey, SecretRule> = {
   },
 };
 
+/** What each secret is, for messages that name a missing one. */
+export const SECRET_DESCRIPTIONS = Object.fromEntries(Object.entries(RULES).map(([key, rule]) => [key, rule.description])) as Record<SecretKey, string>;
+
 /** Which secrets an environment needs, from the services it runs and the receivers it enables. */
 export function requiredSecrets(env: Environment): SecretKey[] {
   const keys: SecretKey[] = [];

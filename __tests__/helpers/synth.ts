@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { Testing } from "cdktf";
 import { loadAssets } from "../../stacks/assets";
@@ -6,7 +7,12 @@ import { MonitoringStack } from "../../stacks/monitoring-stack";
 
 export const ROOT = path.resolve(__dirname, "../..");
 export const ASSETS = loadAssets(path.join(ROOT, "assets"));
-export const SHIPPED_ENVIRONMENTS = ["dev", "prod"] as const;
+/** Every file in environments/, by name. */
+export const SHIPPED_ENVIRONMENTS = fs
+  .readdirSync(path.join(ROOT, "environments"))
+  .filter((file) => file.endsWith(".yaml"))
+  .map((file) => path.basename(file, ".yaml"))
+  .sort();
 
 export function shippedEnvironment(name: string): Environment {
   return loadEnvironmentFile(path.join(ROOT, "environments", `${name}.yaml`));

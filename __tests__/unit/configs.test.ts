@@ -5,6 +5,7 @@ import { parse, stringify } from "yaml";
 import { CONFIG_PATHS, DATASOURCE_UIDS } from "../../stacks/catalog";
 import { alertmanagerConfig } from "../../stacks/config/alertmanager";
 import { prometheusConfig } from "../../stacks/config/prometheus";
+import { requiredSecrets, SECRET_NAMES } from "../../stacks/secrets";
 import { ASSETS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";
 import { run, tool } from "../helpers/tools";
 
@@ -108,9 +109,10 @@ describe("secrets", () => {
     const saved = { ...process.env };
     for (const n of names) process.env[`TF_VAR_${n.toLowerCase()}`] = secret;
     try {
-      const json = JSON.stringify(synth(shippedEnvironment(name)));
+      const env = shippedEnvironment(name);
+      const json = JSON.stringify(synth(env));
       expect(json).not.toContain(secret);
-      expect(json).toContain("${var.grafana_admin_password}");
+      for (const key of requiredSecrets(env)) expect(json).toContain(`\${var.${SECRET_NAMES[key]}}`);
     } finally {
       process.env = saved;
     }

@@ -1,20 +1,20 @@
-import { PUBLISHED_SERVICES, SERVICES, CONFIG_PATHS } from "../../stacks/catalog";
+import { PUBLISHED_SERVICES, SERVICES, CONFIG_PATHS, type ServiceName } from "../../stacks/catalog";
 import { containerNamed, containers, imageOf, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth } from "../helpers/synth";
-
-const SEVEN = ["prometheus", "grafana", "node-exporter", "alertmanager", "elasticsearch", "logstash", "kibana"];
 
 describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
   const env = shippedEnvironment(name);
   const stack = synth(env);
   const all = containers(stack);
   const services = all.filter((c) => !c.name.endsWith("-elasticsearch-setup"));
+  const runs = (service: ServiceName) => env.services.includes(service);
+  const hostnames = env.services.map((s) => SERVICES[s].hostname);
 
-  it("runs all seven services plus the Elasticsearch setup job", () => {
-    expect(services.map((c) => c.name).sort()).toEqual(SEVEN.map((s) => `${name}-${s}`).sort());
-    expect(all.map((c) => c.name)).toContain(`${name}-elasticsearch-setup`);
+  it("runs the services it lists, plus the Elasticsearch setup job where Elasticsearch runs", () => {
+    expect(services.map((c) => c.name).sort()).toEqual(hostnames.map((s) => `${name}-${s}`).sort());
+    expect(all.some((c) => c.name === `${name}-elasticsearch-setup`)).toBe(runs("elasticsearch"));
   });
 
-  it.each(SEVEN)("pins, limits, restarts, checks and rotates %s", (service) => {
+  it.each(hostnames)("pins, limits, restarts, checks and rotates %s", (service) => {
     const c = containerNamed(stack, `${name}-${service}`);
     const image = imageOf(stack, c);
     expect(image.name).toMatch(/:[^:/]+$/);
@@ -38,7 +38,7 @@ describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
     }
     expect(env.bindAddress).toBe("127.0.0.1");
     expect(containerNamed(stack, `${name}-node-exporter`).ports ?? []).toEqual([]);
-    for (const service of PUBLISHED_SERVICES) {
+    for (const service of PUBLISHED_SERVICES.filter(runs)) {
       const c = containerNamed(stack, `${name}-${SERVICES[service].hostname}`);
       expect(c.ports).toEqual([{ internal: SERVICES[service].port, external: env.ports[service], ip: "127.0.0.1" }]);
     }
@@ -46,9 +46,10 @@ describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
 
   it("attaches a named data volume to each service that keeps data", () => {
     const volumes = Object.values(stack.resource.docker_volume) as { name: string; lifecycle?: { prevent_destroy: boolean } }[];
-    for (const service of ["prometheus", "grafana", "alertmanager", "elasticsearch"] as const) {
+    const keepers = (["prometheus", "grafana", "alertmanager", "elasticsearch"] as const).filter(runs);
+    expect(volumes.map((v) => v.name).sort()).toEqual(keepers.map((s) => `${name}-${s}-data`).sort());
+    for (const service of keepers) {
       const c = containerNamed(stack, `${name}-${service}`);
-      expect(volumes.map((v) => v.name)).toContain(`${name}-${service}-data`);
       expect(c.volumes).toEqual([{ volume_name: expect.stringContaining("docker_volume."), container_path: SERVICES[service].dataPath }]);
     }
     for (const v of volumes) expect(v.lifecycle?.prevent_destroy).toBe(env.protectData);
@@ -59,18 +60,23 @@ describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
     expect(files("prometheus")).toEqual(
       expect.arrayContaining([CONFIG_PATHS.prometheusConfig, `${CONFIG_PATHS.prometheusRulesDir}/protocol.rules.yml`, `${CONFIG_PATHS.prometheusRulesDir}/stack.rules.yml`]),
     );
-    expect(files("alertmanager")).toEqual(expect.arrayContaining([CONFIG_PATHS.alertmanagerConfig, `${CONFIG_PATHS.alertmanagerTemplatesDir}/protocol.tmpl`]));
-    expect(files("grafana")).toEqual(
-      expect.arrayContaining([CONFIG_PATHS.grafanaDatasources, CONFIG_PATHS.grafanaDashboardProvider, `${CONFIG_PATHS.grafanaDashboardsDir}/protocol-overview.json`]),
-    );
-    expect(files("logstash")).toEqual([CONFIG_PATHS.logstashPipeline]);
-    expect(files("elasticsearch-setup")).toEqual([CONFIG_PATHS.elasticsearchSetupScript]);
+    if (runs("alertmanager")) {
+      expect(files("alertmanager")).toEqual(expect.arrayContaining([CONFIG_PATHS.alertmanagerConfig, `${CONFIG_PATHS.alertmanagerTemplatesDir}/protocol.tmpl`]));
+    }
+    if (runs("grafana")) {
+      expect(files("grafana")).toEqual(
+        expect.arrayContaining([CONFIG_PATHS.grafanaDatasources, CONFIG_PATHS.grafanaDashboardProvider, `${CONFIG_PATHS.grafanaDashboardsDir}/protocol-overview.json`]),
+      );
+    }
+    if (runs("logstash")) expect(files("logstash")).toEqual([CONFIG_PATHS.logstashPipeline]);
+    if (runs("elasticsearch")) expect(files("elasticsearch-setup")).toEqual([CONFIG_PATHS.elasticsearchSetupScript]);
   });
 
   it("keeps its state in its own local state file and outputs the UI URLs", () => {
     expect(stack.terraform.backend.local.path).toBe(`/state/${name}.tfstate`);
-    expect(stack.output.grafana_url.value).toBe(`http://127.0.0.1:${env.ports.grafana}`);
-    expect(Object.keys(stack.output).sort()).toEqual(["alertmanager_url", "grafana_url", "kibana_url", "prometheus_url"]);
+    const withUi = (["prometheus", "alertmanager", "grafana", "kibana"] as const).filter(runs);
+    expect(Object.keys(stack.output).sort()).toEqual(withUi.map((s) => `${s}_url`).sort());
+    for (const service of withUi) expect(stack.output[`${service}_url`].value).toBe(`http://127.0.0.1:${env.ports[service]}`);
   });
 });
 

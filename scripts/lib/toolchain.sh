@@ -1,11 +1,19 @@
 # shellcheck shell=bash
-# prepare_toolchain [--deploy]: npm packages, the bootstrap (Docker engine, engine, provider, and
-# the test tools unless --deploy), its environment (.tools/env.sh) and the app compiled to dist/.
-# Progress goes to stderr, so the caller's stdout stays its own. Run from the project root.
-prepare_toolchain() {
+# Run from the project root. Progress goes to stderr, so the caller's stdout stays its own.
+#   prepare_app                 npm packages and the app compiled to dist/ (no Docker, seconds)
+#   prepare_engine [--deploy]   the bootstrap (Docker engine, OpenTofu/Terraform, provider, and the
+#                               test tools unless --deploy) and its environment (.tools/env.sh)
+#   prepare_toolchain [--deploy]  both
+prepare_app() {
   scripts/install-deps.sh >&2
+  npx tsc -p tsconfig.json >&2
+}
+prepare_engine() {
   scripts/bootstrap.sh "$@" >&2
   # shellcheck source=/dev/null
   source .tools/env.sh
-  npx tsc -p tsconfig.json >&2
+}
+prepare_toolchain() {
+  prepare_app
+  prepare_engine "$@"
 }

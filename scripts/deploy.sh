@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Deploys, destroys or previews one environment, after installing what it needs.
+#   npm run deploy [-- ENV] [--auto-approve]    ENV is a file in environments/ (without .yaml)
+#   npm run destroy -- ENV [--auto-approve]
+#   npm run diff -- ENV                         plan only
+# Without ENV, deploy takes the default: dev when its images can be pulled here, else the offline
+# default `local` (built on this machine); it says which, and applies without asking unless the
+# plan would delete data. With ENV it shows the plan and asks (--auto-approve: don't ask).
+# Before anything slow it checks, in seconds, that every image and secret is there (preflight).
+# The engine runs with input disabled and its errors are printed in full.
+# Secrets come from TF_VAR_* variables; locally, missing passwords are generated once into
+# .secrets/<ENV>.env (git-ignored, mode 600). Nothing is generated in CI (CI=true).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+command="" env_name="" auto_approve=false
+for arg in "$@"; do
+  case $arg in
+    -h | --help) usage; exit 0 ;;
+    --auto-approve) auto_approve=true ;;
+    -*) echo "error: unknown option $arg (try --help)" >&2; exit 2 ;;
+    *)
+      if [[ -z $command ]]; then command=$arg
+      elif [[ -z $env_name ]]; then env_name=$arg
+      else echo "error: one environment at a time (got $env_name and $arg)" >&2; exit 2; fi ;;
+  esac
+done
+case $command in
+  deploy | destroy | diff) ;;
+  *) usage >&2; exit 2 ;;
+esac
+envs_dir=${PM_ENVIRONMENTS_DIR:-environments}
+if [[ -z $env_name && $command != deploy ]]; then
+  echo "error: name the environment: npm run $command -- ENV (have: $(ls "$envs_dir" | sed -n 's/\.yaml$//p' | xargs))" >&2
+  exit 2
+fi
+if [[ -n $env_name && ! -f $envs_dir/$env_name.yaml ]]; then
+  echo "error: no environment '$env_name' (have: $(ls "$envs_dir" | sed -n 's/\.yaml$//p' | xargs))" >&2
+  exit 2
+fi
+say() { echo "$command: $*" >&2; }
+t0=$(date +%s)
+
+# shellcheck source=scripts/lib/toolchain.sh
+source scripts/lib/toolchain.sh
+# shellcheck source=scripts/lib/secrets.sh
+source scripts/lib/secrets.sh
+export TF_INPUT=0
+prepare_app
+scripts/bootstrap.sh --docker-only >&2
+
+implicit_default=false
+if [[ -z $env_name ]]; then
+  env_name=$(node dist/scripts/preflight.js --default)
+  implicit_default=true
+  say "no environment named: deploying the default, $env_name"
+fi
+
+# Seconds, before any build: the environment file, its images and its secrets.
+load_secrets "$env_name"
+preflight_args=("$env_name")
+[[ $command == deploy ]] || preflight_args+=(--no-images)
+local_builds=$(node dist/scripts/preflight.js "${preflight_args[@]}")
+say "preflight ok ($(($(date +%s) - t0)) s)"
+
+prepare_engine --deploy
+if [[ -n $local_builds && $command == deploy ]]; then
+  # shellcheck disable=SC2086 # one image name per word
+  scripts/build-local-images.sh $local_builds >/dev/null
+fi
+
+out=${CDKTF_OUTDIR:-cdktf.out}
+plans=${PM_PLANS_DIR:-plans}
+state_dir=${PM_STATE_DIR:-state}
+dir=$out/stacks/$env_name
+CDKTF_OUTDIR=$out node dist/main.js
+# State and plans hold the secrets' values: only the owner may read them.
+umask 077
+mkdir -p "$plans" "$state_dir"
+chmod 700 "$plans" "$state_dir"
+# The engine keeps a file's mode when it rewrites it: tighten one an older version left readable.
+trap 'chmod -f 600 "$state_dir/$env_name".tfstate* || true' EXIT
+log=$plans/$env_name.$command.log
+
+# engine ARGS…: runs the engine on the stack; its output goes to the log and, when it fails, its
+# errors in full to the terminal (cdktf's own UI prints only "exit code 1" there).
+engine() {
+  local errors=$plans/$env_name.errors
+  if ! "$TERRAFORM_BINARY_NAME" -chdir="$dir" "$@" -no-color >>"$log" 2>"$errors"; then
+    cat "$errors" | tee -a "$log" >&2
+    say "$TERRAFORM_BINARY_NAME $1 failed: its errors are above, its whole output in $log"
+    return 1
+  fi
+  cat "$errors" >>"$log"
+  rm -f "$errors"
+}
+: >"$log"
+engine init -input=false
+plan_args=(plan -input=false -lock-timeout=60s -out=plan.bin)
+[[ $command == destroy ]] && plan_args+=(-destroy)
+engine "${plan_args[@]}"
+json=$plans/$env_name.json
+"$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
+verdict=0
+node dist/scripts/plan/cli.js "$json" || verdict=$?
+case $verdict in
+  0) say "$env_name: no changes"; [[ $command == diff ]] || node dist/scripts/report.js "$env_name" "$dir"; exit 0 ;;
+  2 | 3) ;;
+  *) exit "$verdict" ;;
+esac
+[[ $command == diff ]] && exit 0
+
+if [[ $auto_approve == true ]]; then :
+elif [[ $implicit_default == true && $verdict == 2 ]]; then
+  say "applying without asking: the default environment, and no data is lost"
+elif [[ -t 0 ]]; then
+  read -r -p "$command: apply these changes to $env_name? Only 'yes' is accepted: " answer
+  [[ $answer == yes ]] || { say "not applied"; exit 1; }
+else
+  say "not applied: no terminal to confirm on. Review the plan above (full text in $log), then add --auto-approve"
+  exit 1
+fi
+
+# Applies exactly the plan shown; containers are waited for until healthy.
+"$TERRAFORM_BINARY_NAME" -chdir="$dir" apply -input=false -no-color plan.bin 2>&1 | tee -a "$log" >&2
+[[ $command == destroy ]] && { say "$env_name destroyed ($(($(date +%s) - t0)) s)"; exit 0; }
+node dist/scripts/report.js "$env_name" "$dir"
+say "done in $(($(date +%s) - t0)) s"

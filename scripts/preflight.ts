@@ -1,0 +1,173 @@
+import * as path from "node:path";
+import { spawn, spawnSync } from "node:child_process";
+import { SERVICES } from "../stacks/catalog";
+import { EnvironmentError, loadEnvironmentFile, type Environment } from "../stacks/environment";
+import { requiredSecrets, SECRET_DESCRIPTIONS, SECRET_NAMES } from "../stacks/secrets";
+
+/**
+ * What a deploy needs, checked in seconds before anything slow (building OpenTofu, the provider
+ * or images, planning): the environment file is valid, every image is on the Docker host or can
+ * be pulled there, and every secret is set. All problems are reported at once.
+ *
+ *   node dist/scripts/preflight.js ENV        exit 0 and print the local builds the deploy needs
+ *                                             (one name per line), or exit 1 naming every problem
+ *   node dist/scripts/preflight.js ENV --no-images   the file and the secrets only (destroy, diff)
+ *   node dist/scripts/preflight.js --default  print the default environment for this machine
+ */
+
+/** Images this project builds on the machine itself (scripts/build-local-images.sh). */
+export const LOCAL_IMAGE_REPOSITORY = "protocol-monitoring-local";
+/** Label of the stand-in images: test doubles, never deployed by a user command. */
+export const STANDIN_LABEL = "org.protocol-monitoring.standin";
+/** The environment a bare `npm run deploy` uses when the upstream images cannot be had here. */
+export const OFFLINE_DEFAULT = "local";
+export const DEFAULT_ENVIRONMENT = "dev";
+
+export type ImageState = "present" | "pulled" | "standin" | { readonly missing: string };
+
+/** Reads what the environment's Docker host knows about an image; pulls it when absent. */
+export type ImageProbe = (reference: string) => Promise<ImageState>;
+
+export interface Preflight {
+  /** Local images to build (names for scripts/build-local-images.sh), in a stable order. */
+  readonly localBuilds: string[];
+  readonly problems: string[];
+}
+
+/** Distinct image references of the services the environment runs. */
+export function imagesOf(env: Environment): string[] {
+  return [...new Set(env.services.map((service) => env.images[service]))].sort();
+}
+
+/**
+ * `protocol-monitoring-local/<name>:<tag>` is built here from the upstream release the catalog
+ * pins, so its tag must be the catalog's tag of that service. Returns the build name, or a problem.
+ */
+export function localBuild(reference: string): { name: string } | { problem: string } | undefined {
+  const match = new RegExp(`^${LOCAL_IMAGE_REPOSITORY}/([a-z-]+):(.+)$`).exec(reference);
+  if (!match) return undefined;
+  const [, name, tag] = match;
+  const spec = Object.values(SERVICES).find((s) => s.hostname === name && s.localBuild);
+  if (!spec) return { problem: `${reference}: there is no local build of "${name}" (Grafana, Elasticsearch, Logstash and Kibana have none)` };
+  const pinned = spec.image.split(":").pop();
+  if (tag !== pinned) return { problem: `${reference}: the local build of ${name} is tagged ${pinned}, the version the catalog pins` };
+  return { name };
+}
+
+export interface PreflightOptions {
+  /** The process environment, where TF_VAR_* secrets are looked up. */
+  readonly variables: NodeJS.ProcessEnv;
+  /** Tests deploy stand-ins on purpose (PM_ALLOW_STANDINS=1); users never do. */
+  readonly allowStandins?: boolean;
+  /** Destroy and plan need no image. */
+  readonly images?: boolean;
+}
+
+export async function preflight(env: Environment, probe: ImageProbe, { variables, allowStandins = false, images = true }: PreflightOptions): Promise<Preflight> {
+  const problems: string[] = [];
+  const localBuilds: string[] = [];
+  const remote: string[] = [];
+  for (const reference of images ? imagesOf(env) : []) {
+    const local = localBuild(reference);
+    if (local && "problem" in local) problems.push(local.problem);
+    else if (local) localBuilds.push(local.name);
+    else remote.push(reference);
+  }
+  // Pulls run side by side: on a machine without a registry each fails fast, all are named.
+  const states = await Promise.all(remote.map(async (reference) => [reference, await probe(reference)] as const));
+  const byReason = new Map<string, string[]>();
+  for (const [reference, state] of states) {
+    if (typeof state === "object") byReason.set(state.missing, [...(byReason.get(state.missing) ?? []), reference]);
+  }
+  for (const [reason, references] of byReason) {
+    problems.push(`not on ${env.docker.host} and cannot be pulled (${reason}):\n      ${references.join("\n      ")}`);
+  }
+  if (byReason.size) {
+    problems.push(
+      env.name === OFFLINE_DEFAULT
+        ? "without a registry every image must be a local build (see environments/local.yaml)"
+        : `without a registry, run \`npm run deploy\` with no environment: it deploys the offline default "${OFFLINE_DEFAULT}", built on this machine`,
+    );
+  }
+  for (const [reference] of states.filter(([, state]) => state === "standin" && !allowStandins)) {
+    problems.push(`image ${reference} is a stand-in (a test double), not the real program: it is never deployed by a user command`);
+  }
+  const missingSecrets = requiredSecrets(env).filter((key) => !variables[`TF_VAR_${SECRET_NAMES[key]}`]);
+  for (const key of missingSecrets) problems.push(`secret TF_VAR_${SECRET_NAMES[key]} is not set (${SECRET_DESCRIPTIONS[key]})`);
+  return { localBuilds, problems };
+}
+
+/** The default environment: dev when its images can be had here, else the offline default. */
+export async function chooseDefault(dev: Environment, probe: ImageProbe): Promise<{ name: string; reason?: string }> {
+  const remote = imagesOf(dev).filter((reference) => !localBuild(reference));
+  const states = await Promise.all(remote.map(probe));
+  const missing = remote.filter((_, index) => typeof states[index] === "object");
+  if (!missing.length) return { name: dev.name };
+  return { name: OFFLINE_DEFAULT, reason: `the images of "${dev.name}" cannot be pulled here (${missing.length} missing, e.g. ${missing[0]})` };
+}
+
+/** Asks the environment's Docker host through the docker CLI; absent images are pulled. */
+export function dockerProbe(env: Environment, pullTimeoutSeconds = 120): ImageProbe {
+  const dockerEnv: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: env.docker.host };
+  if (env.docker.certPath) Object.assign(dockerEnv, { DOCKER_CERT_PATH: env.docker.certPath, DOCKER_TLS_VERIFY: "1" });
+  return async (reference) => {
+    const inspect = spawnSync("docker", ["image", "inspect", "--format", `{{ index .Config.Labels "${STANDIN_LABEL}" }}`, reference], {
+      env: dockerEnv,
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    if (inspect.status === 0) return inspect.stdout.trim() === "true" ? "standin" : "present";
+    const pulled = await run("docker", ["pull", "--quiet", reference], dockerEnv, pullTimeoutSeconds * 1000);
+    if (pulled.code === 0) return "pulled";
+    const reason = pulled.output.trim().split("\n").pop() || `docker pull exited ${pulled.code}`;
+    return { missing: reason.replace(/^Error response from daemon: /, "") };
+  };
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, timeout: timeoutMs });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", (error) => resolve({ code: null, output: error.message }));
+    child.on("close", (code, signal) => resolve({ code, output: signal ? `${output}\ntimed out after ${timeoutMs / 1000} s` : output }));
+  });
+}
+
+async function main(args: string[]): Promise<number> {
+  const root = path.resolve(__dirname, "../..");
+  const environmentsDir = process.env.PM_ENVIRONMENTS_DIR ?? path.join(root, "environments");
+  const load = (name: string) => loadEnvironmentFile(path.join(environmentsDir, `${name}.yaml`));
+  if (args[0] === "--default") {
+    const dev = load(DEFAULT_ENVIRONMENT);
+    const choice = await chooseDefault(dev, dockerProbe(dev));
+    if (choice.reason) console.error(`preflight: ${choice.reason}: the default is the offline environment "${choice.name}"`);
+    console.log(choice.name);
+    return 0;
+  }
+  const images = args[1] !== "--no-images";
+  if (args.length !== (images ? 1 : 2)) {
+    console.error("usage: node dist/scripts/preflight.js ENV [--no-images] | --default");
+    return 2;
+  }
+  const env = load(args[0]);
+  const result = await preflight(env, dockerProbe(env), { variables: process.env, allowStandins: process.env.PM_ALLOW_STANDINS === "1", images });
+  const { problems } = result;
+  if (problems.length) {
+    console.error(`preflight: ${env.name} cannot be deployed (${env.source}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    return 1;
+  }
+  console.log(result.localBuilds.join("\n"));
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      console.error(error instanceof EnvironmentError ? `error: ${error.message}` : error);
+      process.exitCode = 1;
+    },
+  );
+}
