@@ -41,6 +41,8 @@ if [[ -n $env_name && ! -f $envs_dir/$env_name.yaml ]]; then
 fi
 say() { echo "$command: $*" >&2; }
 t0=$(date +%s)
+# Who holds a shared state lock is visible to others in PostgreSQL (see lock_holder).
+export PGAPPNAME="pm $command $env_name ${USER:-$(id -un)}@$(hostname -s) pid $$"
 
 # shellcheck source=scripts/lib/toolchain.sh
 source scripts/lib/toolchain.sh
@@ -75,6 +77,7 @@ plans=${PM_PLANS_DIR:-plans}
 state_dir=${PM_STATE_DIR:-state}
 dir=$out/stacks/$env_name
 CDKTF_OUTDIR=$out node dist/main.js
+backend=$(node -p "require('./dist/stacks/environment').loadEnvironmentFile('$envs_dir/$env_name.yaml').state.backend")
 # State and plans hold the secrets' values: only the owner may read them.
 umask 077
 mkdir -p "$plans" "$state_dir"
@@ -83,6 +86,22 @@ chmod 700 "$plans" "$state_dir"
 trap 'chmod -f 600 "$state_dir/$env_name".tfstate* || true' EXIT
 log=$plans/$env_name.$command.log
 
+# The engine's own lock message cannot name a PostgreSQL lock's holder (advisory locks carry no
+# info): ask the server which session holds one (PGAPPNAME, set above, says whose run it is).
+lock_holder() {
+  local holder
+  if [[ $backend == pg ]]; then
+    holder=$(psql "$PG_CONN_STR" -Atc "select a.application_name || ' (server pid ' || a.pid || ', from ' ||
+      coalesce(host(a.client_addr), 'a local socket') || ', since ' || to_char(a.backend_start, 'HH24:MI:SS') || ')'
+      from pg_locks l join pg_stat_activity a using (pid) where l.locktype = 'advisory' and l.granted" 2>/dev/null) ||
+      holder="(psql is needed to name it)"
+    say "the state lock of $env_name is held by: ${holder:-nobody any more (try again)}"
+    say "it is released when that run ends or its connection drops (README: Team state, Locks)"
+  else
+    say "if no run holds it any more, release it: $TERRAFORM_BINARY_NAME -chdir=$dir force-unlock <ID above> (README: Team state, Locks)"
+  fi
+}
+
 # engine ARGS…: runs the engine on the stack; its output goes to the log and, when it fails, its
 # errors in full to the terminal (cdktf's own UI prints only "exit code 1" there).
 engine() {
@@ -90,14 +109,26 @@ engine() {
   if ! "$TERRAFORM_BINARY_NAME" -chdir="$dir" "$@" -no-color >>"$log" 2>"$errors"; then
     cat "$errors" | tee -a "$log" >&2
     say "$TERRAFORM_BINARY_NAME $1 failed: its errors are above, its whole output in $log"
+    if grep -q "Error acquiring the state lock" "$errors"; then lock_holder; fi
     return 1
   fi
   cat "$errors" >>"$log"
   rm -f "$errors"
 }
 : >"$log"
-engine init -input=false
-plan_args=(plan -input=false -lock-timeout=60s -out=plan.bin)
+# -reconfigure: the environment file says where the state lives, not what this folder remembers.
+engine init -input=false -reconfigure
+if [[ $backend != local && -f $state_dir/$env_name.tfstate ]] && [[ -z $("$TERRAFORM_BINARY_NAME" -chdir="$dir" state list 2>/dev/null) ]]; then
+  say "$env_name's file names the $backend backend, which holds no state for it, but $state_dir/$env_name.tfstate does:"
+  say "move it first with \`npm run state:migrate -- $env_name\` (README: Team state)"
+  exit 1
+fi
+if [[ $command != destroy ]]; then
+  # Objects an interrupted run created but never recorded are adopted (import blocks), not re-created.
+  adopted=$(node dist/scripts/adopt.js "$env_name" "$dir")
+  [[ -z $adopted ]] || say "adopting what an interrupted run left on Docker (the plan shows each):"$'\n'"$(sed 's/^/  /' <<<"$adopted")"
+fi
+plan_args=(plan -input=false "-lock-timeout=${PM_LOCK_TIMEOUT:-60s}" -out=plan.bin)
 [[ $command == destroy ]] && plan_args+=(-destroy)
 engine "${plan_args[@]}"
 json=$plans/$env_name.json
@@ -123,7 +154,21 @@ else
 fi
 
 # Applies exactly the plan shown; containers are waited for until healthy.
-"$TERRAFORM_BINARY_NAME" -chdir="$dir" apply -input=false -no-color plan.bin 2>&1 | tee -a "$log" >&2
-[[ $command == destroy ]] && { say "$env_name destroyed ($(($(date +%s) - t0)) s)"; exit 0; }
+if ! "$TERRAFORM_BINARY_NAME" -chdir="$dir" apply -input=false -no-color plan.bin 2>&1 | tee -a "$log" >&2; then
+  if grep -qE 'already (exists|in use)' "$log"; then
+    say "a Docker object with one of $env_name's names is not in its state. Objects labelled" \
+      "org.protocol-monitoring.environment=$env_name are adopted by the next \`npm run deploy -- $env_name\`;" \
+      "anything else with that name is not this environment's: rename or remove it."
+  fi
+  exit 1
+fi
+rm -f "$dir/adopt.tf.json"
+if [[ $command == destroy ]]; then
+  # A destroy killed before it recorded its progress leaves objects no state knows: remove them too.
+  leftovers=$(node dist/scripts/adopt.js --remove-leftovers "$env_name")
+  [[ -z $leftovers ]] || say "removed what an interrupted run left on Docker:"$'\n'"$(sed 's/^/  /' <<<"$leftovers")"
+  say "$env_name destroyed ($(($(date +%s) - t0)) s)"
+  exit 0
+fi
 node dist/scripts/report.js "$env_name" "$dir"
 say "done in $(($(date +%s) - t0)) s"

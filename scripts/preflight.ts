@@ -94,6 +94,7 @@ export async function preflight(env: Environment, probe: ImageProbe, { variables
   }
   const missingSecrets = requiredSecrets(env).filter((key) => !variables[`TF_VAR_${SECRET_NAMES[key]}`]);
   for (const key of missingSecrets) problems.push(`secret TF_VAR_${SECRET_NAMES[key]} is not set (${SECRET_DESCRIPTIONS[key]})`);
+  if (env.state.backend === "pg" && !variables.PG_CONN_STR) problems.push("state.backend is pg: set PG_CONN_STR to the PostgreSQL connection string (postgres://…)");
   return { localBuilds, problems };
 }
 

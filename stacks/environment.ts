@@ -26,6 +26,30 @@ function perService<S extends string, T extends z.ZodTypeAny>(names: readonly S[
   return z.strictObject(Object.fromEntries(names.map((n) => [n, value.optional()])) as Record<S, z.ZodOptional<T>>);
 }
 
+/**
+ * Where the environment's Terraform state lives. `local`: a file per environment (state/<env>.tfstate).
+ * Shared backends, for teams and CI: `pg` (PostgreSQL; the connection string comes from PG_CONN_STR,
+ * never from this file) and `s3` (or an S3-compatible store; credentials from the AWS_* variables),
+ * both with locking.
+ */
+const stateBackend = z.discriminatedUnion("backend", [
+  z.strictObject({ backend: z.literal("local") }),
+  z.strictObject({
+    backend: z.literal("pg"),
+    /** PostgreSQL schema holding this environment's state; default protocol_monitoring_<name>. */
+    schema: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lower-case PostgreSQL identifier").optional(),
+  }),
+  z.strictObject({
+    backend: z.literal("s3"),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name"),
+    /** The state object is <keyPrefix><name>.tfstate. */
+    keyPrefix: z.string().regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, "must be empty or end with /").default("protocol-monitoring/"),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be a region such as eu-central-1"),
+    /** For S3-compatible stores (MinIO, Ceph, …). */
+    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  }),
+]);
+
 const scrapeTarget = z.strictObject({
   job: z.string().regex(/^[a-z][a-z0-9_]*$/, "must be a lower-case Prometheus job name"),
   targets: z.array(hostPort).min(1),
@@ -101,6 +125,7 @@ const schema = z
         certificateExpiryDays: z.number().positive().default(7),
       })
       .default({ treasuryMinimumTokens: 1000, latencyP99Seconds: 2, transfersPerMinuteMax: 100, authFailuresPerMinuteMax: 10, certificateExpiryDays: 7 }),
+    state: stateBackend.default({ backend: "local" }),
     /** Keep data volumes on `destroy`: Terraform refuses to delete them. */
     protectData: z.boolean().default(false),
   })

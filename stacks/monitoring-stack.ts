@@ -1,4 +1,4 @@
-import { LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput, TerraformStack } from "cdktf";
 import { Network } from "@cdktf/provider-docker/lib/network";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import type { Construct } from "constructs";
@@ -8,6 +8,7 @@ import type { StackContext } from "./container";
 import type { Environment } from "./environment";
 import { StackImages } from "./images";
 import { Secrets } from "./secrets";
+import { stateBackend } from "./state-backend";
 import { Alertmanager } from "./services/alertmanager";
 import { Elasticsearch } from "./services/elasticsearch";
 import { Grafana } from "./services/grafana";
@@ -19,7 +20,7 @@ import { Prometheus } from "./services/prometheus";
 export interface MonitoringStackProps {
   readonly env: Environment;
   readonly assets: StackAssets;
-  /** Terraform state file of this environment (local backend). */
+  /** Terraform state file of this environment when its state is local. */
   readonly statePath: string;
 }
 
@@ -27,7 +28,7 @@ export interface MonitoringStackProps {
 export class MonitoringStack extends TerraformStack {
   constructor(scope: Construct, { env, assets, statePath }: MonitoringStackProps) {
     super(scope, env.name);
-    new LocalBackend(this, { path: statePath });
+    stateBackend(this, env, statePath);
     new DockerProvider(this, "docker", {
       host: env.docker.host,
       certPath: env.docker.certPath,

@@ -26,7 +26,7 @@ export interface SynthesizedStack {
   resource: Record<string, Record<string, Record<string, unknown>>>;
   variable: Record<string, Record<string, unknown>>;
   output: Record<string, { value: string }>;
-  terraform: { backend: { local: { path: string } } };
+  terraform: { backend: Record<string, Record<string, unknown>> };
 }
 
 /** Synthesizes one environment's stack and returns the parsed Terraform JSON. */

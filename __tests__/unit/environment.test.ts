@@ -81,6 +81,13 @@ describe("environment files", () => {
     expectInvalid({ name: "bad", services: ["prometheus", "kibana"] }, "services", "need elasticsearch");
   });
 
+  it("rejects a state block it cannot use, naming the field", () => {
+    expectInvalid({ name: "bad", state: { backend: "consul" } }, "state.backend");
+    expectInvalid({ name: "bad", state: { backend: "s3", bucket: "Not_A_Bucket", region: "eu-central-1" } }, "state.bucket", "S3 bucket name");
+    expectInvalid({ name: "bad", state: { backend: "s3", bucket: "ok-bucket" } }, "state.region");
+    expectInvalid({ name: "bad", state: { backend: "pg", connStr: "postgres://u:p@h/db" } }, "connStr");
+  });
+
   it("requires the name to match the file name", () => {
     const { load: run } = load({ name: "other" }, "mine.yaml");
     expect(run).toThrow(/name: "other" must match the file name "mine"/);

@@ -17,14 +17,14 @@ describe("plan summary", () => {
 
   it("counts a plan from scratch and lists no file contents", () => {
     const s = summary("create");
-    expect(s.counts).toEqual({ create: 9, update: 0, replace: 0, delete: 0 });
+    expect(s.counts).toEqual({ create: 9, update: 0, replace: 0, delete: 0, adopt: 0 });
     expect(s.changes.every((c) => c.files.length === 0)).toBe(true);
     expect(exitCode([s])).toBe(EXIT.safe);
   });
 
   it("names exactly the replaced container, the forcing attribute and the config diff", () => {
     const s = summary("scrape-target-added");
-    expect(s.counts).toEqual({ create: 0, update: 0, replace: 1, delete: 0 });
+    expect(s.counts).toEqual({ create: 0, update: 0, replace: 1, delete: 0, adopt: 0 });
     const [change] = s.changes;
     expect(change.address).toMatch(/^docker_container\.prometheus_container_/);
     expect(change.attributes).toEqual([{ name: "upload", forcesReplacement: true }]);
@@ -49,6 +49,32 @@ describe("plan summary", () => {
     expect(warning).toBeLessThan(markdown.indexOf("| action |"));
     expect(markdown).toMatch(/-alertmanager-data/);
     expect(exitCode([summary("scrape-target-added"), s])).toBe(EXIT.destructive);
+  });
+
+  it("lists what an interrupted run left behind as adopt rows, and never hides a replaced volume", () => {
+    // The shape the engine writes for import blocks (`show -json`): actions plus `importing`.
+    const imported = (type: string, name: string, actions: string[]) => ({
+      address: `${type}.x_${name}`,
+      type,
+      change: { actions, before: { name }, after: { name }, importing: { id: name } },
+    });
+    const plan = {
+      resource_changes: [
+        imported("docker_volume", "e-prometheus-data", ["no-op"]),
+        imported("docker_container", "e-prometheus", ["delete", "create"]),
+        { address: "docker_image.p", type: "docker_image", change: { actions: ["create"], before: null, after: { name: "p:1" } } },
+      ],
+    } as PlanJson;
+    const s = summarizePlan("e", plan);
+    expect(s.counts).toEqual({ create: 1, update: 0, replace: 1, delete: 0, adopt: 2 });
+    const markdown = renderMarkdown([s]);
+    expect(markdown).toContain("## e: 1 to add, 0 to change, 1 to replace, 0 to destroy, 2 to adopt");
+    expect(markdown).toContain("| adopt | `docker_volume.x_e-prometheus-data` | e-prometheus-data | left on Docker by an interrupted run |");
+    expect(markdown).toContain("| adopt, then **replace** | `docker_container.x_e-prometheus` | e-prometheus | left on Docker by an interrupted run, then made to match the code |");
+    expect(exitCode([s])).toBe(EXIT.safe);
+    const lost = summarizePlan("e", { resource_changes: [imported("docker_volume", "e-prometheus-data", ["delete", "create"])] } as PlanJson);
+    expect(renderMarkdown([lost])).toContain("[!CAUTION]");
+    expect(exitCode([lost])).toBe(EXIT.destructive);
   });
 
   it("masks sensitive file contents and never prints a secret", () => {

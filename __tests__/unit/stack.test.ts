@@ -1,4 +1,5 @@
 import { PUBLISHED_SERVICES, SERVICES, CONFIG_PATHS, type ServiceName } from "../../stacks/catalog";
+import type { EnvironmentFile } from "../../stacks/environment";
 import { containerNamed, containers, imageOf, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth } from "../helpers/synth";
 
 describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
@@ -72,8 +73,9 @@ describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
     if (runs("elasticsearch")) expect(files("elasticsearch-setup")).toEqual([CONFIG_PATHS.elasticsearchSetupScript]);
   });
 
-  it("keeps its state in its own local state file and outputs the UI URLs", () => {
-    expect(stack.terraform.backend.local.path).toBe(`/state/${name}.tfstate`);
+  it("keeps its state in its own backend and outputs the UI URLs", () => {
+    if (env.state.backend === "local") expect(stack.terraform.backend).toEqual({ local: { path: `/state/${name}.tfstate` } });
+    else expect(Object.keys(stack.terraform.backend)).toEqual([env.state.backend]);
     const withUi = (["prometheus", "alertmanager", "grafana", "kibana"] as const).filter(runs);
     expect(Object.keys(stack.output).sort()).toEqual(withUi.map((s) => `${s}_url`).sort());
     for (const service of withUi) expect(stack.output[`${service}_url`].value).toBe(`http://127.0.0.1:${env.ports[service]}`);
@@ -126,5 +128,27 @@ describe("hardening and wiring", () => {
     const small = synth(environment({ services: ["prometheus", "alertmanager", "nodeExporter", "grafana"] }));
     expect(containers(small).map((c) => c.name).sort()).toEqual(["unit-alertmanager", "unit-grafana", "unit-node-exporter", "unit-prometheus"]);
     expect(Object.keys(small.variable)).toEqual(["grafana_admin_password"]);
+  });
+});
+
+describe("state backends", () => {
+  const backendOf = (state: EnvironmentFile["state"]) => synth(environment({ services: ["prometheus"], state })).terraform.backend as Record<string, Record<string, unknown>>;
+
+  it("keeps state in a local file by default", () => {
+    expect(backendOf(undefined)).toEqual({ local: { path: "/state/unit.tfstate" } });
+  });
+
+  it("keeps a pg backend's connection string out of the JSON (the engine reads PG_CONN_STR)", () => {
+    expect(backendOf({ backend: "pg" })).toEqual({ pg: { schema_name: "protocol_monitoring_unit" } });
+    expect(backendOf({ backend: "pg", schema: "team_state" })).toEqual({ pg: { schema_name: "team_state" } });
+  });
+
+  it("locks an s3 backend with a lock file, path-style for S3-compatible stores", () => {
+    expect(backendOf({ backend: "s3", bucket: "pm-state", region: "eu-central-1" })).toEqual({
+      s3: { bucket: "pm-state", key: "protocol-monitoring/unit.tfstate", region: "eu-central-1", encrypt: true, use_lockfile: true },
+    });
+    expect(backendOf({ backend: "s3", bucket: "pm-state", region: "eu-central-1", endpoint: "https://minio.internal:9000", keyPrefix: "" })).toEqual({
+      s3: { bucket: "pm-state", key: "unit.tfstate", region: "eu-central-1", encrypt: true, use_lockfile: true, endpoints: { s3: "https://minio.internal:9000" }, use_path_style: true },
+    });
   });
 });

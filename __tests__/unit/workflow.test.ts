@@ -3,7 +3,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { SECRET_NAMES } from "../../stacks/secrets";
-import { ROOT } from "../helpers/synth";
+import { planMatrix } from "../../scripts/environments";
+import { ROOT, shippedEnvironment, SHIPPED_ENVIRONMENTS } from "../helpers/synth";
 import { tool } from "../helpers/tools";
 
 const WORKFLOW = path.join(ROOT, ".github/workflows/plan.yml");
@@ -25,12 +26,24 @@ describe("the plan workflow", () => {
     expect(actionlint(broken).status).not.toBe(0);
   });
 
-  it("plans and summarizes with the project's own scripts, and deploys only when opted in", () => {
+  it("plans each environment in its own job, with its own secrets, and deploys only when opted in and no data is lost", () => {
     const text = fs.readFileSync(WORKFLOW, "utf8");
-    expect(text).toContain("run: npm run plan\n");
+    expect(text).toContain("node dist/scripts/environments.js --github-matrix");
+    expect(text).toContain("runs-on: ${{ fromJSON(matrix.runner) }}");
+    expect(text).toContain("environment: ${{ matrix.environment }}");
+    expect(text).toContain('npm run plan -- "${{ matrix.environment }}"');
     expect(text).toContain("npm run --silent plan:summary");
-    expect(text).toMatch(/if: github\.event_name == 'push' && vars\.DEPLOY_ON_MAIN == 'true'/);
-    expect(text).toContain("PM_STATE_DIR:"); // plans need the environments' state
+    expect(text).toMatch(/if: github\.event_name == 'push' && vars\.DEPLOY_ON_MAIN == 'true' && steps\.plan\.outputs\.verdict == '2'/);
+    expect(text).toContain("PM_STATE_DIR:"); // local state lives on the self-hosted runner
+    expect(text).toContain("PG_CONN_STR: ${{ secrets.PG_CONN_STR }}"); // shared state
+  });
+
+  it("plans shared-state environments on hosted runners and local-state ones where the state lives", () => {
+    const matrix = planMatrix(SHIPPED_ENVIRONMENTS.map(shippedEnvironment));
+    expect(matrix.include).toEqual([
+      { environment: "dev", runner: JSON.stringify(["self-hosted", "protocol-monitoring"]), state: "local" },
+      { environment: "prod", runner: JSON.stringify("ubuntu-latest"), state: "pg" },
+    ]);
   });
 
   it("passes every secret of the stack to the plan", () => {

@@ -21,6 +21,8 @@ export interface ResourceChange {
     before_sensitive?: Sensitivity;
     after_sensitive?: Sensitivity;
     replace_paths?: (string | number)[][];
+    /** Set when the plan imports an existing object (an `import` block). */
+    importing?: { id?: string };
   };
   action_reason?: string;
 }
@@ -29,7 +31,7 @@ export interface PlanJson {
   resource_changes?: ResourceChange[];
 }
 
-export type Action = "create" | "update" | "replace" | "delete";
+export type Action = "create" | "update" | "replace" | "delete" | "adopt";
 
 export interface SummarizedChange {
   address: string;
@@ -39,6 +41,8 @@ export interface SummarizedChange {
   attributes: { name: string; forcesReplacement: boolean }[];
   files: { path: string; diff: string }[];
   losesData: boolean;
+  /** An object an interrupted run left on Docker, imported into the state by this plan. */
+  adopted: boolean;
 }
 
 export interface EnvironmentSummary {
@@ -148,21 +152,24 @@ function changedAttributes(rc: ResourceChange): { name: string; forcesReplacemen
 }
 
 export function summarizePlan(environment: string, plan: PlanJson): EnvironmentSummary {
-  const counts: Record<Action, number> = { create: 0, update: 0, replace: 0, delete: 0 };
+  const counts: Record<Action, number> = { create: 0, update: 0, replace: 0, delete: 0, adopt: 0 };
   const changes: SummarizedChange[] = [];
   for (const rc of plan.resource_changes ?? []) {
-    const action = actionOf(rc.change.actions);
+    const adopted = rc.change.importing !== undefined;
+    const action = actionOf(rc.change.actions) ?? (adopted ? "adopt" : undefined);
     if (!action) continue;
     counts[action]++;
+    if (adopted && action !== "adopt") counts.adopt++;
     const state = action === "delete" ? rc.change.before : rc.change.after;
     changes.push({
       address: rc.address,
       name: String(asObject(state).name ?? asObject(rc.change.before).name ?? ""),
       action,
       attributes: action === "update" || action === "replace" ? changedAttributes(rc) : [],
-      // A new container's files are all new: listing them would bury the changes that matter.
-      files: rc.type === "docker_container" && (action === "update" || action === "replace") ? fileDiffs(rc.change) : [],
+      // A new (or adopted) container's files are all new: listing them would bury the changes that matter.
+      files: rc.type === "docker_container" && !adopted && (action === "update" || action === "replace") ? fileDiffs(rc.change) : [],
       losesData: DATA_RESOURCES.has(rc.type) && (action === "delete" || action === "replace"),
+      adopted,
     });
   }
   return { environment, changes, counts };
@@ -174,10 +181,16 @@ export function exitCode(summaries: EnvironmentSummary[]): number {
   return EXIT.empty;
 }
 
-const ACTION_LABEL: Record<Action, string> = { create: "create", update: "update in place", replace: "**replace**", delete: "**destroy**" };
+const ACTION_LABEL: Record<Action, string> = { create: "create", update: "update in place", replace: "**replace**", delete: "**destroy**", adopt: "adopt" };
+
+function actionLabel(change: SummarizedChange): string {
+  if (!change.adopted || change.action === "adopt") return ACTION_LABEL[change.action];
+  return `adopt, then ${ACTION_LABEL[change.action]}`;
+}
 
 function why(change: SummarizedChange, drift: boolean): string {
   if (drift) return change.action === "delete" ? "deleted outside the code" : "changed outside the code";
+  if (change.adopted) return `left on Docker by an interrupted run${change.action === "adopt" ? "" : ", then made to match the code"}`;
   if (change.action === "create") return "new";
   if (change.action === "delete") return change.losesData ? "data is deleted" : "removed from the code";
   const parts = change.attributes.map((a) => (a.forcesReplacement ? `\`${a.name}\` (forces replacement)` : `\`${a.name}\``));
@@ -188,7 +201,8 @@ export function renderMarkdown(summaries: EnvironmentSummary[]): string {
   const out: string[] = [];
   for (const s of summaries) {
     const c = s.counts;
-    out.push(`## ${s.environment}: ${c.create} to add, ${c.update} to change, ${c.replace} to replace, ${c.delete} to destroy`, "");
+    const adopt = c.adopt ? `, ${c.adopt} to adopt` : "";
+    out.push(`## ${s.environment}: ${c.create} to add, ${c.update} to change, ${c.replace} to replace, ${c.delete} to destroy${adopt}`, "");
     const lost = s.changes.filter((ch) => ch.losesData);
     if (lost.length) {
       out.push("> [!CAUTION]", "> **This plan deletes data.** These volumes are destroyed and their contents lost:");
@@ -200,7 +214,7 @@ export function renderMarkdown(summaries: EnvironmentSummary[]): string {
       continue;
     }
     out.push("| action | resource | name | what changes |", "|---|---|---|---|");
-    for (const ch of s.changes) out.push(`| ${ACTION_LABEL[ch.action]} | \`${ch.address}\` | ${ch.name} | ${why(ch, s.drift === true)} |`);
+    for (const ch of s.changes) out.push(`| ${actionLabel(ch)} | \`${ch.address}\` | ${ch.name} | ${why(ch, s.drift === true)} |`);
     out.push("");
     for (const ch of s.changes) {
       for (const file of ch.files) out.push(`\`${file.path}\` in ${ch.name}:`, "```diff", file.diff, "```", "");
