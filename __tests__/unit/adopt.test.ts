@@ -1,0 +1,32 @@
+import { adoptions, type DockerObject } from "../../scripts/adopt";
+import { environment, synth } from "../helpers/synth";
+
+describe("adopting what an interrupted run left on Docker", () => {
+  const stack = synth(environment({ services: ["prometheus", "alertmanager"] }));
+  const onDocker: DockerObject[] = [
+    { type: "docker_network", name: "unit-monitoring", importId: "net-id" },
+    { type: "docker_volume", name: "unit-prometheus-data", importId: "unit-prometheus-data" },
+    { type: "docker_container", name: "unit-prometheus", importId: "c-id" },
+    // Labelled with this environment but no longer in its code: not adopted (nothing to adopt it into).
+    { type: "docker_container", name: "unit-grafana", importId: "g-id" },
+  ];
+  const address = (type: string, name: string) => {
+    const [id] = Object.entries(stack.resource[type]).find(([, r]) => r.name === name) ?? [];
+    return `${type}.${id}`;
+  };
+
+  it("imports every labelled object the code declares and the state lacks, by the ID the provider imports by", () => {
+    expect(adoptions(stack, new Set(), onDocker)).toEqual(
+      [
+        { to: address("docker_container", "unit-prometheus"), id: "c-id", name: "unit-prometheus" },
+        { to: "docker_network.network", id: "net-id", name: "unit-monitoring" },
+        { to: address("docker_volume", "unit-prometheus-data"), id: "unit-prometheus-data", name: "unit-prometheus-data" },
+      ].sort((a, b) => a.to.localeCompare(b.to)),
+    );
+  });
+
+  it("leaves alone what the state already records", () => {
+    const recorded = new Set(["docker_network.network", address("docker_volume", "unit-prometheus-data"), address("docker_container", "unit-prometheus")]);
+    expect(adoptions(stack, recorded, onDocker)).toEqual([]);
+  });
+});
