@@ -30,12 +30,14 @@ function stackFiles(): string {
 
 describe("the stand-in images", () => {
   it("pass their Go tests (go test ./... in images/standin), with the dev stack's files", () => {
+    const stack = stackFiles();
     const result = spawnSync(tool("go"), ["test", "-count=1", "./..."], {
       cwd: STANDIN,
       encoding: "utf8",
       timeout: 280_000,
-      env: { ...process.env, STANDIN_STACK: stackFiles(), GOTOOLCHAIN: "local", GOFLAGS: "-buildvcs=false" },
+      env: { ...process.env, STANDIN_STACK: stack, GOTOOLCHAIN: "local", GOFLAGS: "-buildvcs=false" },
     });
+    fs.rmSync(path.dirname(stack), { recursive: true, force: true });
     const output = `${result.stdout ?? ""}${result.stderr ?? ""}${result.error ? String(result.error) : ""}`;
     if (result.status !== 0) throw new Error(`go test ./... in images/standin failed:\n${output}`);
     expect(output).toMatch(/^ok\s/m);
