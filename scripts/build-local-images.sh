@@ -305,7 +305,7 @@ declare -A STANDIN_USER=(
 declare -A STANDIN_PORTS=(
   [grafana]="3000"
   [elasticsearch]="9200 9300"
-  [logstash]="5044 5000 9600"
+  [logstash]="5044 5000 9600 12201/udp"
   [kibana]="5601"
 )
 declare -A STANDIN_DIRS=(

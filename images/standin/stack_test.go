@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// stackContainer is one container of a synthesized stack: its environment
+// (Terraform references such as ${var.elastic_password} unresolved) and
+// the files uploaded into it.
+type stackContainer struct {
+	Env   map[string]string `json:"env"`
+	Files map[string]string `json:"files"`
+}
+
+type stackFiles struct {
+	Containers map[string]stackContainer `json:"containers"`
+}
+
+// loadStack reads the synthesized dev stack that the jest unit test writes
+// (STANDIN_STACK), or, for a plain `go test`, assembles the same from the
+// repository's assets and what stacks/services/*.ts set.
+func loadStack(t *testing.T) stackFiles {
+	t.Helper()
+	if f := os.Getenv("STANDIN_STACK"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s stackFiles
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	dashboards := map[string]string{
+		"/etc/grafana/provisioning/datasources/datasources.yml": strings.ReplaceAll(testDatasources, "ES_URL", "http://elasticsearch:9200"),
+		"/etc/grafana/provisioning/dashboards/provider.yml":     strings.ReplaceAll(testProvider, "DASHBOARDS", "/etc/grafana/dashboards"),
+	}
+	files, _ := filepath.Glob(repo("assets", "dashboards", "*.json"))
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		dashboards["/etc/grafana/dashboards/"+filepath.Base(f)] = string(b)
+	}
+	return stackFiles{Containers: map[string]stackContainer{
+		"elasticsearch": {Env: map[string]string{"ELASTIC_PASSWORD": "${var.elastic_password}", "xpack.security.enabled": "true", "cluster.name": "dev-logs"}},
+		"elasticsearch-setup": {
+			Env: map[string]string{"ES_URL": "http://elasticsearch:9200", "ELASTIC_PASSWORD": "${var.elastic_password}",
+				"KIBANA_SYSTEM_PASSWORD": "${var.kibana_system_password}", "LOGSTASH_WRITER_PASSWORD": "${var.logstash_writer_password}",
+				"GRAFANA_ES_PASSWORD": "${var.grafana_es_password}"},
+			Files: map[string]string{"/usr/local/bin/es-setup.sh": readRepoFile(t, "assets", "elasticsearch", "setup.sh")},
+		},
+		"kibana": {Env: map[string]string{"ELASTICSEARCH_HOSTS": "http://elasticsearch:9200", "ELASTICSEARCH_USERNAME": "kibana_system",
+			"ELASTICSEARCH_PASSWORD": "${var.kibana_system_password}", "XPACK_SECURITY_ENCRYPTIONKEY": `${sha256("security:${var.kibana_encryption_key}")}`}},
+		"logstash": {Env: map[string]string{"LOGSTASH_WRITER_PASSWORD": "${var.logstash_writer_password}"},
+			Files: map[string]string{"/usr/share/logstash/pipeline/logstash.conf": readRepoFile(t, "assets", "logstash", "pipeline.conf")}},
+		"grafana": {Env: map[string]string{"GF_SECURITY_ADMIN_USER": "admin", "GF_SECURITY_ADMIN_PASSWORD": "${var.grafana_admin_password}",
+			"GRAFANA_ES_PASSWORD": "${var.grafana_es_password}"}, Files: dashboards},
+	}}
+}
+
+var (
+	tfVar    = regexp.MustCompile(`\$\{var\.([a-z0-9_]+)\}`)
+	tfSha256 = regexp.MustCompile(`^\$\{sha256\("(.*)"\)\}$`)
+)
+
+// resolve gives each Terraform variable a test value, as `apply` would, and
+// points the service names at the test servers.
+func resolve(t *testing.T, v string, hosts map[string]string) string {
+	t.Helper()
+	if m := tfSha256.FindStringSubmatch(v); m != nil {
+		sum := sha256.Sum256([]byte(resolve(t, m[1], hosts)))
+		return hex.EncodeToString(sum[:])
+	}
+	v = tfVar.ReplaceAllString(v, "test-$1-Pa55")
+	if strings.Contains(v, "${") {
+		t.Fatalf("unresolved Terraform interpolation in %q", v)
+	}
+	for from, to := range hosts {
+		v = strings.ReplaceAll(v, from, to)
+	}
+	return v
+}
+
+func (c stackContainer) env(t *testing.T, hosts map[string]string) envMap {
+	e := envMap{}
+	for k, v := range c.Env {
+		e[k] = resolve(t, v, hosts)
+	}
+	return e
+}
+
+// TestStackWiring runs what the stack runs, wired as the stack wires it:
+// Elasticsearch, the setup script (through the stand-in's curl), then
+// Kibana, Logstash and Grafana with their own environment and files. A
+// mismatched secret, user, index pattern or datasource fails here.
+func TestStackWiring(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	stack := loadStack(t)
+	need := func(name string) stackContainer {
+		c, ok := stack.Containers[name]
+		if !ok {
+			t.Fatalf("the stack has no %s container", name)
+		}
+		return c
+	}
+
+	// Elasticsearch with its environment.
+	esEnv := need("elasticsearch").env(t, nil)
+	esEnv["path.data"] = t.TempDir()
+	es, err := newElasticsearch(esEnv.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	esSrv := startServer(t, es)
+	hosts := map[string]string{"http://elasticsearch:9200": esSrv, "http://prometheus:9090": "http://127.0.0.1:1"}
+
+	// The setup script, verbatim but for where it leaves its done marker.
+	setup := need("elasticsearch-setup")
+	var script string
+	for path, content := range setup.Files {
+		if strings.HasSuffix(path, ".sh") {
+			script = content
+		}
+	}
+	dir := t.TempDir()
+	done := filepath.Join(dir, "es-setup.done")
+	if !strings.Contains(script, "/tmp/es-setup.done") {
+		t.Fatal("the setup script no longer writes /tmp/es-setup.done: update this test")
+	}
+	writeFile(t, filepath.Join(dir, "setup.sh"), strings.ReplaceAll(script, "/tmp/es-setup.done", done))
+	runSetup(t, dir, done, setup.env(t, hosts))
+
+	// Kibana logs in as the stack configures it.
+	kenv := need("kibana").env(t, hosts)
+	k, err := newKibana(kenv.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kSrv := startServer(t, k)
+	r := call(t, "GET", kSrv+"/api/status", "", "", "")
+	if r.status != 200 || dig(r.json, "status", "overall", "level") != "available" {
+		t.Errorf("Kibana: %s", r)
+	}
+
+	// Logstash runs the uploaded pipeline and ships a JSON line and a GELF message.
+	ls := need("logstash")
+	var pipeline string
+	for path, content := range ls.Files {
+		if strings.HasPrefix(path, "/usr/share/logstash/pipeline/") {
+			pipeline = content
+		}
+	}
+	pipeline = regexp.MustCompile(`port => \d+`).ReplaceAllString(resolveFileHosts(pipeline, hosts), "port => 0")
+	l, err := newLogstashFrom(t, pipeline, ls.env(t, hosts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.start(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	lSrv := startServer(t, l)
+	expectStatus(t, call(t, "GET", lSrv+"/", "", "", ""), 200, "Logstash API")
+	c, err := net.Dial("tcp", localAddr(l.inputAddr("tcp")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(c, `{"message":"jsonline wired","timestamp":"2024-02-03T04:05:06Z"}`)
+	c.Close()
+	if addr := l.inputAddr("gelf"); addr == "" {
+		t.Error("the pipeline has no gelf input")
+	} else if u, err := net.Dial("udp", localAddr(addr)); err == nil {
+		u.Write([]byte(`{"version":"1.1","host":"h","short_message":"gelfline wired","timestamp":1706933106}`))
+		u.Close()
+	}
+
+	// Grafana: the uploaded provisioning files, rooted in a temp dir.
+	gf := need("grafana")
+	root := t.TempDir()
+	for path, content := range gf.Files {
+		content = resolveFileHosts(content, hosts)
+		if strings.HasSuffix(path, ".yml") || strings.HasSuffix(path, ".yaml") {
+			content = regexp.MustCompile(`(?m)^(\s*path:\s*)/`).ReplaceAllString(content, "${1}"+root+"/")
+		}
+		writeFile(t, filepath.Join(root, path), content)
+	}
+	genv := gf.env(t, hosts)
+	genv["GF_PATHS_PROVISIONING"] = filepath.Join(root, "etc/grafana/provisioning")
+	genv["GF_PATHS_DATA"] = t.TempDir()
+	g, err := newGrafana(genv.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gSrv := startServer(t, g)
+	r = call(t, "GET", gSrv+"/api/health", "", "", "")
+	expectStatus(t, r, 200, "Grafana health")
+	admin, adminPW := genv["GF_SECURITY_ADMIN_USER"], genv["GF_SECURITY_ADMIN_PASSWORD"]
+	if admin == "" {
+		admin = "admin"
+	}
+	expectStatus(t, call(t, "GET", gSrv+"/api/search", admin, adminPW, ""), 200, "Grafana API as admin")
+
+	// The logs arrive, readable by Grafana's Elasticsearch datasource.
+	for _, q := range []string{"message:jsonline", "message:gelfline"} {
+		q := q
+		eventually(t, 10*time.Second, func() string {
+			r := call(t, "GET", gSrv+"/api/datasources/uid/elasticsearch/health", admin, adminPW, "")
+			if r.status != 200 {
+				return "Grafana's Elasticsearch datasource: " + r.String()
+			}
+			r = call(t, "GET", esSrv+"/protocol-logs-*/_count?q="+q, "grafana_reader", resolve(t, "${var.grafana_es_password}", nil), "")
+			if r.json["count"] != 1.0 {
+				return fmt.Sprintf("%s: %s", q, r)
+			}
+			return ""
+		})
+	}
+}
+
+func resolveFileHosts(content string, hosts map[string]string) string {
+	for from, to := range hosts {
+		content = strings.ReplaceAll(content, from, to)
+	}
+	return content
+}
+
+func startServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// runSetup runs setup.sh with the stand-in as curl until it has written its
+// done marker (then it idles, as in its container: stop it).
+func runSetup(t *testing.T, dir, done string, env envMap) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, filepath.Join(bin, "curl")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", filepath.Join(dir, "setup.sh"))
+	cmd.Env = []string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // the script and its sleep
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+	}()
+	deadline := time.After(30 * time.Second)
+	for {
+		if _, err := os.Stat(done); err == nil {
+			if !strings.Contains(out.String(), "es-setup: done") {
+				t.Errorf("setup output: %s", out.String())
+			}
+			return
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("setup script exited (%v) before it was done:\n%s", err, out.String())
+		case <-deadline:
+			t.Fatalf("setup script not done after 30 s:\n%s", out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
