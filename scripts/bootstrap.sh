@@ -4,8 +4,8 @@
 #   2. OpenTofu, built from Go modules          -> .tools/bin/tofu
 #   3. the kreuzwerker/docker provider 3.6.2, built from its source archive, in a
 #      filesystem mirror + CLI config so `init` never goes to the network
-#   4. promtool and amtool, unpacked from Debian .debs (not installed: that
-#      would start daemons), and actionlint built from Go modules
+#   4. promtool and amtool of the catalog's Prometheus and Alertmanager, built
+#      from Go modules (Debian's older .debs if that fails), and actionlint
 #   5./6. engine choice, written with the rest to .tools/env.sh
 # Then: source .tools/env.sh
 #
@@ -87,6 +87,9 @@ go_build() {
 
 # shellcheck source-path=SCRIPTDIR source=lib/debs.sh
 source "$ROOT/scripts/lib/debs.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/programs.sh
+source "$ROOT/scripts/lib/programs.sh" # ensure_program: Prometheus, Alertmanager from Go modules
+PROGRAMS_SAY=say
 
 # ---------------------------------------------------------------- 1. docker
 ensure_docker() {
@@ -335,17 +338,29 @@ EOF
 }
 
 # ---------------------------------------------------------------- 4. promtool, amtool
+# The versions the stack runs (stacks/catalog.ts), built from Go modules with
+# the programs themselves (scripts/lib/programs.sh). When that cannot be done,
+# Debian's older builds, unpacked from the .debs (not installed: that would
+# start daemons), saying so on every run.
 ensure_promtools() {
-  local t0 deb tool
-  if [[ -x $BIN/promtool && -x $BIN/amtool ]]; then say "promtool, amtool" "ok (already unpacked)"; return; fi
+  ensure_promtool prometheus promtool prometheus
+  ensure_promtool alertmanager amtool prometheus-alertmanager
+}
+ensure_promtool() {
+  local program=$1 tool=$2 pkg=$3 t0 deb
   t0=$(now)
-  mkdir -p "$TOOLS/debroot" "$BIN"
-  for deb in $(fetch_debs prometheus prometheus-alertmanager); do dpkg-deb -x "$deb" "$TOOLS/debroot"; done
-  for tool in promtool amtool; do
-    ln -sfn "../debroot/usr/bin/$tool" "$BIN/$tool"
-    "$BIN/$tool" --version >/dev/null 2>&1 || die "$tool from the .deb does not run"
-  done
-  say "promtool, amtool" "ok (unpacked in $(($(now) - t0)) s)"
+  mkdir -p "$BIN"
+  if ensure_program "$program"; then
+    ln -sfn "../programs/$program/bin/$tool" "$BIN/$tool"
+    say "$tool" "ok, ${PROGRAM_BUILT_S:+built in $PROGRAM_BUILT_S s: }$PROGRAM_SAYS"
+    return
+  fi
+  deb=$(fetch_debs "$pkg" | tail -n1)
+  mkdir -p "$TOOLS/debroot"
+  dpkg-deb -x "$deb" "$TOOLS/debroot"
+  ln -sfn "../debroot/usr/bin/$tool" "$BIN/$tool"
+  "$BIN/$tool" --version >/dev/null 2>&1 || die "$tool from the .deb does not run"
+  say "$tool" "FALLBACK: Debian's $(dpkg-deb -f "$deb" Version), not the catalog's version (Go module build failed, see above; $(($(now) - t0)) s)"
 }
 
 # ---------------------------------------------------------------- 4b. actionlint
