@@ -70,6 +70,7 @@ program_module_version() {
   fi
 }
 
+# shellcheck disable=SC2034 # PROGRAM_* are read by the scripts that source this file
 ensure_program() {
   local name=$1 module tag modver dir stamp lock rc=0
   PROGRAM_TAG="" PROGRAM_BIN="" PROGRAM_FILES="" PROGRAM_SAYS="" PROGRAM_BUILT_S=""
@@ -115,6 +116,7 @@ _program_build() {
     { tail -n 5 "$dir/build.log" >&2; echo "$name: go mod download $module@$modver failed" >&2; return 1; }
   # The module's go.mod: its go line, and the replace/exclude/godebug lines that a wrapper
   # module must repeat (a dependency's own are ignored); plus the release's date and commit.
+  # shellcheck disable=SC2016 # JavaScript, not shell
   if ! node -e '
     const fs = require("fs"), { execFileSync } = require("child_process");
     const [info, module, modver, dir] = process.argv.slice(1);
@@ -168,9 +170,10 @@ _program_build() {
   fi
   rm -rf "$dir/files"
   for f in ${PROGRAM_MODULE_FILES[$name]}; do install -D -m 0644 "$moddir/$f" "$dir/files/$f"; done
-  rm -rf "$dir/bin"
+  rm -rf "${dir:?}/bin"
   mv "$dir/bin.new" "$dir/bin"
   _program_runs "$name" "$tag" || { echo "$name: the built binaries do not report version ${tag#v}" >&2; return 1; }
   echo "$stamp" >"$dir/built-from"
+  # shellcheck disable=SC2034 # read by the scripts that source this file
   PROGRAM_BUILT_S=$(($(date +%s) - t0))
 }
