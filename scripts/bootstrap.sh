@@ -3,22 +3,24 @@
 #   1. a Docker engine that answers `docker info` (starts dockerd if needed)
 #   2. an engine: $TERRAFORM_BINARY_NAME, else tofu or terraform on PATH, else
 #      OpenTofu built from Go modules          -> .tools/bin/tofu
-#   3. the kreuzwerker/docker provider, built from Go modules, in a
+#   3. the kreuzwerker/docker provider 3.6.2, built from its source archive, in a
 #      filesystem mirror + CLI config so `init` never goes to the network
-#   4. promtool and amtool, unpacked from Debian .debs (not installed: that
-#      would start daemons), and actionlint built from Go modules
+#   4. promtool and amtool of the catalog's Prometheus and Alertmanager, built
+#      from Go modules (Debian's older .debs if that fails), and actionlint
 #   5./6. engine choice, written with the rest to .tools/env.sh
 # Then: source .tools/env.sh
 #
 # Environment:
-#   TERRAFORM_BINARY_NAME  engine to use (name or path); default .tools/bin/tofu
+#   TERRAFORM_BINARY_NAME  engine to use (name or path); default: see step 2
 #   SKIP_TOOL_BUILD=1      skip steps 2-3: bring your own engine and provider
+#   PM_PROVIDER_SOURCE     path of the provider's v3.6.2 source archive (default
+#                          ../shared/vendor/terraform-provider-docker-3.6.2.tar.gz)
+#   PROVIDER_SOURCE_VERSION  Go module version built when there is no archive (see below)
 # Option:
 #   --deploy               only what deploy/plan need (skips step 4, the test tools)
 #   --docker-only          only step 1 (deploy checks its images before anything slow)
 #   BOOTSTRAP_CHECK=1      re-run the self-tests (docker networking, offline
 #                          init+plan) even when nothing had to be built
-#   PROVIDER_SOURCE_VERSION  Go module version of the provider source (see below)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,21 +38,22 @@ TOFU_REPLACES=(
 # kreuzwerker/docker: the version the cdktf bindings (@cdktf/provider-docker
 # 12.0.3) pin, and under which the binary is put into the mirror.
 PROVIDER_VERSION=3.6.2
-# Go module version of the source that is built. Its go.mod still declares
-# the old path github.com/terraform-providers/terraform-provider-docker and
-# its tags lack /v3, so only pseudo-versions of the kreuzwerker path work.
-# The v3.6.2 commit 2f20f8c3ce82 (2025-06-13) is NOT served by the Go module
-# proxy reachable here (it answers 403 to any lookup of it), and its exact
-# pseudo-version timestamp could not be found. The only kreuzwerker version it
-# serves is this commit two weeks after v4.6.0 (2026-09-16). The JSON that the
-# 3.6.2 bindings synthesize plans and applies with it unchanged (v3->v4 mainly
-# dropped docker_network.check_duplicate), so it is mirrored under 3.6.2.
-# Set PROVIDER_SOURCE_VERSION to the real v3.6.2 pseudo-version once it is served.
+# Its real source: an archive of tag v3.6.2 (commit 2f20f8c3ce82), because the
+# Go module proxy reachable here does not serve that commit. Taken from
+# $PM_PROVIDER_SOURCE when set (a clone or worktree away from shared/), else
+# from the shared vendor folder next to the project root. Only this archive is
+# accepted: it is filed as 3.6.2, so it must be 3.6.2.
+PROVIDER_ARCHIVE_SHA256=1fe95b7ea6fda52a33131e67ffc2dc4aff89633b81ef3f0bea7c930161e6d028
+PROVIDER_VENDOR_ARCHIVE=$ROOT/../shared/vendor/terraform-provider-docker-$PROVIDER_VERSION.tar.gz
+# Fallback without the archive: a Go module version of newer source. Its
+# go.mod still declares the old path github.com/terraform-providers/terraform-
+# provider-docker and its tags lack /v3, so only pseudo-versions of the
+# kreuzwerker path work; the only one the proxy serves is this commit two weeks
+# after v4.6.0 (2026-09-16). The JSON that the 3.6.2 bindings synthesize plans
+# and applies with it unchanged (v3->v4 mainly dropped
+# docker_network.check_duplicate), so it is mirrored under 3.6.2, with a
+# warning on every run.
 PROVIDER_SOURCE_VERSION=${PROVIDER_SOURCE_VERSION:-v0.0.0-20260916201441-96d331c98ff4}
-case $PROVIDER_SOURCE_VERSION in
-  *-96d331c98ff4) PROVIDER_SOURCE_IS=v4.6.0+96d331c98ff4 ;;
-  *) PROVIDER_SOURCE_IS=$PROVIDER_SOURCE_VERSION ;;
-esac
 
 PROVIDERS=$TOOLS/providers
 RC=$TOOLS/tofu.rc
@@ -91,6 +94,9 @@ go_build() {
 
 # shellcheck source-path=SCRIPTDIR source=lib/debs.sh
 source "$ROOT/scripts/lib/debs.sh"
+# shellcheck source-path=SCRIPTDIR source=lib/programs.sh
+source "$ROOT/scripts/lib/programs.sh" # ensure_program: Prometheus, Alertmanager from Go modules
+PROGRAMS_SAY=say
 
 # ---------------------------------------------------------------- 1. docker
 ensure_docker() {
@@ -222,27 +228,64 @@ provider_installation {
 EOF
   mv -f "$RC.new" "$RC"
 }
-# The mirror holds a binary for every registry host, built from PROVIDER_SOURCE_VERSION.
+# Decides what the provider is built from: PROVIDER_FROM (the stamp: a change
+# rebuilds) and PROVIDER_FROM_SAYS (for people).
+PROVIDER_ARCHIVE="" PROVIDER_FROM="" PROVIDER_FROM_SAYS=""
+provider_source() {
+  local archive=${PM_PROVIDER_SOURCE:-} sum
+  if [[ -n $archive ]]; then
+    [[ -f $archive ]] || die "PM_PROVIDER_SOURCE=$archive: no such file"
+  elif [[ -f $PROVIDER_VENDOR_ARCHIVE ]]; then
+    archive=$PROVIDER_VENDOR_ARCHIVE
+  fi
+  if [[ -n $archive ]]; then
+    archive=$(realpath "$archive")
+    sum=$(sha256sum <"$archive" | cut -d' ' -f1)
+    [[ $sum == "$PROVIDER_ARCHIVE_SHA256" ]] ||
+      die "$archive: sha256 $sum, expected $PROVIDER_ARCHIVE_SHA256 (the v$PROVIDER_VERSION source)"
+    PROVIDER_ARCHIVE=$archive
+    PROVIDER_FROM="archive sha256:$sum"
+    PROVIDER_FROM_SAYS="v$PROVIDER_VERSION source archive"
+  else
+    PROVIDER_FROM="module $PROVIDER_SOURCE_VERSION"
+    case $PROVIDER_SOURCE_VERSION in
+      *-96d331c98ff4) PROVIDER_FROM_SAYS=v4.6.0+96d331c98ff4 ;;
+      *) PROVIDER_FROM_SAYS=$PROVIDER_SOURCE_VERSION ;;
+    esac
+    say "provider docker $PROVIDER_VERSION" "WARNING: no v$PROVIDER_VERSION source archive (PM_PROVIDER_SOURCE, or $(realpath -m "$PROVIDER_VENDOR_ARCHIVE")): Go module source $PROVIDER_FROM_SAYS is filed as $PROVIDER_VERSION"
+  fi
+}
+# The mirror holds a binary for every registry host, built from PROVIDER_FROM.
 provider_present() {
   local r stamp=$TOOLS/build/docker-provider/built-from
-  [[ -f $stamp && "$(cat "$stamp")" == "$PROVIDER_SOURCE_VERSION" ]] || return 1
+  [[ -f $stamp && "$(cat "$stamp")" == "$PROVIDER_FROM" ]] || return 1
   for r in "${REGISTRIES[@]}"; do [[ -x $(provider_bin "$r") ]] || return 1; done
 }
 ensure_provider() {
   local stamp=$TOOLS/build/docker-provider/built-from r first
   first=$(provider_bin "${REGISTRIES[0]}")
   write_rc
+  provider_source
   if provider_present; then
-    say "provider docker $PROVIDER_VERSION" "ok (already built, from $PROVIDER_SOURCE_IS)"
+    say "provider docker $PROVIDER_VERSION" "ok (already built, from $PROVIDER_FROM_SAYS)"
     [[ -z ${BOOTSTRAP_CHECK:-} ]] || verify_engines
     return
   fi
   need_go
   local t0 dir=$TOOLS/build/docker-provider
   t0=$(now)
+  rm -f "$stamp"
   mkdir -p "$dir" "$(dirname "$first")"
-  # Require the path the provider's go.mod declares, replaced by the path it is served under.
-  cat >"$dir/go.mod" <<EOF
+  say "provider docker $PROVIDER_VERSION" "building from $PROVIDER_FROM_SAYS (minutes when cold)"
+  if [[ -n $PROVIDER_ARCHIVE ]]; then
+    # As its README and release build say: the module itself, -mod=mod fills go.sum.
+    rm -rf "$dir/src"
+    mkdir -p "$dir/src"
+    tar -xzf "$PROVIDER_ARCHIVE" -C "$dir/src" --strip-components=1
+    go_build "$dir/src" -ldflags "-s -w -X main.version=$PROVIDER_VERSION" -o "$first.new" .
+  else
+    # Require the path the provider's go.mod declares, replaced by the path it is served under.
+    cat >"$dir/go.mod" <<EOF
 module bootstrap/docker-provider
 
 go 1.25.8
@@ -251,16 +294,16 @@ require github.com/terraform-providers/terraform-provider-docker v0.0.0
 
 replace github.com/terraform-providers/terraform-provider-docker => github.com/kreuzwerker/terraform-provider-docker $PROVIDER_SOURCE_VERSION
 EOF
-  say "provider docker $PROVIDER_VERSION" "building from $PROVIDER_SOURCE_IS (minutes when cold)"
-  go_build "$dir" -ldflags "-s -w -X main.version=$PROVIDER_SOURCE_IS" \
-    -o "$first.new" github.com/terraform-providers/terraform-provider-docker
+    go_build "$dir" -ldflags "-s -w -X main.version=$PROVIDER_FROM_SAYS" \
+      -o "$first.new" github.com/terraform-providers/terraform-provider-docker
+  fi
   mv -f "$first.new" "$first"
   for r in "${REGISTRIES[@]:1}"; do
     mkdir -p "$(dirname "$(provider_bin "$r")")"
     ln -f "$first" "$(provider_bin "$r")"
   done
-  echo "$PROVIDER_SOURCE_VERSION" >"$stamp"
-  say "provider docker $PROVIDER_VERSION" "ok (built from $PROVIDER_SOURCE_IS in $(($(now) - t0)) s)"
+  echo "$PROVIDER_FROM" >"$stamp"
+  say "provider docker $PROVIDER_VERSION" "ok (built from $PROVIDER_FROM_SAYS in $(($(now) - t0)) s)"
   verify_engines
 }
 
@@ -302,17 +345,29 @@ EOF
 }
 
 # ---------------------------------------------------------------- 4. promtool, amtool
+# The versions the stack runs (stacks/catalog.ts), built from Go modules with
+# the programs themselves (scripts/lib/programs.sh). When that cannot be done,
+# Debian's older builds, unpacked from the .debs (not installed: that would
+# start daemons), saying so on every run.
 ensure_promtools() {
-  local t0 deb tool
-  if [[ -x $BIN/promtool && -x $BIN/amtool ]]; then say "promtool, amtool" "ok (already unpacked)"; return; fi
+  ensure_promtool prometheus promtool prometheus
+  ensure_promtool alertmanager amtool prometheus-alertmanager
+}
+ensure_promtool() {
+  local program=$1 tool=$2 pkg=$3 t0 deb
   t0=$(now)
-  mkdir -p "$TOOLS/debroot" "$BIN"
-  for deb in $(fetch_debs prometheus prometheus-alertmanager); do dpkg-deb -x "$deb" "$TOOLS/debroot"; done
-  for tool in promtool amtool; do
-    ln -sfn "../debroot/usr/bin/$tool" "$BIN/$tool"
-    "$BIN/$tool" --version >/dev/null 2>&1 || die "$tool from the .deb does not run"
-  done
-  say "promtool, amtool" "ok (unpacked in $(($(now) - t0)) s)"
+  mkdir -p "$BIN"
+  if ensure_program "$program"; then
+    ln -sfn "../programs/$program/bin/$tool" "$BIN/$tool"
+    say "$tool" "ok, ${PROGRAM_BUILT_S:+built in $PROGRAM_BUILT_S s: }$PROGRAM_SAYS"
+    return
+  fi
+  deb=$(fetch_debs "$pkg" | tail -n1)
+  mkdir -p "$TOOLS/debroot"
+  dpkg-deb -x "$deb" "$TOOLS/debroot"
+  ln -sfn "../debroot/usr/bin/$tool" "$BIN/$tool"
+  "$BIN/$tool" --version >/dev/null 2>&1 || die "$tool from the .deb does not run"
+  say "$tool" "FALLBACK: Debian's $(dpkg-deb -f "$deb" Version), not the catalog's version (Go module build failed, see above; $(($(now) - t0)) s)"
 }
 
 # ---------------------------------------------------------------- 4b. actionlint

@@ -2,28 +2,36 @@
 # Build the stack's container images locally, without any container registry
 # (none is reachable here, so "docker pull" fails).
 #
-#  * Real programs from Debian bookworm packages, laid out like the upstream
-#    images (same binary paths, config and data dirs, entrypoints, user):
-#      protocol-monitoring-local/prometheus:<version>     (like prom/prometheus)
-#      protocol-monitoring-local/alertmanager:<version>   (like prom/alertmanager)
-#      protocol-monitoring-local/node-exporter:<version>  (like prom/node-exporter)
+#  * Real programs at exactly the versions stacks/catalog.ts pins, built from
+#    their Go modules (scripts/lib/programs.sh, cached in .tools/programs),
+#    laid out like the upstream images (same binary paths, config and data
+#    dirs, user, entrypoint and command as upstream's Dockerfiles):
+#      protocol-monitoring-local/prometheus:<tag>      (like prom/prometheus)
+#      protocol-monitoring-local/alertmanager:<tag>    (like prom/alertmanager)
+#      protocol-monitoring-local/node-exporter:<tag>   (like prom/node-exporter)
+#    When a program cannot be built from its module, Debian bookworm's older
+#    package stands in, tagged with its own version, and the output says so.
 #  * Stand-ins (images/standin, a tiny Go program answering health and setup
-#    endpoints only) for what Debian does not package:
+#    endpoints only) for what neither Go modules nor Debian provide:
 #      protocol-monitoring-local/{grafana,elasticsearch,logstash,kibana}:standin
 #
-# Each image is a `docker import` of a root file system assembled from .debs
-# (no Dockerfile, no base image). Each carries the label
-# org.protocol-monitoring.recipe=<sha256 of this script and its inputs>; an
-# image whose tag already carries the current recipe is not rebuilt, so a
-# second run is a quick no-op.
+# Each image is a `docker import` of a root file system (busybox-static and the
+# CA bundle from Debian's .debs, plus the program; no Dockerfile, no base
+# image). Each carries the label org.protocol-monitoring.recipe=<sha256 of this
+# script and its inputs>; an image whose tag already carries the current recipe
+# is not rebuilt, so a second run is a quick no-op. It prints one line per
+# image: what it runs, and whether it was built or already up to date.
 #
 # Prints the tags (one per line) on stdout and writes them to
-# .tools/local-images.env as LOCAL_IMAGE_<NAME>=<tag> for tests to read.
+# .tools/local-images.env as LOCAL_IMAGE_<NAME>=<tag> for tests to read (the
+# lines of images not named in this run are kept).
 #
-# Usage: scripts/build-local-images.sh [--force]
-#   --force (or FORCE=1)  rebuild even when the recipe label matches
+# Usage: scripts/build-local-images.sh [--force] [IMAGE...]
+#   IMAGE                 prometheus alertmanager node-exporter (the real programs)
+#                         grafana elasticsearch logstash kibana (stand-ins); default: all
+#   --force (or FORCE=1)  rebuild the images even when the recipe label matches
 # Needs: root (file ownership inside the images), a running docker daemon,
-# apt-get/dpkg-deb, and Go only when a stand-in image has to be (re)built.
+# apt-get/dpkg-deb, Go, and node (to read the catalog).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,8 +47,14 @@ FORCE=${FORCE:-0}
 
 # shellcheck source-path=SCRIPTDIR source=lib/debs.sh
 source "$ROOT/scripts/lib/debs.sh" # fetch_debs pkg... -> .deb paths, cached in .tools/debs
+# shellcheck source-path=SCRIPTDIR source=lib/programs.sh
+source "$ROOT/scripts/lib/programs.sh" # ensure_program name -> binaries from Go modules
+PROGRAM_LABEL=org.protocol-monitoring.program
 
 log() { echo "build-local-images: $*" >&2; }
+# PROGRAMS_SAY: progress of a program build, as one of our lines.
+program_say() { log "$1: $2"; }
+PROGRAMS_SAY=program_say
 die() { log "error: $*"; exit 1; }
 
 TAGS=()      # tags in build order, printed at the end
@@ -85,11 +99,12 @@ compute_recipe() {
 }
 
 # up_to_date TAG RECIPE: the image exists and was built from this recipe.
+STATUS="" # of the last image: "built, <size>" or "up to date"
 up_to_date() {
   [[ $FORCE != 1 ]] || return 1
   local have
   have=$(docker image inspect -f "{{ index .Config.Labels \"$RECIPE_LABEL\" }}" "$1" 2>/dev/null) || return 1
-  [[ $have == "$2" ]]
+  [[ $have == "$2" ]] && STATUS="up to date"
 }
 
 # record VAR TAG: remember the tag for stdout and the env file.
@@ -177,28 +192,123 @@ import_image() {
     docker image rm "$old" >/dev/null 2>&1 || true
   fi
   rm -rf "$root"
-  log "built $tag ($(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}'))"
+  STATUS="built, $(docker image inspect -f '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1/1e6}')"
 }
 
-# Packages every Debian-based image is made of besides its own; their .debs
-# (BASE_DEBS, set in main) are inputs of its recipe.
-BASE_PKGS=(libc6 busybox-static ca-certificates)
+# ---------------------------------------------------------------------------
+# Real programs, built from Go modules at the catalog's versions
+
+# build_program NAME: the image from the Go module build, else Debian's.
+build_program() {
+  local name=$1
+  if ensure_program "$name"; then
+    SAYS=$PROGRAM_SAYS
+    "build_${name//-/_}_module"
+  else
+    log "$name: the Go module build failed (above); falling back to Debian's package"
+    "build_${name//-/_}_debian"
+  fi
+}
+
+# program_recipe VAR NAME FILE...: compute_recipe over the program's build stamp, the given
+# files and the root file system's .debs.
+program_recipe() {
+  local var=$1 name=$2
+  shift 2
+  compute_recipe "$var" "$name-module" "$PROGRAMS_DIR/$name/built-from" "$@" "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
+}
+
+# As prom/prometheus's Dockerfile: /bin/prometheus and /bin/promtool, upstream's example
+# config in /etc/prometheus, data in /prometheus (WORKDIR, VOLUME), both owned by nobody.
+# Static binaries: no libc. No web UI (its assets are not in the Go module): the API,
+# /-/ready and /-/healthy work without it.
+build_prometheus_module() {
+  local tag="$REPO/prometheus:$PROGRAM_TAG" recipe root f=$PROGRAM_FILES
+  record LOCAL_IMAGE_PROMETHEUS "$tag"
+  program_recipe recipe prometheus "$f/documentation/examples/prometheus.yml" "$f/LICENSE" "$f/NOTICE"
+  if up_to_date "$tag" "$recipe"; then return; fi
+
+  root=$(new_rootfs prometheus)
+  install -m 0755 "$PROGRAM_BIN/prometheus" "$PROGRAM_BIN/promtool" "$root/bin/"
+  install -D -m 0644 "$f/documentation/examples/prometheus.yml" "$root/etc/prometheus/prometheus.yml"
+  install -m 0644 "$f/LICENSE" "$f/NOTICE" "$root/"
+  install -d -m 0775 "$root/prometheus"
+  chown -R 65534:65534 "$root/etc/prometheus" "$root/prometheus"
+  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
+    'USER nobody' 'EXPOSE 9090' 'VOLUME ["/prometheus"]' 'WORKDIR /prometheus' \
+    'ENTRYPOINT ["/bin/prometheus"]' \
+    'CMD ["--config.file=/etc/prometheus/prometheus.yml","--storage.tsdb.path=/prometheus"]'
+}
+
+# As prom/alertmanager's Dockerfile: /bin/alertmanager and /bin/amtool, upstream's example
+# config in /etc/alertmanager, data in /alertmanager (WORKDIR, VOLUME), owned by nobody.
+# Templates are compiled in; the web UI is a placeholder page (see lib/programs.sh).
+build_alertmanager_module() {
+  local tag="$REPO/alertmanager:$PROGRAM_TAG" recipe root f=$PROGRAM_FILES
+  record LOCAL_IMAGE_ALERTMANAGER "$tag"
+  program_recipe recipe alertmanager "$f/examples/ha/alertmanager.yml"
+  if up_to_date "$tag" "$recipe"; then return; fi
+
+  root=$(new_rootfs alertmanager)
+  install -m 0755 "$PROGRAM_BIN/alertmanager" "$PROGRAM_BIN/amtool" "$root/bin/"
+  install -D -m 0644 "$f/examples/ha/alertmanager.yml" "$root/etc/alertmanager/alertmanager.yml"
+  install -d -m 0775 "$root/alertmanager"
+  chown -R 65534:65534 "$root/etc/alertmanager" "$root/alertmanager"
+  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
+    'USER nobody' 'EXPOSE 9093' 'VOLUME ["/alertmanager"]' 'WORKDIR /alertmanager' \
+    'ENTRYPOINT ["/bin/alertmanager"]' \
+    'CMD ["--config.file=/etc/alertmanager/alertmanager.yml","--storage.path=/alertmanager"]'
+}
+
+# As prom/node-exporter's Dockerfile: /bin/node_exporter as nobody. Upstream's defaults
+# need no workaround here: its systemd collector is off by default and its textfile
+# collector reads no directory unless given one.
+build_node_exporter_module() {
+  local tag="$REPO/node-exporter:$PROGRAM_TAG" recipe root
+  record LOCAL_IMAGE_NODE_EXPORTER "$tag"
+  program_recipe recipe node-exporter
+  if up_to_date "$tag" "$recipe"; then return; fi
+
+  root=$(new_rootfs node-exporter)
+  install -m 0755 "$PROGRAM_BIN/node_exporter" "$root/bin/"
+  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
+    'EXPOSE 9100' 'USER nobody' 'ENTRYPOINT ["/bin/node_exporter"]'
+}
+
+# ---------------------------------------------------------------------------
+# Every image's root file system is made with these packages' .debs.
+ROOTFS_PKGS=(busybox-static ca-certificates)
+# The Debian fallback images also need libc6; these .debs (BASE_DEBS, set by
+# fetch_debian) are inputs of their recipes.
+BASE_PKGS=(libc6 "${ROOTFS_PKGS[@]}")
 BASE_DEBS=()
 
 # ---------------------------------------------------------------------------
-# Real programs from Debian
+# Fallback: Debian bookworm's builds of the real programs (Prometheus 2.42,
+# Alertmanager 0.25, Node Exporter 1.5), tagged with their own versions.
+
+# fetch_debian PKG: its .deb and those of BASE_PKGS; DEBIAN_SAYS describes it.
+fetch_debian() {
+  local p
+  fetch "$1" "${BASE_PKGS[@]}"
+  BASE_DEBS=()
+  for p in "${BASE_PKGS[@]}"; do BASE_DEBS+=("${DEB[$p]}"); done
+  DEBIAN_SAYS="$(upstream_version "${DEB[$1]}") (FALLBACK: Debian bookworm package $1 $(dpkg-deb -f "${DEB[$1]}" Version), not the catalog's version)"
+}
 
 # Like prom/prometheus: /bin/prometheus and /bin/promtool, config in
 # /etc/prometheus, data in /prometheus (WORKDIR) owned by nobody. Debian's
 # web UI assets (/usr/share/prometheus/web, libjs-* symlinks) are left out:
 # the API, /-/ready and /-/healthy work without them.
-build_prometheus() {
+build_prometheus_debian() {
   local d tag recipe root x
+  fetch_debian prometheus
+  SAYS="prometheus $DEBIAN_SAYS"
   d=${DEB[prometheus]}
   tag="$REPO/prometheus:$(upstream_version "$d")"
   record LOCAL_IMAGE_PROMETHEUS "$tag"
   compute_recipe recipe prometheus "$d" "${BASE_DEBS[@]}"
-  if up_to_date "$tag" "$recipe"; then log "$tag is up to date"; return; fi
+  if up_to_date "$tag" "$recipe"; then return; fi
 
   x=$(extract prometheus)
   root=$(new_rootfs prometheus)
@@ -216,7 +326,7 @@ scrape_configs:
       - targets: ["localhost:9090"]
 EOF
   install -d -o 65534 -g 65534 "$root/prometheus"
-  import_image "$root" "$tag" "$recipe" \
+  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
     'USER 65534:65534' 'EXPOSE 9090' 'WORKDIR /prometheus' \
     'ENTRYPOINT ["/bin/prometheus"]' \
     'CMD ["--config.file=/etc/prometheus/prometheus.yml","--storage.tsdb.path=/prometheus"]'
@@ -226,13 +336,15 @@ EOF
 # /etc/alertmanager, data in /alertmanager owned by nobody. Debian's build
 # reads its notification templates from /usr/share/prometheus/alertmanager
 # (upstream embeds them) and does not start without default.tmpl there.
-build_alertmanager() {
+build_alertmanager_debian() {
   local d tag recipe root x
+  fetch_debian prometheus-alertmanager
+  SAYS="alertmanager $DEBIAN_SAYS"
   d=${DEB[prometheus-alertmanager]}
   tag="$REPO/alertmanager:$(upstream_version "$d")"
   record LOCAL_IMAGE_ALERTMANAGER "$tag"
   compute_recipe recipe alertmanager "$d" "${BASE_DEBS[@]}"
-  if up_to_date "$tag" "$recipe"; then log "$tag is up to date"; return; fi
+  if up_to_date "$tag" "$recipe"; then return; fi
 
   x=$(extract prometheus-alertmanager)
   root=$(new_rootfs alertmanager)
@@ -262,31 +374,34 @@ inhibit_rules:
     equal: ['alertname', 'dev', 'instance']
 EOF
   install -d -o 65534 -g 65534 "$root/alertmanager"
-  import_image "$root" "$tag" "$recipe" \
+  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
     'USER 65534:65534' 'EXPOSE 9093' 'WORKDIR /alertmanager' \
     'ENTRYPOINT ["/bin/alertmanager"]' \
     'CMD ["--config.file=/etc/alertmanager/alertmanager.yml","--storage.path=/alertmanager"]'
 }
 
 # Like prom/node-exporter: /bin/node_exporter as nobody. Debian changed two
-# defaults; restore upstream's so the stack sees the same behaviour: the
+# defaults (upstream's build needs neither workaround); restore upstream's so
+# the stack sees the same behaviour: the
 # systemd collector is on (fails in a container, an error log line per
 # scrape) -> off in ENTRYPOINT (the stack's own args still follow it); the
 # textfile collector reads /var/lib/prometheus/node-exporter -> exists, empty.
-build_node_exporter() {
+build_node_exporter_debian() {
   local d tag recipe root x
+  fetch_debian prometheus-node-exporter
+  SAYS="node_exporter $DEBIAN_SAYS"
   d=${DEB[prometheus-node-exporter]}
   tag="$REPO/node-exporter:$(upstream_version "$d")"
   record LOCAL_IMAGE_NODE_EXPORTER "$tag"
   compute_recipe recipe node-exporter "$d" "${BASE_DEBS[@]}"
-  if up_to_date "$tag" "$recipe"; then log "$tag is up to date"; return; fi
+  if up_to_date "$tag" "$recipe"; then return; fi
 
   x=$(extract prometheus-node-exporter)
   root=$(new_rootfs node-exporter)
   install -m 0755 "$x/usr/bin/prometheus-node-exporter" "$root/bin/node_exporter"
   add_libs "$root" "$root/bin/node_exporter"
   install -d "$root/var/lib/prometheus/node-exporter"
-  import_image "$root" "$tag" "$recipe" \
+  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
     'USER 65534:65534' 'EXPOSE 9100' \
     'ENTRYPOINT ["/bin/node_exporter","--no-collector.systemd"]'
 }
@@ -334,7 +449,7 @@ build_standin() {
   record "LOCAL_IMAGE_${role^^}" "$tag"
   compute_recipe recipe "standin-$role" "$STANDIN_SRC/main.go" "$STANDIN_SRC/go.mod" \
     "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
-  if up_to_date "$tag" "$recipe"; then log "$tag is up to date"; return; fi
+  if up_to_date "$tag" "$recipe"; then return; fi
 
   build_standin_binary
   read -r user uid gid home <<<"${STANDIN_USER[$role]}"
@@ -353,22 +468,47 @@ build_standin() {
 
 # ---------------------------------------------------------------------------
 
+# Rewrites the env file with this run's lines; lines of images not built in this run stay.
 write_env_file() {
-  local tmp="$ENV_FILE.tmp.$$"
+  local tmp="$ENV_FILE.tmp.$$" line key
+  local -A fresh=()
+  for line in "${ENV_LINES[@]}"; do fresh[${line%%=*}]=$line; done
   {
     echo "# Written by scripts/build-local-images.sh: locally built images."
-    printf '%s\n' "${ENV_LINES[@]}"
+    if [[ -f $ENV_FILE ]]; then
+      while IFS= read -r line; do
+        [[ $line == LOCAL_IMAGE_*=* ]] || continue
+        key=${line%%=*}
+        if [[ -n ${fresh[$key]:-} ]]; then
+          echo "${fresh[$key]}"
+          unset "fresh[$key]"
+        else
+          echo "$line"
+        fi
+      done <"$ENV_FILE"
+    fi
+    for line in "${ENV_LINES[@]}"; do [[ -z ${fresh[${line%%=*}]:-} ]] || echo "$line"; done
   } >"$tmp"
   mv -f "$tmp" "$ENV_FILE"
 }
 
+PROGRAMS=(prometheus alertmanager node-exporter)
+IMAGES=("${PROGRAMS[@]}" "${STANDIN_ROLES[@]}")
+
 main() {
-  case ${1:-} in
-    --force) FORCE=1 ;;
-    "") ;;
-    -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$SELF"; return 0 ;;
-    *) die "unknown argument: $1 (see --help)" ;;
-  esac
+  local arg want=() name t0
+  for arg in "$@"; do
+    case $arg in
+      --force) FORCE=1 ;;
+      -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$SELF"; return 0 ;;
+      -*) die "unknown option: $arg (see --help)" ;;
+      *)
+        [[ " ${IMAGES[*]} " == *" $arg "* ]] || die "unknown image: $arg (one of: ${IMAGES[*]})"
+        [[ " ${want[*]} " == *" $arg "* ]] || want+=("$arg")
+        ;;
+    esac
+  done
+  ((${#want[@]})) || want=("${IMAGES[@]}")
   [[ $(id -u) == 0 ]] || die "run as root: image files get their owners (nobody, uid 472/1000) from the build tree"
   docker info >/dev/null 2>&1 || die "docker daemon is not answering (start it, e.g. scripts/bootstrap.sh)"
 
@@ -380,15 +520,17 @@ main() {
   WORK=$(mktemp -d "$BUILD/local-images.XXXXXX")
   trap 'rm -rf "$WORK"' EXIT
 
-  fetch prometheus prometheus-alertmanager prometheus-node-exporter "${BASE_PKGS[@]}"
-  local p
-  for p in "${BASE_PKGS[@]}"; do BASE_DEBS+=("${DEB[$p]}"); done
-
-  build_prometheus
-  build_alertmanager
-  build_node_exporter
-  local role
-  for role in "${STANDIN_ROLES[@]}"; do build_standin "$role"; done
+  fetch "${ROOTFS_PKGS[@]}"
+  for name in "${want[@]}"; do
+    t0=$(date +%s)
+    if [[ " ${PROGRAMS[*]} " == *" $name "* ]]; then
+      build_program "$name"
+    else
+      SAYS="stand-in (images/standin) answering $name's health endpoints"
+      build_standin "$name"
+    fi
+    log "${TAGS[-1]}: $STATUS ($(($(date +%s) - t0)) s): $SAYS"
+  done
 
   write_env_file
   printf '%s\n' "${TAGS[@]}"

@@ -1,8 +1,9 @@
 /**
  * End to end, against the local Docker engine with the real engine (OpenTofu or Terraform) and
- * provider. Prometheus, Alertmanager and Node Exporter run their real programs (Debian builds);
- * Grafana, Elasticsearch, Logstash and Kibana run stand-ins that only answer their health
- * endpoints (no registry here to pull the upstream images from).
+ * provider. Prometheus, Alertmanager and Node Exporter run their real programs (the catalog's
+ * versions, built from Go modules by scripts/build-local-images.sh); Grafana, Elasticsearch,
+ * Logstash and Kibana run stand-ins that only answer their health endpoints (no registry here
+ * to pull the upstream images from).
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";

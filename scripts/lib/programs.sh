@@ -1,0 +1,179 @@
+# shellcheck shell=bash
+# Shared helper, sourced by scripts/bootstrap.sh (promtool, amtool) and
+# scripts/build-local-images.sh (the images): Prometheus, Alertmanager and Node
+# Exporter at exactly the versions stacks/catalog.ts pins, built from their Go
+# modules into the git-ignored .tools/programs/<name>/ (rebuilt only when the
+# catalog's version changes).
+#
+#   catalog_tag SERVICE  the tag of SERVICES.<SERVICE>.image (prometheus -> v3.5.5), read
+#                        from the compiled catalog (dist/, compiled first when stale)
+#   ensure_program NAME  NAME = prometheus | alertmanager | node-exporter. Builds (or finds
+#                        built) its binaries. Sets PROGRAM_TAG (v3.5.5), PROGRAM_BIN (their
+#                        folder), PROGRAM_FILES (files copied from the module for the image),
+#                        PROGRAM_SAYS ("prometheus v3.5.5 (built from Go module ...)") and
+#                        PROGRAM_BUILT_S (seconds, empty when it was already built). Returns 1
+#                        with the reason on stderr when it cannot be had (callers fall back).
+# Set PROGRAMS_SAY to a function "say WHAT STATUS" for progress lines (default: stderr).
+
+PROGRAMS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PROGRAMS_DIR=$PROGRAMS_ROOT/.tools/programs
+# Bump when the build below changes in a way the module version does not show.
+PROGRAMS_RECIPE=1
+
+declare -A PROGRAM_SERVICE=([prometheus]=prometheus [alertmanager]=alertmanager [node-exporter]=nodeExporter)
+declare -A PROGRAM_MODULE=(
+  [prometheus]=github.com/prometheus/prometheus
+  [alertmanager]=github.com/prometheus/alertmanager
+  [node-exporter]=github.com/prometheus/node_exporter
+)
+# Main packages (under the module path), as in each project's .promu.yml.
+declare -A PROGRAM_PACKAGES=([prometheus]="/cmd/prometheus /cmd/promtool" [alertmanager]="/cmd/alertmanager /cmd/amtool" [node-exporter]="")
+# Files of the module that upstream's Dockerfile copies into its image.
+declare -A PROGRAM_MODULE_FILES=(
+  [prometheus]="documentation/examples/prometheus.yml LICENSE NOTICE"
+  [alertmanager]="examples/ha/alertmanager.yml"
+  [node-exporter]=""
+)
+# Alertmanager embeds its web UI from ui/app/dist (go:embed), an npm/Elm build that is not
+# part of the Go module either, and the module cache is read-only (and -overlay refuses
+# it): its wrapper builds a copy of the module with a placeholder page there instead.
+declare -A PROGRAM_UI_PLACEHOLDER=([alertmanager]=ui/app/dist/index.html.gz)
+# Upstream builds with netgo (pure-Go DNS; CGO_ENABLED=0 implies it) and Prometheus also
+# with builtinassets, the web UI compiled in. The UI's built assets are not part of the Go
+# module (they come from an npm build), so Prometheus here serves its API, /-/ready and
+# /-/healthy but no web UI. Prometheus 3.5 has no build tags to leave out service
+# discovery plugins (plugins/plugins.go imports all), so Consul discovery is there.
+PROGRAMS_TAGS=netgo
+
+_programs_say() {
+  if [[ -n ${PROGRAMS_SAY:-} ]]; then "$PROGRAMS_SAY" "$@"; else printf '%s: %s\n' "$1" "$2" >&2; fi
+}
+
+catalog_tag() {
+  local js=$PROGRAMS_ROOT/dist/stacks/catalog.js image
+  if [[ ! -f $js || $PROGRAMS_ROOT/stacks/catalog.ts -nt $js ]]; then
+    [[ -x $PROGRAMS_ROOT/node_modules/.bin/tsc ]] || { echo "catalog: no TypeScript compiler: run scripts/install-deps.sh" >&2; return 1; }
+    (cd "$PROGRAMS_ROOT" && node_modules/.bin/tsc -p tsconfig.json) >&2 || { echo "catalog: tsc failed" >&2; return 1; }
+  fi
+  image=$(cd "$PROGRAMS_ROOT" && node -p "require('./dist/stacks/catalog').SERVICES['$1'].image") || return 1
+  echo "${image##*:}"
+}
+
+# program_module_version NAME TAG: the Go module version of a release tag. Prometheus 3.Y.Z
+# is published as module v0.3YY.Z (its go.mod has no /v3), the others as their tags.
+program_module_version() {
+  if [[ $1 == prometheus ]]; then
+    [[ $2 =~ ^v([0-9]+)\.([0-9]+)\.([0-9]+)$ && ${BASH_REMATCH[1]} -ge 3 ]] || return 1
+    echo "v0.$((BASH_REMATCH[1] * 100 + BASH_REMATCH[2])).${BASH_REMATCH[3]}"
+  else
+    echo "$2"
+  fi
+}
+
+# shellcheck disable=SC2034 # PROGRAM_* are read by the scripts that source this file
+ensure_program() {
+  local name=$1 module tag modver dir stamp lock rc=0
+  PROGRAM_TAG="" PROGRAM_BIN="" PROGRAM_FILES="" PROGRAM_SAYS="" PROGRAM_BUILT_S=""
+  module=${PROGRAM_MODULE[$name]:?unknown program $name}
+  tag=$(catalog_tag "${PROGRAM_SERVICE[$name]}") || { echo "$name: cannot read its version from stacks/catalog.ts" >&2; return 1; }
+  modver=$(program_module_version "$name" "$tag") || { echo "$name: no Go module version known for tag $tag" >&2; return 1; }
+  dir=$PROGRAMS_DIR/$name
+  stamp="$module $modver tags=$PROGRAMS_TAGS recipe=$PROGRAMS_RECIPE"
+  PROGRAM_TAG=$tag PROGRAM_BIN=$dir/bin PROGRAM_FILES=$dir/files
+  PROGRAM_SAYS="${name/-/_} $tag (built from Go module $module $modver)"
+  mkdir -p "$dir"
+  # One build per program at a time: bootstrap and image builds may both want it.
+  exec {lock}>"$dir.lock"
+  flock "$lock"
+  if [[ "$(cat "$dir/built-from" 2>/dev/null)" != "$stamp" ]] || ! _program_runs "$name" "$tag"; then
+    _program_build "$name" "$module" "$modver" "$tag" "$stamp" || rc=1
+  fi
+  exec {lock}>&-
+  return $rc
+}
+
+# _program_runs NAME TAG: every binary is there and reports the version.
+_program_runs() {
+  local p bin
+  for p in ${PROGRAM_PACKAGES[$1]:-/}; do
+    bin=${p##*/}
+    bin=${bin:-${PROGRAM_MODULE[$1]##*/}}
+    [[ -x $PROGRAM_BIN/$bin ]] && "$PROGRAM_BIN/$bin" --version 2>&1 | head -n1 | grep -q "version ${2#v} " || return 1
+  done
+}
+
+_program_build() {
+  local name=$1 module=$2 modver=$3 tag=$4 stamp=$5 dir=$PROGRAMS_DIR/$1 t0 info moddir f p pkgs=() ldflags
+  t0=$(date +%s)
+  command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
+  command -v go >/dev/null || { echo "$name: go is not installed" >&2; return 1; }
+  rm -rf "$dir/module" "$dir/bin.new" "$dir/built-from"
+  mkdir -p "$dir/module"
+  _programs_say "$name $tag" "building from Go module $module $modver (minutes when the Go caches are cold)"
+  # GOTOOLCHAIN=local: a module needing a newer Go fails here (and falls back) instead of
+  # fetching a toolchain.
+  info=$(cd "$dir/module" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod download -json "$module@$modver" 2>"$dir/build.log") ||
+    { tail -n 5 "$dir/build.log" >&2; echo "$name: go mod download $module@$modver failed" >&2; return 1; }
+  # The module's go.mod: its go line, and the replace/exclude/godebug lines that a wrapper
+  # module must repeat (a dependency's own are ignored); plus the release's date and commit.
+  # shellcheck disable=SC2016 # JavaScript, not shell
+  if ! node -e '
+    const fs = require("fs"), { execFileSync } = require("child_process");
+    const [info, module, modver, dir] = process.argv.slice(1);
+    const m = JSON.parse(info);
+    if (m.Error) throw new Error(m.Error);
+    const mod = JSON.parse(execFileSync("go", ["mod", "edit", "-json", m.GoMod], { encoding: "utf8" }));
+    const at = (x) => x.Path + (x.Version ? " " + x.Version : "");
+    const lines = [`module protocol-monitoring/programs/${module.split("/").pop()}`, "", `go ${mod.Go}`, "", `require ${module} ${modver}`, ""];
+    for (const g of mod.Godebug ?? []) lines.push(`godebug ${g.Key}=${g.Value}`);
+    for (const r of mod.Replace ?? []) {
+      if (!r.New.Version) throw new Error(`go.mod replaces ${r.Old.Path} with a local folder: a wrapper cannot repeat that`);
+      lines.push(`replace ${at(r.Old)} => ${at(r.New)}`);
+    }
+    for (const e of mod.Exclude ?? []) lines.push(`exclude ${at(e)}`);
+    fs.writeFileSync(`${dir}/go.mod`, lines.join("\n") + "\n");
+    const i = JSON.parse(fs.readFileSync(m.Info, "utf8")); // release time and (if the proxy knows it) commit
+    const date = (i.Time ?? "").replace(/^(\d+)-(\d+)-(\d+)T([\d:]+).*$/, "$1$2$3-$4");
+    console.log([m.Dir, (m.Origin ?? i.Origin)?.Hash ?? "", date].join("\n"));
+  ' "$info" "$module" "$modver" "$dir/module" >"$dir/module/info" 2>>"$dir/build.log"; then
+    tail -n 5 "$dir/build.log" >&2
+    echo "$name: cannot make a wrapper module for $module $modver" >&2
+    return 1
+  fi
+  local revision date
+  { read -r moddir; read -r revision; read -r date; } <"$dir/module/info"
+  # The module must be the release the catalog names (its VERSION file says so).
+  [[ "$(cat "$moddir/VERSION" 2>/dev/null)" == "${tag#v}" ]] ||
+    { echo "$name: $module $modver is version '$(cat "$moddir/VERSION" 2>/dev/null)', not ${tag#v}" >&2; return 1; }
+  # Start from the program's own go.sum: its dependencies are checked against the hashes
+  # upstream builds with (-mod=mod adds the few lines the wrapper needs besides).
+  [[ ! -f $moddir/go.sum ]] || cp "$moddir/go.sum" "$dir/module/go.sum" || return 1
+  local ui=${PROGRAM_UI_PLACEHOLDER[$name]:-}
+  if [[ -n $ui ]]; then
+    cp -r "$moddir" "$dir/module/src" && chmod -R u+w "$dir/module/src" || return 1
+    mkdir -p "$(dirname "$dir/module/src/$ui")"
+    printf '<!doctype html><title>%s</title><p>%s %s: the web UI is not part of this build (its assets are not in the Go module). The API is at <a href="api/v2/status">api/v2</a>.</p>\n' \
+      "$name" "$name" "$tag" | gzip -9n >"$dir/module/src/$ui"
+    echo "replace $module => ./src" >>"$dir/module/go.mod"
+  fi
+  # As upstream's .promu.yml: version information through prometheus/common/version,
+  # so that --version and the build_info metric say the release.
+  local v=github.com/prometheus/common/version
+  ldflags="-s -w -X $v.Version=${tag#v} -X $v.Revision=$revision -X $v.Branch=HEAD -X $v.BuildUser=protocol-monitoring -X $v.BuildDate=$date"
+  for p in ${PROGRAM_PACKAGES[$name]:-/}; do pkgs+=("$module${p%/}"); done
+  # CGO_ENABLED=0: static binaries, so the images need no libc.
+  if ! (cd "$dir/module" && GOFLAGS="${GOFLAGS:-} -mod=mod" GOTOOLCHAIN=local CGO_ENABLED=0 \
+    go build -trimpath -tags "$PROGRAMS_TAGS" -ldflags "$ldflags" -o "$dir/bin.new/" "${pkgs[@]}") >>"$dir/build.log" 2>&1; then
+    tail -n 20 "$dir/build.log" >&2
+    echo "$name: go build failed (full log: $dir/build.log)" >&2
+    return 1
+  fi
+  rm -rf "$dir/files"
+  for f in ${PROGRAM_MODULE_FILES[$name]}; do install -D -m 0644 "$moddir/$f" "$dir/files/$f"; done
+  rm -rf "${dir:?}/bin"
+  mv "$dir/bin.new" "$dir/bin"
+  _program_runs "$name" "$tag" || { echo "$name: the built binaries do not report version ${tag#v}" >&2; return 1; }
+  echo "$stamp" >"$dir/built-from"
+  # shellcheck disable=SC2034 # read by the scripts that source this file
+  PROGRAM_BUILT_S=$(($(date +%s) - t0))
+}
