@@ -1,0 +1,3 @@
+module protocol-monitoring/protocol-sim
+
+go 1.22
