@@ -14,6 +14,8 @@ import { loadEnvironmentFile, type Environment } from "../stacks/environment";
  * or replaced as the plan requires. Objects labelled with another environment are never seen.
  *
  *   node dist/scripts/adopt.js ENV STACK_DIR     prints one line per adopted object
+ *   node dist/scripts/adopt.js --remove-unrecorded ENV STACK_DIR   before a destroy: removes
+ *                                                  the environment's containers no state records
  *   node dist/scripts/adopt.js --remove-leftovers ENV   after a destroy: removes (and prints) what
  *                                                  of the environment is still on Docker
  */
@@ -37,19 +39,37 @@ export interface Adoption {
 
 type StackJson = { resource?: Partial<Record<string, Record<string, { name?: string }>>> };
 
-/** The objects to adopt: labelled on Docker, declared in the stack, absent from the state. */
-export function adoptions(stack: StackJson, inState: ReadonlySet<string>, objects: readonly DockerObject[]): Adoption[] {
+/** What the state records: resource address → the ID of the object it points at. */
+export type Recorded = ReadonlyMap<string, string>;
+
+/**
+ * The objects to adopt: labelled on Docker, declared in the stack, not recorded by the state.
+ * `forget` lists records whose object is gone and whose name a newer object carries (a run
+ * killed while replacing it): dropping such a record is what the next refresh would do anyway,
+ * and it lets the newer object be adopted in its place.
+ */
+export function adoptions(stack: StackJson, recorded: Recorded, objects: readonly DockerObject[]): { adopt: Adoption[]; forget: string[] } {
   const byName = new Map<string, string>();
   for (const type of ADOPTABLE) {
     for (const [id, resource] of Object.entries(stack.resource?.[type] ?? {})) {
       if (resource.name) byName.set(`${type} ${resource.name}`, `${type}.${id}`);
     }
   }
-  return objects
-    .map((object) => ({ object, to: byName.get(`${object.type} ${object.name}`) }))
-    .filter((entry): entry is { object: DockerObject; to: string } => entry.to !== undefined && !inState.has(entry.to))
-    .map(({ object, to }) => ({ to, id: object.importId, name: object.name }))
-    .sort((a, b) => a.to.localeCompare(b.to));
+  const onDocker = new Set(objects.map((o) => o.importId));
+  const adopt: Adoption[] = [];
+  const forget: string[] = [];
+  for (const object of objects) {
+    const to = byName.get(`${object.type} ${object.name}`);
+    if (!to) continue;
+    const recordedId = recorded.get(to);
+    if (recordedId === object.importId) continue;
+    if (recordedId !== undefined) {
+      if (onDocker.has(recordedId)) continue;
+      forget.push(to);
+    }
+    adopt.push({ to, id: object.importId, name: object.name });
+  }
+  return { adopt: adopt.sort((a, b) => a.to.localeCompare(b.to)), forget: forget.sort() };
 }
 
 function dockerEnv(env: Environment): NodeJS.ProcessEnv {
@@ -75,15 +95,15 @@ export function labelledObjects(env: Environment): DockerObject[] {
   ];
 }
 
-/** Resource addresses the state records; none when there is no state yet. */
-function stateAddresses(stackDir: string): Set<string> {
-  const engine = process.env.TERRAFORM_BINARY_NAME ?? "terraform";
-  const listed = spawnSync(engine, [`-chdir=${stackDir}`, "state", "list"], { encoding: "utf8" });
-  if (listed.status !== 0) {
-    if (/No state file was found/i.test(listed.stderr)) return new Set();
-    throw new Error(`${engine} state list: ${listed.stderr.trim()}`);
-  }
-  return new Set(listed.stdout.split("\n").filter(Boolean));
+const engine = process.env.TERRAFORM_BINARY_NAME ?? "terraform";
+
+/** The state's records of the adoptable resources (none when there is no state yet). */
+function recordedObjects(stackDir: string): Map<string, string> {
+  const shown = spawnSync(engine, [`-chdir=${stackDir}`, "show", "-json"], { encoding: "utf8", maxBuffer: 64 << 20 });
+  if (shown.status !== 0) throw new Error(`${engine} show -json: ${shown.stderr.trim()}`);
+  type Shown = { values?: { root_module?: { resources?: { address: string; type: string; values: { id?: string } }[] } } };
+  const resources = (JSON.parse(shown.stdout) as Shown).values?.root_module?.resources ?? [];
+  return new Map(resources.filter((r) => (ADOPTABLE as readonly string[]).includes(r.type) && r.values.id).map((r) => [r.address, r.values.id as string]));
 }
 
 function main(args: string[]): number {
@@ -101,14 +121,33 @@ function main(args: string[]): number {
     }
     return 0;
   }
+  if (args[0] === "--remove-unrecorded") {
+    // Before a destroy: a container no state knows would keep the network and volumes in use.
+    const [, name, stackDir] = args;
+    const env = load(name);
+    const recorded = new Set(recordedObjects(stackDir).values());
+    const unrecorded = labelledObjects(env).filter((o) => o.type === "docker_container" && !recorded.has(o.importId));
+    if (unrecorded.length) docker(env, ["rm", "-f", ...unrecorded.map((o) => o.importId)]);
+    for (const o of unrecorded) console.log(`${o.type} ${o.name}`);
+    return 0;
+  }
   const [name, stackDir] = args;
   const file = path.join(stackDir, ADOPT_FILE);
   fs.rmSync(file, { force: true });
   const stack = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")) as StackJson;
-  const adopted = adoptions(stack, stateAddresses(stackDir), labelledObjects(load(name)));
-  if (!adopted.length) return 0;
-  fs.writeFileSync(file, JSON.stringify({ import: adopted.map(({ to, id }) => ({ to, id })) }, null, 2));
-  for (const a of adopted) console.log(`${a.name} (${a.to})`);
+  const { adopt, forget } = adoptions(stack, recordedObjects(stackDir), labelledObjects(load(name)));
+  for (const address of forget) {
+    const lockTimeout = `-lock-timeout=${process.env.PM_LOCK_TIMEOUT ?? "60s"}`;
+    const removed = spawnSync(engine, [`-chdir=${stackDir}`, "state", "rm", lockTimeout, address], { encoding: "utf8" });
+    if (removed.status !== 0) {
+      console.error(removed.stderr);
+      console.error(`adopt: could not drop the stale record ${address} (errors above)`);
+      return 1;
+    }
+  }
+  if (!adopt.length) return 0;
+  fs.writeFileSync(file, JSON.stringify({ import: adopt.map(({ to, id }) => ({ to, id })) }, null, 2));
+  for (const a of adopt) console.log(`${a.name} (${a.to}${forget.includes(a.to) ? ", in place of a record of a container that is gone" : ""})`);
   return 0;
 }
 

@@ -123,14 +123,20 @@ if [[ $backend != local && -f $state_dir/$env_name.tfstate ]] && [[ -z $("$TERRA
   say "move it first with \`npm run state:migrate -- $env_name\` (README: Team state)"
   exit 1
 fi
-if [[ $command != destroy ]]; then
-  # Objects an interrupted run created but never recorded are adopted (import blocks), not re-created.
-  adopted=$(node dist/scripts/adopt.js "$env_name" "$dir")
-  [[ -z $adopted ]] || say "adopting what an interrupted run left on Docker (the plan shows each):"$'\n'"$(sed 's/^/  /' <<<"$adopted")"
-fi
+rm -f "$dir/adopt.tf.json"
 plan_args=(plan -input=false "-lock-timeout=${PM_LOCK_TIMEOUT:-60s}" -out=plan.bin)
 [[ $command == destroy ]] && plan_args+=(-destroy)
 engine "${plan_args[@]}"
+if [[ $command != destroy ]]; then
+  # Objects an interrupted run created but never recorded are adopted (import blocks), not
+  # re-created. Looked for only once a plan got the lock: a run still going holds it, and its
+  # objects are its own.
+  adopted=$(node dist/scripts/adopt.js "$env_name" "$dir")
+  if [[ -n $adopted ]]; then
+    say "adopting what an interrupted run left on Docker (the plan shows each):"$'\n'"$(sed 's/^/  /' <<<"$adopted")"
+    engine "${plan_args[@]}"
+  fi
+fi
 json=$plans/$env_name.json
 "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
 verdict=0
@@ -153,6 +159,11 @@ else
   exit 1
 fi
 
+if [[ $command == destroy ]]; then
+  # A container an interrupted run left unrecorded would keep the network and volumes in use.
+  unrecorded=$(node dist/scripts/adopt.js --remove-unrecorded "$env_name" "$dir")
+  [[ -z $unrecorded ]] || say "removed containers of $env_name that no state records:"$'\n'"$(sed 's/^/  /' <<<"$unrecorded")"
+fi
 # Applies exactly the plan shown; containers are waited for until healthy.
 if ! "$TERRAFORM_BINARY_NAME" -chdir="$dir" apply -input=false -no-color plan.bin 2>&1 | tee -a "$log" >&2; then
   if grep -qE 'already (exists|in use)' "$log"; then
@@ -162,7 +173,6 @@ if ! "$TERRAFORM_BINARY_NAME" -chdir="$dir" apply -input=false -no-color plan.bi
   fi
   exit 1
 fi
-rm -f "$dir/adopt.tf.json"
 if [[ $command == destroy ]]; then
   # A destroy killed before it recorded its progress leaves objects no state knows: remove them too.
   leftovers=$(node dist/scripts/adopt.js --remove-leftovers "$env_name")

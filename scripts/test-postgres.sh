@@ -27,10 +27,11 @@ start() {
     bin=$(bindir) || die "postgresql did not install a server"
   fi
   [[ ! -e $dir ]] || die "$dir exists"
-  mkdir -p "$dir"
-  [[ $(id -u) != 0 ]] || chown postgres: "$dir"
+  # The server runs as postgres: DIR's parent must let it in (e.g. /tmp; not a private temp folder).
+  mkdir -p -m 700 "$dir"
   password=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  echo "$password" >"$dir/.pw"
+  (umask 077 && echo "$password" >"$dir/.pw")
+  [[ $(id -u) != 0 ]] || chown -R postgres: "$dir"
   as_postgres "$bin/initdb" -D "$dir/data" -U terraform --pwfile="$dir/.pw" -A scram-sha-256 >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
   as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \

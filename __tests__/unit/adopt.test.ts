@@ -16,7 +16,8 @@ describe("adopting what an interrupted run left on Docker", () => {
   };
 
   it("imports every labelled object the code declares and the state lacks, by the ID the provider imports by", () => {
-    expect(adoptions(stack, new Set(), onDocker)).toEqual(
+    expect(adoptions(stack, new Map(), onDocker).forget).toEqual([]);
+    expect(adoptions(stack, new Map(), onDocker).adopt).toEqual(
       [
         { to: address("docker_container", "unit-prometheus"), id: "c-id", name: "unit-prometheus" },
         { to: "docker_network.network", id: "net-id", name: "unit-monitoring" },
@@ -26,7 +27,28 @@ describe("adopting what an interrupted run left on Docker", () => {
   });
 
   it("leaves alone what the state already records", () => {
-    const recorded = new Set(["docker_network.network", address("docker_volume", "unit-prometheus-data"), address("docker_container", "unit-prometheus")]);
-    expect(adoptions(stack, recorded, onDocker)).toEqual([]);
+    const recorded = new Map([
+      ["docker_network.network", "net-id"],
+      [address("docker_volume", "unit-prometheus-data"), "unit-prometheus-data"],
+      [address("docker_container", "unit-prometheus"), "c-id"],
+    ]);
+    expect(adoptions(stack, recorded, onDocker)).toEqual({ adopt: [], forget: [] });
+  });
+
+  it("adopts the container a run killed mid-replacement created, in place of the record of the one it removed", () => {
+    const prometheus = address("docker_container", "unit-prometheus");
+    const recorded = new Map([
+      ["docker_network.network", "net-id"],
+      [prometheus, "removed-id"],
+    ]);
+    expect(adoptions(stack, recorded, onDocker.slice(0, 3))).toEqual({
+      adopt: [
+        { to: prometheus, id: "c-id", name: "unit-prometheus" },
+        { to: address("docker_volume", "unit-prometheus-data"), id: "unit-prometheus-data", name: "unit-prometheus-data" },
+      ].sort((a, b) => a.to.localeCompare(b.to)),
+      forget: [prometheus],
+    });
+    // A record whose object still exists is never dropped.
+    expect(adoptions(stack, new Map([[prometheus, "net-id"]]), onDocker.slice(0, 3)).forget).toEqual([]);
   });
 });
