@@ -100,7 +100,7 @@ beforeAll(async () => {
     images: localImages(),
     services: ["prometheus", "nodeExporter", "alertmanager"],
     ports: { prometheus: ports[6], alertmanager: ports[7] },
-    alerting: { slack: { channel: "#e2e" } },
+    alerting: { slack: { channel: "#e2e" }, runbookBaseUrl: "https://runbooks.example/e2e" },
   });
   report(`environments ${main} and ${peer} in ${work}; engine ${engine}`);
   report("Prometheus, Alertmanager, Node Exporter run their real programs; Grafana, Elasticsearch, Logstash, Kibana are stand-ins");
