@@ -5,6 +5,7 @@ import { parse, stringify } from "yaml";
 import { CONFIG_PATHS, DATASOURCE_UIDS } from "../../stacks/catalog";
 import { alertmanagerConfig } from "../../stacks/config/alertmanager";
 import { prometheusConfig } from "../../stacks/config/prometheus";
+import { loadedRuleFiles } from "../../stacks/config/rules";
 import { requiredSecrets, SECRET_NAMES } from "../../stacks/secrets";
 import { ASSETS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";
 import { amtool } from "../helpers/alertmanager";
@@ -27,7 +28,10 @@ describe("generated prometheus.yml", () => {
   });
 
   it("loads the rule files it uploads and sends alerts to Alertmanager", () => {
-    expect(config.rule_files).toEqual(ASSETS.ruleFiles.map((r) => `${CONFIG_PATHS.prometheusRulesDir}/${r.name}`));
+    // Every rule file but the agents' (dev scrapes no agents; stacks/config/rules.ts).
+    expect(config.rule_files).toEqual(loadedRuleFiles(dev, ASSETS.ruleFiles).map((r) => `${CONFIG_PATHS.prometheusRulesDir}/${r.name}`));
+    expect(config.rule_files).toHaveLength(ASSETS.ruleFiles.length - 1);
+    expect(config.rule_files).not.toContain(`${CONFIG_PATHS.prometheusRulesDir}/agents.rules.yml`);
     expect(config.alerting.alertmanagers[0].static_configs[0].targets).toEqual(["alertmanager:9093"]);
     expect(config.global).toMatchObject({ scrape_interval: "15s", external_labels: { environment: "dev" } });
   });
@@ -161,13 +165,14 @@ describe("upstream checkers accept the generated files", () => {
     }
     const out = run(tool("promtool"), ["check", "config", path.join(dir, CONFIG_PATHS.prometheusConfig)]);
     expect(out).toMatch(/SUCCESS/);
-    expect(out).toContain(`${ASSETS.ruleFiles.length} rule files found`);
+    expect(out).toContain(`${loadedRuleFiles(shippedEnvironment(name), ASSETS.ruleFiles).length} rule files found`);
   });
 
-  it("promtool check rules passes for every rule file, as rendered for dev", () => {
+  it("promtool check rules passes for every rule file, as rendered for prod (which loads them all)", () => {
+    const prodPrometheus = containerNamed(synth(shippedEnvironment("prod")), "prod-prometheus");
     const files = ASSETS.ruleFiles.map((r) => {
       const target = path.join(dir, r.name);
-      fs.writeFileSync(target, file("prometheus", `${CONFIG_PATHS.prometheusRulesDir}/${r.name}`));
+      fs.writeFileSync(target, uploadedFile(prodPrometheus, `${CONFIG_PATHS.prometheusRulesDir}/${r.name}`));
       return target;
     });
     expect(run(tool("promtool"), ["check", "rules", ...files])).not.toMatch(/FAILED/);

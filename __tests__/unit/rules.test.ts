@@ -51,6 +51,9 @@ describe("alert rules", () => {
     expect(alert.annotations.summary).toMatch(/\S/);
     expect(alert.annotations.description).toMatch(/\S/);
     expect(alert.annotations.runbook_url).toBe(`[[ runbookBaseUrl ]]/${name}.md`);
+    // `dormant`: why the alert cannot fire yet (fireable.test.ts checks it is true where loaded).
+    expect(Object.keys(alert.annotations).filter((k) => !["summary", "description", "runbook_url", "dormant"].includes(k))).toEqual([]);
+    if ("dormant" in alert.annotations) expect(alert.annotations.dormant).toMatch(/^needs /);
   });
 });
 
@@ -167,9 +170,12 @@ describe("the README's alert table", () => {
       .filter((line) => line.startsWith("|"))
       .slice(2) // header and separator
       .map((line) => line.split("|").map((cell) => cell.trim().replace(/`/g, "")))
-      .map(([, alert, severity]) => ({ alert, severity }));
+      .map(([, alert, severity, , firesWhen]) => ({ alert, severity, firesWhen }));
     expect(rows.filter((r) => !/^\[(\w+)\]\(docs\/runbooks\/\1\.md\)$/.test(r.alert)).map((r) => r.alert)).toEqual([]);
     const documented = rows.map((r) => `${/^\[(\w+)\]/.exec(r.alert)?.[1]} ${r.severity}`).sort();
     expect(documented).toEqual(alerts.map((a) => `${a.name} ${a.labels.severity}`).sort());
+    // Dormant alerts say so, with their reason, and only they do.
+    const markedDormant = rows.filter((r) => /\*\*dormant\*\*: needs /.test(r.firesWhen)).map((r) => /^\[(\w+)\]/.exec(r.alert)?.[1]);
+    expect(markedDormant.sort()).toEqual(alerts.filter((a) => "dormant" in a.annotations).map((a) => a.name).sort());
   });
 });
