@@ -220,6 +220,10 @@ export function analyse(expr: string, catalog: Catalog, recorded: ReadonlySet<st
     const at = errors[0];
     return { problems: [`does not parse (⚠ marks the first error): ${source.slice(0, at)}⚠${source.slice(at)}`], uses: [] };
   }
+  // A variable left in a label value still parses: name it (the dashboard does not declare it).
+  // ($1 in label_replace is a regex group, not a variable.)
+  const unknownVariables = [...source.matchAll(/\$\{?([A-Za-z_]\w*)/g)].map((m) => `unknown variable $${m[1]}: not a template variable of the dashboard`);
+  if (unknownVariables.length > 0) return { problems: unknownVariables, uses: [] };
   const problems: string[] = [];
   const uses: string[] = [];
   for (const selector of selectors) {

@@ -14,7 +14,7 @@ import {
   analyse,
   CATALOG,
   CATALOG_PATH,
-  type DashboardPanel,
+  type DashboardModel,
   dashboardQueries,
   findings,
   interpolateGrafana,
@@ -31,7 +31,7 @@ import { run, tool } from "../helpers/tools";
 // Tests (the checker itself is in __tests__/helpers/promql.ts)
 // ---------------------------------------------------------------------------------------------
 
-const DASHBOARDS = Object.entries(ASSETS.dashboards).map(([file, text]) => ({ file, model: JSON.parse(text) as { panels?: DashboardPanel[] } }));
+const DASHBOARDS = Object.entries(ASSETS.dashboards).map(([file, text]) => ({ file, model: JSON.parse(text) as DashboardModel }));
 const RECORDED = recordedSeries(ASSETS.ruleFiles);
 const ALL_QUERIES = [...DASHBOARDS.flatMap((d) => dashboardQueries(d.file, d.model)), ...ASSETS.ruleFiles.flatMap(ruleQueries)];
 
@@ -124,6 +124,17 @@ describe("the PromQL checker", () => {
   it("interpolates Grafana's interval variables and rejects any other variable", () => {
     expect(problems("rate(up[$__rate_interval]) + rate(up[${__interval}])")).toEqual([]);
     expect(problems("rate(up[$window])")).toEqual([expect.stringContaining("does not parse")]);
+    expect(problems('up{job=~"$job"}')).toEqual([expect.stringContaining("unknown variable $job")]);
+  });
+
+  it("replaces a dashboard's own template variables, and only those", () => {
+    const dashboard = {
+      templating: { list: [{ name: "job" }, { name: "instance" }] },
+      panels: [{ id: 1, title: "p", targets: [{ refId: "A", expr: 'up{job=~"$job", instance=~"${instance:regex}"} * on() group_left count(up{job=~"$jobs"})' }] }],
+    };
+    const [query] = dashboardQueries("x.json", dashboard);
+    expect(query.expr).toBe('up{job=~".+", instance=~".+"} * on() group_left count(up{job=~"$jobs"})');
+    expect(findings([query], CATALOG, new Set())).toEqual([expect.stringContaining("unknown variable $jobs")]);
   });
 
   it("knows the series the project's recording rules create", () => {
@@ -158,6 +169,16 @@ describe("shipped expressions", () => {
   it.each(DASHBOARDS.map((d) => [d.file, d.model] as const))("assets/dashboards/%s: every target parses and reads only catalogued metrics", (file, model) => {
     const queries = dashboardQueries(file, model);
     expect(queries.length).toBeGreaterThan(0);
+    expect(findings(queries, CATALOG, RECORDED)).toEqual([]);
+  });
+
+  it.each(DASHBOARDS.map((d) => [d.file, d.model] as const))("assets/dashboards/%s: template variables read catalogued metrics", (file, model) => {
+    const variables = (model as { templating?: { list?: { name: string; definition?: string }[] } }).templating?.list ?? [];
+    const queries = variables.map((v) => {
+      // label_values(<selector>, <label>): the selector is PromQL.
+      const selector = /^label_values\((.+),\s*\w+\)$/.exec(v.definition ?? "")?.[1] ?? "";
+      return dashboardQueries(file, { templating: model.templating, panels: [{ id: 0, title: `variable ${v.name}`, targets: [{ refId: v.name, expr: selector }] }] })[0];
+    });
     expect(findings(queries, CATALOG, RECORDED)).toEqual([]);
   });
 
