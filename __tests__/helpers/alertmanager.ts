@@ -72,7 +72,7 @@ const DEBIAN_TEMPLATES = "/usr/share/prometheus/alertmanager/default.tmpl";
  * (unshare) that shows the unpacked package's /usr/share there. Nothing outside changes.
  */
 function launcher(program: string, args: string[]): { command: string; args: string[] } {
-  const debroot = program.match(/^(.*\/debroot)\/usr\/bin\/prometheus-alertmanager$/)?.[1];
+  const debroot = fs.realpathSync(program).match(/^(.*\/debroot)\/usr\/bin\/prometheus-alertmanager$/)?.[1];
   if (!debroot || fs.existsSync(DEBIAN_TEMPLATES)) return { command: program, args };
   return { command: "unshare", args: ["--mount", "--map-root-user", "sh", "-c", 'mount --bind "$0" /usr/share && exec "$@"', `${debroot}/usr/share`, program, ...args] };
 }
