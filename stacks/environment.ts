@@ -111,10 +111,26 @@ const schema = z
         pagerduty: z.boolean().default(false),
         /** Slack receives warnings; the webhook URL comes from TF_VAR_slack_webhook_url. */
         slack: z.strictObject({ channel: z.string().startsWith("#") }).optional(),
+        /**
+         * The Watchdog goes to a heartbeat service (a dead man's switch: it alerts when the pings
+         * stop); the ping URL comes from TF_VAR_heartbeat_url. Off: the Watchdog goes nowhere.
+         */
+        heartbeat: z.boolean().default(false),
         /** Where alerts' runbook links point: the docs/runbooks folder of this repository as your team browses it. */
         runbookBaseUrl: z.string().min(1).default("docs/runbooks"),
       })
-      .default({ pagerduty: false, runbookBaseUrl: "docs/runbooks" }),
+      // A notification is read far from this repository: a relative link there leads nowhere.
+      .superRefine((alerting, ctx) => {
+        const notifies = alerting.pagerduty || alerting.slack !== undefined || alerting.heartbeat;
+        if (notifies && !/^https:\/\/[^/\s]+/.test(alerting.runbookBaseUrl)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["runbookBaseUrl"],
+            message: `must be an https:// URL (e.g. https://github.com/<org>/protocol-monitoring/blob/main/docs/runbooks) when PagerDuty, Slack or the heartbeat is on, not "${alerting.runbookBaseUrl}"`,
+          });
+        }
+      })
+      .default({ pagerduty: false, heartbeat: false, runbookBaseUrl: "docs/runbooks" }),
     /** Alert thresholds an operator tunes per environment; rule files refer to them as [[ name ]]. */
     thresholds: z
       .strictObject({
@@ -123,8 +139,23 @@ const schema = z
         transfersPerMinuteMax: z.number().positive().default(100),
         authFailuresPerMinuteMax: z.number().positive().default(10),
         certificateExpiryDays: z.number().positive().default(7),
+        /** CPU and memory in use on the Docker host, in percent (the seed's "resource usage > 80%"). */
+        resourceUsagePercentMax: z.number().positive().max(100).default(80),
+        /** Fewest federation peers a registry should have; 0 turns the alert off (a registry without federation). */
+        federationPeersMin: z.number().int().nonnegative().default(1),
+        /** Mean duration of an agent's requests (the SDK's request_duration timer). */
+        agentLatencySeconds: z.number().positive().default(1),
       })
-      .default({ treasuryMinimumTokens: 1000, latencyP99Seconds: 2, transfersPerMinuteMax: 100, authFailuresPerMinuteMax: 10, certificateExpiryDays: 7 }),
+      .default({
+        treasuryMinimumTokens: 1000,
+        latencyP99Seconds: 2,
+        transfersPerMinuteMax: 100,
+        authFailuresPerMinuteMax: 10,
+        certificateExpiryDays: 7,
+        resourceUsagePercentMax: 80,
+        federationPeersMin: 1,
+        agentLatencySeconds: 1,
+      }),
     state: stateBackend.default({ backend: "local" }),
     /** Keep data volumes on `destroy`: Terraform refuses to delete them. */
     protectData: z.boolean().default(false),

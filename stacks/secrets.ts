@@ -16,13 +16,15 @@ export const SECRET_NAMES = {
   kibanaEncryptionKey: "kibana_encryption_key",
   pagerdutyRoutingKey: "pagerduty_routing_key",
   slackWebhookUrl: "slack_webhook_url",
+  heartbeatUrl: "heartbeat_url",
 } as const;
 
 export type SecretKey = keyof typeof SECRET_NAMES;
 
 /** Secrets a local deploy may generate at random; the receivers' keys come from their services. */
+const RECEIVER_SECRETS: readonly string[] = ["pagerdutyRoutingKey", "slackWebhookUrl", "heartbeatUrl"];
 export const GENERATABLE_SECRETS: readonly string[] = Object.entries(SECRET_NAMES)
-  .filter(([key]) => key !== "pagerdutyRoutingKey" && key !== "slackWebhookUrl")
+  .filter(([key]) => !RECEIVER_SECRETS.includes(key))
   .map(([, name]) => name);
 
 interface SecretRule {
@@ -51,6 +53,11 @@ const RULES: Record<SecretKey, SecretRule> = {
     condition: (ref) => `startswith(${ref}, "https://")`,
     errorMessage: "Slack incoming webhook URL: must start with https://",
   },
+  heartbeatUrl: {
+    description: "Heartbeat (dead man's switch) ping URL",
+    condition: (ref) => `startswith(${ref}, "https://")`,
+    errorMessage: "Heartbeat ping URL: must start with https://",
+  },
 };
 
 /** What each secret is, for messages that name a missing one. */
@@ -67,6 +74,7 @@ export function requiredSecrets(env: Environment): SecretKey[] {
   if (env.services.includes("kibana")) keys.push("kibanaEncryptionKey");
   if (env.alerting.pagerduty) keys.push("pagerdutyRoutingKey");
   if (env.alerting.slack) keys.push("slackWebhookUrl");
+  if (env.alerting.heartbeat) keys.push("heartbeatUrl");
   return keys;
 }
 

@@ -5,8 +5,10 @@ import { parse } from "yaml";
 import { CONFIG_PATHS, DATASOURCE_UIDS } from "../../stacks/catalog";
 import { alertmanagerConfig } from "../../stacks/config/alertmanager";
 import { prometheusConfig } from "../../stacks/config/prometheus";
+import { loadedRuleFiles } from "../../stacks/config/rules";
 import { requiredSecrets, SECRET_NAMES } from "../../stacks/secrets";
 import { ASSETS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";
+import { amtool } from "../helpers/alertmanager";
 import { run, tool } from "../helpers/tools";
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed YAML of known shape
@@ -26,7 +28,10 @@ describe("generated prometheus.yml", () => {
   });
 
   it("loads the rule files it uploads and sends alerts to Alertmanager", () => {
-    expect(config.rule_files).toEqual(ASSETS.ruleFiles.map((r) => `${CONFIG_PATHS.prometheusRulesDir}/${r.name}`));
+    // Every rule file but the agents' (dev scrapes no agents; stacks/config/rules.ts).
+    expect(config.rule_files).toEqual(loadedRuleFiles(dev, ASSETS.ruleFiles).map((r) => `${CONFIG_PATHS.prometheusRulesDir}/${r.name}`));
+    expect(config.rule_files).toHaveLength(ASSETS.ruleFiles.length - 1);
+    expect(config.rule_files).not.toContain(`${CONFIG_PATHS.prometheusRulesDir}/agents.rules.yml`);
     expect(config.alerting.alertmanagers[0].static_configs[0].targets).toEqual(["alertmanager:9093"]);
     expect(config.global).toMatchObject({ scrape_interval: "15s", external_labels: { environment: "dev" } });
   });
@@ -57,25 +62,38 @@ describe("generated alertmanager.yml", () => {
       }),
     )?.receiver ?? config.route.receiver;
 
-  it("routes critical to PagerDuty, warning to Slack, info and Watchdog to null", () => {
+  it("routes critical to PagerDuty, warning to Slack, info to null and the Watchdog to the heartbeat", () => {
     const config = parse(alertmanagerConfig(shippedEnvironment("prod"))) as Doc;
     expect(routeFor(config, { severity: "critical", alertname: "RegistryDown" })).toBe("pagerduty");
     expect(routeFor(config, { severity: "warning", alertname: "HighMemoryUsage" })).toBe("slack");
     expect(routeFor(config, { severity: "info", alertname: "UnusualTransactionVolume" })).toBe("null");
-    expect(routeFor(config, { severity: "none", alertname: "Watchdog" })).toBe("null");
-    expect(config.inhibit_rules[0]).toMatchObject({ source_matchers: ['severity="critical"'], equal: ["environment", "service"] });
+    expect(routeFor(config, { severity: "none", alertname: "Watchdog" })).toBe("heartbeat");
+    expect(routeFor(parse(alertmanagerConfig(dev)) as Doc, { severity: "none", alertname: "Watchdog" })).toBe("null");
+    // Inhibition is precise: equal on the labels that identify a target or a file system
+    // (inhibition.test.ts runs Alertmanager on it).
+    expect(config.inhibit_rules[0]).toMatchObject({ source_matchers: ['alertname=~"RegistryDown|TEGLayerDown"'], equal: ["environment", "job", "instance"] });
+  });
+
+  it("beats often enough for a heartbeat service: the first beat within seconds, then every minute or two", () => {
+    const config = parse(alertmanagerConfig(shippedEnvironment("prod"))) as Doc;
+    const watchdog = config.route.routes.find((r: Doc) => r.receiver === "heartbeat");
+    expect(watchdog).toMatchObject({ matchers: ['alertname="Watchdog"'], group_wait: "10s", group_interval: "1m", repeat_interval: "1m" });
+    const heartbeat = config.receivers.find((r: Doc) => r.name === "heartbeat");
+    expect(heartbeat.webhook_configs).toEqual([{ url_file: "/etc/alertmanager/secrets/heartbeat_url", send_resolved: false }]);
   });
 
   it("configures a receiver only when its secret is expected, and reads secrets from files", () => {
     const devConfig = parse(alertmanagerConfig(dev)) as Doc;
     expect(devConfig.receivers).toEqual([{ name: "null" }]);
     const prod = parse(alertmanagerConfig(shippedEnvironment("prod"))) as Doc;
-    expect(prod.receivers.map((r: Doc) => r.name)).toEqual(["null", "pagerduty", "slack"]);
+    expect(prod.receivers.map((r: Doc) => r.name)).toEqual(["null", "pagerduty", "slack", "heartbeat"]);
     expect(prod.receivers[1].pagerduty_configs[0].routing_key_file).toMatch(/^\/etc\/alertmanager\/secrets\//);
     expect(prod.receivers[2].slack_configs[0].api_url_file).toMatch(/^\/etc\/alertmanager\/secrets\//);
+    expect(prod.receivers[3].webhook_configs[0].url_file).toMatch(/^\/etc\/alertmanager\/secrets\//);
     const prodStack = synth(shippedEnvironment("prod"));
     const uploads = containerNamed(prodStack, "prod-alertmanager").upload ?? [];
     expect(uploads.find((u) => u.file.endsWith("pagerduty_routing_key"))?.content).toBe("${var.pagerduty_routing_key}");
+    expect(uploads.find((u) => u.file.endsWith("heartbeat_url"))?.content).toBe("${var.heartbeat_url}");
   });
 });
 
@@ -94,7 +112,7 @@ describe("generated Grafana provisioning", () => {
     const dashboard = JSON.parse(file("grafana", `${CONFIG_PATHS.grafanaDashboardsDir}/${name}`)) as Doc;
     expect(dashboard.dashboard).toBeUndefined();
     expect(dashboard.uid).toMatch(/^[a-z0-9-]+$/);
-    for (const panel of dashboard.panels) {
+    for (const panel of dashboard.panels.filter((p: Doc) => p.type !== "row")) {
       expect(panel.type).not.toBe("graph");
       expect(panel.datasource.uid).toBe(DATASOURCE_UIDS.prometheus);
     }
@@ -105,7 +123,7 @@ describe("generated Grafana provisioning", () => {
 describe("secrets", () => {
   it.each(SHIPPED_ENVIRONMENTS)("never appear in the synthesized JSON of %s", (name) => {
     const secret = "Canary-Secret-9f3b1c7e";
-    const names = ["GRAFANA_ADMIN_PASSWORD", "ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "LOGSTASH_WRITER_PASSWORD", "GRAFANA_ES_PASSWORD", "KIBANA_ENCRYPTION_KEY", "PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL"];
+    const names = ["GRAFANA_ADMIN_PASSWORD", "ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "LOGSTASH_WRITER_PASSWORD", "GRAFANA_ES_PASSWORD", "KIBANA_ENCRYPTION_KEY", "PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL", "HEARTBEAT_URL"];
     const saved = { ...process.env };
     for (const n of names) process.env[`TF_VAR_${n.toLowerCase()}`] = secret;
     try {
@@ -140,26 +158,24 @@ describe("upstream checkers accept the generated files", () => {
     }
     const out = run(tool("promtool"), ["check", "config", path.join(dir, CONFIG_PATHS.prometheusConfig)]);
     expect(out).toMatch(/SUCCESS/);
-    expect(out).toContain(`${ASSETS.ruleFiles.length} rule files found`);
+    expect(out).toContain(`${loadedRuleFiles(shippedEnvironment(name), ASSETS.ruleFiles).length} rule files found`);
   });
 
-  it("promtool check rules passes for every rule file, as rendered for dev", () => {
+  it("promtool check rules passes for every rule file, as rendered for prod (which loads them all)", () => {
+    const prodPrometheus = containerNamed(synth(shippedEnvironment("prod")), "prod-prometheus");
     const files = ASSETS.ruleFiles.map((r) => {
       const target = path.join(dir, r.name);
-      fs.writeFileSync(target, file("prometheus", `${CONFIG_PATHS.prometheusRulesDir}/${r.name}`));
+      fs.writeFileSync(target, uploadedFile(prodPrometheus, `${CONFIG_PATHS.prometheusRulesDir}/${r.name}`));
       return target;
     });
     expect(run(tool("promtool"), ["check", "rules", ...files])).not.toMatch(/FAILED/);
   });
 
+  // An amtool older than 0.26 checks prod (heartbeat url_file) with a placeholder url in its
+  // place: see forAlertmanager in __tests__/helpers/alertmanager.ts.
   it.each([...SHIPPED_ENVIRONMENTS, "minimal"])("amtool check-config passes for %s", (name) => {
     const env = name === "minimal" ? environment() : shippedEnvironment(name);
-    const configFile = path.join(dir, `${name}-alertmanager.yml`);
-    const templatesDir = path.join(dir, CONFIG_PATHS.alertmanagerTemplatesDir);
-    fs.mkdirSync(templatesDir, { recursive: true });
-    for (const [t, content] of Object.entries(ASSETS.alertmanagerTemplates)) fs.writeFileSync(path.join(templatesDir, t), content);
-    fs.writeFileSync(configFile, localise(alertmanagerConfig(env), CONFIG_PATHS.alertmanagerTemplatesDir));
-    const out = run(tool("amtool"), ["check-config", configFile]);
+    const out = amtool((configFile) => ["check-config", configFile], alertmanagerConfig(env), dir, `check-${name}`);
     expect(out).toMatch(/SUCCESS/);
     expect(out).toMatch(/1 templates/);
   });

@@ -8,6 +8,10 @@ import { ASSETS } from "../helpers/synth";
 
 const PROMETHEUS = { type: "prometheus", uid: DATASOURCE_UIDS.prometheus };
 const PANEL_TYPES = ["timeseries", "stat", "gauge", "table"];
+/** Panels that show one value per series: their queries must be instant. */
+const SINGLE_VALUE_TYPES = ["stat", "gauge"];
+/** Units that say "a number of things", wrong for a per-second or per-minute rate. */
+const COUNT_UNITS = [undefined, "", "short", "none"];
 const EXPECTED_TITLES = ["Protocol Overview", "Protocol Operations", "Protocol Business", "Protocol Security"];
 const GRID_COLUMNS = 24;
 /** Grafana's first schema with timeseries as the default panel; it migrates older ones on load. */
@@ -19,16 +23,35 @@ interface GridPos {
   w: number;
   h: number;
 }
+interface Target {
+  refId?: unknown;
+  expr?: unknown;
+  datasource?: unknown;
+  instant?: unknown;
+  range?: unknown;
+}
 interface Panel {
   id?: unknown;
   title?: unknown;
   type?: unknown;
+  description?: unknown;
+  collapsed?: unknown;
   gridPos?: GridPos;
   datasource?: unknown;
-  targets?: { refId?: unknown; expr?: unknown; datasource?: unknown }[];
+  targets?: Target[];
   panels?: unknown;
+  fieldConfig?: {
+    defaults?: { unit?: string };
+    overrides?: { matcher?: { id?: string; options?: unknown }; properties?: { id?: string; value?: unknown }[] }[];
+  };
 }
-type Dashboard = Record<string, unknown> & { panels?: Panel[] };
+interface TemplateVariable {
+  name?: unknown;
+  type?: unknown;
+  datasource?: unknown;
+  definition?: unknown;
+}
+type Dashboard = Record<string, unknown> & { panels?: Panel[]; templating?: { list?: TemplateVariable[] } };
 
 const DASHBOARDS: [string, Dashboard][] = Object.entries(ASSETS.dashboards).map(([file, text]) => {
   try {
@@ -39,18 +62,44 @@ const DASHBOARDS: [string, Dashboard][] = Object.entries(ASSETS.dashboards).map(
 });
 
 const panelName = (panel: Panel) => `panel ${String(panel.id)} "${String(panel.title)}"`;
+/** A row groups the panels below it; it has no query of its own. */
+const isRow = (panel: Panel) => panel.type === "row";
 const isInteger = (n: unknown): n is number => Number.isInteger(n);
 
 /** Every panel or target whose datasource is not the provisioned Prometheus, by name. */
 function datasourceProblems(panels: readonly Panel[]): string[] {
   const same = (ds: unknown) => JSON.stringify(ds) === JSON.stringify(PROMETHEUS);
-  return panels.flatMap((panel) => [
+  return panels.filter((panel) => !isRow(panel)).flatMap((panel) => [
     ...(same(panel.datasource) ? [] : [`${panelName(panel)}: datasource ${JSON.stringify(panel.datasource)}`]),
     ...(panel.targets ?? []).filter((t) => !same(t.datasource)).map((t) => `${panelName(panel)} target ${String(t.refId)}: datasource ${JSON.stringify(t.datasource)}`),
   ]);
 }
 
 const overlap = (a: GridPos, b: GridPos) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
+/** Stat and gauge panels whose queries return a range: they show its last point, or fail on a gap. */
+function singleValueProblems(panels: readonly Panel[]): string[] {
+  return panels
+    .filter((panel) => SINGLE_VALUE_TYPES.includes(String(panel.type)))
+    .flatMap((panel) => (panel.targets ?? []).filter((t) => t.instant !== true || t.range === true).map((t) => `${panelName(panel)} target ${String(t.refId)}: not an instant query`));
+}
+
+/** The unit a target's values are shown in: an override for its refId, else the panel's default. */
+function unitOf(panel: Panel, refId: unknown): string | undefined {
+  const override = (panel.fieldConfig?.overrides ?? []).find((o) => o.matcher?.id === "byFrameRefID" && o.matcher.options === refId);
+  const unit = override?.properties?.find((p) => p.id === "unit")?.value;
+  return typeof unit === "string" ? unit : panel.fieldConfig?.defaults?.unit;
+}
+
+/** Targets that compute a rate (per second, or per minute when multiplied) shown as a bare count. */
+function rateUnitProblems(panels: readonly Panel[]): string[] {
+  return panels.flatMap((panel) =>
+    (panel.targets ?? [])
+      .filter((t) => typeof t.expr === "string" && /\b(i?rate|deriv)\s*\(/.test(t.expr) && !/\bhistogram_quantile\s*\(/.test(t.expr))
+      .filter((t) => COUNT_UNITS.includes(unitOf(panel, t.refId)))
+      .map((t) => `${panelName(panel)} target ${String(t.refId)}: a rate shown in unit ${JSON.stringify(unitOf(panel, t.refId) ?? "(none)")}; use reqps, ops, cps, cpm, percentunit, s, bytes…`),
+  );
+}
 
 /** Panels placed off the 24-column grid, and every pair of panels that overlap. */
 function layoutProblems(panels: readonly Panel[]): string[] {
@@ -88,9 +137,14 @@ describe.each(DASHBOARDS)("assets/dashboards/%s", (_file, dashboard) => {
     expect(JSON.stringify(dashboard)).not.toMatch(/\$\{DS_/);
   });
 
-  it("uses only timeseries, stat, gauge and table panels (no graph, no rows)", () => {
-    expect(panels.filter((p) => !PANEL_TYPES.includes(String(p.type))).map((p) => `${panelName(p)}: ${String(p.type)}`)).toEqual([]);
-    expect(panels.filter((p) => p.panels !== undefined).map(panelName)).toEqual([]);
+  it("uses only timeseries, stat, gauge and table panels (no graph), and open rows", () => {
+    const content = panels.filter((p) => !isRow(p));
+    expect(content.filter((p) => !PANEL_TYPES.includes(String(p.type))).map((p) => `${panelName(p)}: ${String(p.type)}`)).toEqual([]);
+    expect(content.filter((p) => p.panels !== undefined).map(panelName)).toEqual([]);
+    // A collapsed row would hide its panels inside it, out of reach of these checks.
+    const rows = panels.filter(isRow);
+    expect(rows.filter((r) => r.collapsed !== false || JSON.stringify(r.panels) !== "[]" || r.targets !== undefined).map(panelName)).toEqual([]);
+    expect(rows.filter((r) => r.gridPos?.w !== GRID_COLUMNS || r.gridPos.h !== 1 || r.gridPos.x !== 0).map(panelName)).toEqual([]);
   });
 
   it("numbers its panels with unique positive integer ids", () => {
@@ -100,7 +154,7 @@ describe.each(DASHBOARDS)("assets/dashboards/%s", (_file, dashboard) => {
   });
 
   it("gives every panel a title and at least one query, each with its own refId", () => {
-    const problems = panels.flatMap((panel) => {
+    const problems = panels.filter((p) => !isRow(p)).flatMap((panel) => {
       const targets = panel.targets ?? [];
       const refIds = targets.map((t) => t.refId);
       return [
@@ -115,6 +169,51 @@ describe.each(DASHBOARDS)("assets/dashboards/%s", (_file, dashboard) => {
 
   it("lays its panels out on the 24-column grid without overlaps", () => {
     expect(layoutProblems(panels)).toEqual([]);
+  });
+
+  it("asks for an instant value in every stat and gauge panel", () => {
+    expect(singleValueProblems(panels)).toEqual([]);
+  });
+
+  it("never shows a rate in a count unit (short, none or no unit)", () => {
+    expect(rateUnitProblems(panels)).toEqual([]);
+  });
+
+  it("declares its template variables as queries on the provisioned Prometheus", () => {
+    const variables = dashboard.templating?.list ?? [];
+    const bad = variables.filter((v) => v.type !== "query" || JSON.stringify(v.datasource) !== JSON.stringify(PROMETHEUS) || typeof v.definition !== "string" || !/^label_values\(/.test(v.definition));
+    expect(bad.map((v) => String(v.name))).toEqual([]);
+  });
+});
+
+describe("the Operations dashboard", () => {
+  const operations = DASHBOARDS.find(([, d]) => d.title === "Protocol Operations")?.[1] as Dashboard;
+  const panels = operations.panels ?? [];
+  const row = panels.find((p) => isRow(p) && p.title === "Stack health") as Panel;
+  // The row's panels: those below it, up to the next row.
+  const inRow = panels.filter((p) => !isRow(p) && (p.gridPos?.y ?? 0) > (row?.gridPos?.y ?? Infinity) && !panels.some((r) => isRow(r) && r !== row && (r.gridPos?.y ?? 0) > (row.gridPos?.y ?? 0) && (r.gridPos?.y ?? 0) < (p.gridPos?.y ?? 0)));
+  const exprs = inRow.flatMap((p) => (p.targets ?? []).map((t) => String(t.expr)));
+
+  it("has a Stack health row: the stack's services, container restarts, notification failures", () => {
+    expect(row).toBeDefined();
+    expect(exprs).toEqual(expect.arrayContaining([expect.stringMatching(/^min by \(job\) \(up\{job=~"prometheus\|alertmanager\|node\|grafana"\}\)$/)]));
+    expect(exprs.some((e) => e.includes("alertmanager_notifications_failed_total"))).toBe(true);
+    expect(exprs.some((e) => e.includes("prometheus_notifications_errors_total"))).toBe(true);
+    expect(exprs.some((e) => e.includes("container_start_time_seconds"))).toBe(true);
+  });
+
+  it("marks the panels that cannot show data yet, and where the blackbox probes go", () => {
+    const restarts = inRow.find((p) => (p.targets ?? []).some((t) => String(t.expr).includes("container_start_time_seconds")));
+    expect(String(restarts?.description)).toMatch(/^DORMANT: needs a container exporter/);
+    const services = inRow.find((p) => (p.targets ?? []).some((t) => String(t.expr).startsWith("min by (job) (up{")));
+    expect(String(services?.description)).toContain('probe_success{job=\"blackbox\"}');
+  });
+
+  it("filters its many-target panels by the $job and $instance variables", () => {
+    const names = (operations.templating?.list ?? []).map((v) => v.name);
+    expect(names).toEqual(["job", "instance"]);
+    const filtered = panels.filter((p) => (p.targets ?? []).some((t) => /\$job\b/.test(String(t.expr)))).map((p) => p.title);
+    expect(filtered).toEqual(expect.arrayContaining(["Service health", "Targets up, by job", "Failed scrapes, by job", "Memory (RSS) per scraped process", "CPU per scraped process"]));
   });
 });
 
@@ -133,6 +232,24 @@ describe("the dashboard set", () => {
 });
 
 describe("the structure checks themselves", () => {
+  it("catch a stat panel with a range query, and a rate shown as a bare count", () => {
+    const stat: Panel = { id: 1, title: "s", type: "stat", targets: [{ refId: "A", expr: "up" }, { refId: "B", expr: "up", instant: true, range: false }] };
+    expect(singleValueProblems([stat])).toEqual(['panel 1 "s" target A: not an instant query']);
+    const rates: Panel = {
+      id: 2,
+      title: "r",
+      type: "timeseries",
+      targets: [
+        { refId: "A", expr: "sum(rate(up[5m])) * 60" },
+        { refId: "B", expr: "sum(increase(up[1h]))" },
+        { refId: "C", expr: "histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))" },
+        { refId: "D", expr: "rate(up[5m])" },
+      ],
+      fieldConfig: { defaults: { unit: "short" }, overrides: [{ matcher: { id: "byFrameRefID", options: "D" }, properties: [{ id: "unit", value: "ops" }] }] },
+    };
+    expect(rateUnitProblems([rates])).toEqual([expect.stringMatching(/^panel 2 "r" target A: a rate shown in unit "short"/)]);
+  });
+
   const panel = (id: number, gridPos: GridPos, extra: Partial<Panel> = {}): Panel => ({
     id,
     title: `p${id}`,

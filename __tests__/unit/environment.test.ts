@@ -88,6 +88,15 @@ describe("environment files", () => {
     expectInvalid({ name: "bad", state: { backend: "pg", connStr: "postgres://u:p@h/db" } }, "connStr");
   });
 
+  it("requires an https:// runbook base URL where notifications go out, naming the field", () => {
+    expectInvalid({ name: "bad", alerting: { pagerduty: true } }, "alerting.runbookBaseUrl", "https://", '"docs/runbooks"');
+    expectInvalid({ name: "bad", alerting: { slack: { channel: "#alerts" }, runbookBaseUrl: "http://wiki.internal/runbooks" } }, "alerting.runbookBaseUrl");
+    expectInvalid({ name: "bad", alerting: { heartbeat: true, runbookBaseUrl: "docs/runbooks" } }, "alerting.runbookBaseUrl");
+    // Without receivers the repository-relative default is fine (dev), and prod names a URL.
+    expect(load({ name: "quiet" }).load().alerting.runbookBaseUrl).toBe("docs/runbooks");
+    expect(shippedEnvironment("prod").alerting.runbookBaseUrl).toMatch(/^https:\/\/github\.com\/.+\/docs\/runbooks$/);
+  });
+
   it("requires the name to match the file name", () => {
     const { load: run } = load({ name: "other" }, "mine.yaml");
     expect(run).toThrow(/name: "other" must match the file name "mine"/);

@@ -1,30 +1,27 @@
-import { renderRuleFile, ruleParameters } from "../../stacks/config/rules";
+import { exportedSources, loadedRuleFiles, renderRuleFile, RULE_FILE_NEEDS, ruleParameters } from "../../stacks/config/rules";
 import { CONFIG_PATHS } from "../../stacks/catalog";
-import { ASSETS, containerNamed, environment, synth, uploadedFile } from "../helpers/synth";
+import { ASSETS, containerNamed, environment, shippedEnvironment, synth, uploadedFile } from "../helpers/synth";
+
+const protocolTargets = { targets: [{ job: "registry_a", targets: ["h:1"] }, { job: "teg_layer", targets: ["h:2"] }] };
+const loaded = (env: ReturnType<typeof environment>) => loadedRuleFiles(env, ASSETS.ruleFiles).map((f) => f.name);
 
 describe("rule placeholders", () => {
   it("take thresholds and the runbook base URL from the environment", () => {
-    const env = environment({ thresholds: { treasuryMinimumTokens: 5000 }, alerting: { runbookBaseUrl: "https://runbooks.example/" } });
+    const env = environment({ thresholds: { treasuryMinimumTokens: 5000 }, alerting: { runbookBaseUrl: "https://runbooks.example/" }, scrape: protocolTargets });
     const prometheus = containerNamed(synth(env), "unit-prometheus");
-    const rules = uploadedFile(prometheus, `${CONFIG_PATHS.prometheusRulesDir}/protocol.rules.yml`);
-    expect(rules).toContain("expr: teg_treasury_balance < 5000");
-    expect(rules).toContain('runbook_url: "https://runbooks.example/RegistryDown.md"');
-    expect(rules).not.toMatch(/\[\[/);
+    const rules = (name: string) => uploadedFile(prometheus, `${CONFIG_PATHS.prometheusRulesDir}/${name}`);
+    expect(rules("teg.rules.yml")).toContain("expr: teg_treasury_balance < 5000");
+    expect(rules("registry.rules.yml")).toContain('runbook_url: "https://runbooks.example/RegistryDown.md"');
+    expect(rules("registry.rules.yml")).not.toMatch(/\[\[/);
   });
 
-  it("arm the absent alerts only where the environment scrapes such jobs", () => {
-    const rendered = (env: ReturnType<typeof environment>) =>
-      renderRuleFile(ASSETS.ruleFiles.find((f) => f.name === "protocol.rules.yml")!, ruleParameters(env)).content;
-    expect(rendered(environment())).toContain('absent(up{job=~"registry_.*"}) and on() (vector(0) > 0)');
-    const withRegistries = environment({ scrape: { targets: [{ job: "registry_a", targets: ["h:1"] }, { job: "registry_b", targets: ["h:2"] }] } });
-    expect(rendered(withRegistries)).toContain('absent(up{job=~"registry_.*"}) and on() (vector(2) > 0)');
-  });
-
-  it("arm the Alertmanager connection alert only where an Alertmanager runs", () => {
-    const stack = ASSETS.ruleFiles.find((f) => f.name === "stack.rules.yml")!;
-    const rendered = (services: ("prometheus" | "alertmanager")[]) => renderRuleFile(stack, ruleParameters(environment({ services }))).content;
-    expect(rendered(["prometheus", "alertmanager"])).toContain("prometheus_notifications_alertmanagers_discovered < 1 and on() (vector(1) > 0)");
-    expect(rendered(["prometheus"])).toContain("prometheus_notifications_alertmanagers_discovered < 1 and on() (vector(0) > 0)");
+  it("take the resource-usage threshold (the seed's 80% by default) and the agents' job", () => {
+    const host = ASSETS.ruleFiles.find((f) => f.name === "host.rules.yml")!;
+    expect(renderRuleFile(host, ruleParameters(environment())).content).toContain("node_memory_MemTotal_bytes > 80 / 100");
+    expect(renderRuleFile(host, ruleParameters(environment({ thresholds: { resourceUsagePercentMax: 90 } }))).content).toContain("> 90 / 100");
+    const agents = ASSETS.ruleFiles.find((f) => f.name === "agents.rules.yml")!;
+    const consul = { server: "consul:8500", services: ["agent-service"], job: "sdk_agents" };
+    expect(renderRuleFile(agents, ruleParameters(environment({ scrape: { consul } }))).content).toContain('request_duration_sum{job="sdk_agents"}');
   });
 
   it("refuse an unknown placeholder, naming the file", () => {
@@ -34,5 +31,39 @@ describe("rule placeholders", () => {
 
   it("leave no placeholder in any shipped rule file", () => {
     for (const file of ASSETS.ruleFiles) expect(renderRuleFile(file, ruleParameters(environment())).content).not.toMatch(/\[\[|\]\]/);
+  });
+});
+
+// A rule file is loaded only where the environment has the metrics its alerts read (the
+// behaviour that replaced arming RegistryAbsent, TEGLayerAbsent and the Alertmanager connection
+// alert with `and on() vector(n) > 0`).
+describe("which rule files an environment loads", () => {
+  it("names what every shipped rule file needs, and refuses a file it does not know", () => {
+    expect(Object.keys(RULE_FILE_NEEDS).sort()).toEqual(ASSETS.ruleFiles.map((f) => f.name).sort());
+    expect(() => loadedRuleFiles(environment(), [{ name: "new.rules.yml", content: "" }])).toThrow(/new\.rules\.yml: not in RULE_FILE_NEEDS/);
+  });
+
+  it("loads Prometheus's rules and the dormant alerts' files everywhere", () => {
+    expect(loaded(environment({ services: ["prometheus"] }))).toEqual(["database.rules.yml", "elasticsearch.rules.yml", "security.rules.yml", "stack.rules.yml"]);
+  });
+
+  it("loads Alertmanager's and the host's rules only where those services run", () => {
+    expect(loaded(environment({ services: ["prometheus", "alertmanager"] }))).toContain("alertmanager.rules.yml");
+    expect(loaded(environment({ services: ["prometheus", "alertmanager"] }))).not.toContain("host.rules.yml");
+    expect(loaded(environment({ services: ["prometheus", "nodeExporter"] }))).toContain("host.rules.yml");
+  });
+
+  it("loads the registry, TEG and agent rules only where the environment scrapes such jobs", () => {
+    expect(loaded(environment())).not.toEqual(expect.arrayContaining(["registry.rules.yml"]));
+    expect(loaded(environment({ scrape: protocolTargets }))).toEqual(expect.arrayContaining(["registry.rules.yml", "teg.rules.yml"]));
+    expect(loaded(environment({ scrape: { targets: [{ job: "teg_layer", targets: ["h:2"] }] } }))).not.toContain("registry.rules.yml");
+    expect(loaded(environment({ scrape: { consul: { server: "consul:8500", services: ["agent-service"] } } }))).toContain("agents.rules.yml");
+  });
+
+  it("maps the shipped environments to their metric sources", () => {
+    expect([...exportedSources(shippedEnvironment("local"))].sort()).toEqual(["alertmanager", "client_library", "node_exporter", "prometheus", "registry", "spire", "teg"]);
+    expect([...exportedSources(shippedEnvironment("dev"))].sort()).toEqual(["alertmanager", "client_library", "grafana", "node_exporter", "prometheus", "registry", "spire", "teg"]);
+    expect(exportedSources(shippedEnvironment("prod"))).toContain("agent");
+    expect(exportedSources(environment({ scrape: { targets: [{ job: "postgres_registry", targets: ["pg-exporter:9187"] }] } }))).toContain("postgres_exporter");
   });
 });

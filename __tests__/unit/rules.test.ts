@@ -9,7 +9,9 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { alertmanagerConfig } from "../../stacks/config/alertmanager";
 import { renderRuleFile, ruleParameters } from "../../stacks/config/rules";
-import { ASSETS, ROOT, shippedEnvironment } from "../helpers/synth";
+import type { Environment } from "../../stacks/environment";
+import { amtool } from "../helpers/alertmanager";
+import { ASSETS, environment, ROOT, shippedEnvironment } from "../helpers/synth";
 import { run, tool } from "../helpers/tools";
 
 const TESTS_DIR = path.join(ROOT, "assets", "rules", "tests");
@@ -49,6 +51,9 @@ describe("alert rules", () => {
     expect(alert.annotations.summary).toMatch(/\S/);
     expect(alert.annotations.description).toMatch(/\S/);
     expect(alert.annotations.runbook_url).toBe(`[[ runbookBaseUrl ]]/${name}.md`);
+    // `dormant`: why the alert cannot fire yet (fireable.test.ts checks it is true where loaded).
+    expect(Object.keys(alert.annotations).filter((k) => !["summary", "description", "runbook_url", "dormant"].includes(k))).toEqual([]);
+    if ("dormant" in alert.annotations) expect(alert.annotations.dormant).toMatch(/^needs /);
   });
 });
 
@@ -107,14 +112,14 @@ describe("promtool unit tests (assets/rules/tests)", () => {
 describe("Alertmanager routes (amtool config routes test)", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-routes-"));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const receiverFor = (environmentName: string, labels: Record<string, string>) => {
-    const config = path.join(dir, `${environmentName}-alertmanager.yml`);
-    if (!fs.existsSync(config)) fs.writeFileSync(config, alertmanagerConfig(shippedEnvironment(environmentName)));
-    const matchers = Object.entries({ ...labels, environment: environmentName }).map(([k, v]) => `${k}=${v}`);
-    return run(tool("amtool"), ["config", "routes", "test", `--config.file=${config}`, ...matchers]).trim();
+  const configOf = (env: Environment) => alertmanagerConfig(env);
+  const receiverIn = (name: string, env: Environment, labels: Record<string, string>) => {
+    const matchers = Object.entries({ ...labels, environment: env.name }).map(([k, v]) => `${k}=${v}`);
+    return amtool((file) => ["config", "routes", "test", `--config.file=${file}`, ...matchers], configOf(env), dir, name).trim();
   };
+  const receiverFor = (environmentName: string, labels: Record<string, string>) => receiverIn(environmentName, shippedEnvironment(environmentName), labels);
   const expectedInProd = (alert: Alert) =>
-    alert.name === WATCHDOG ? "null" : ({ critical: "pagerduty", warning: "slack", info: "null" } as Record<string, string>)[alert.labels.severity];
+    alert.name === WATCHDOG ? "heartbeat" : ({ critical: "pagerduty", warning: "slack", info: "null" } as Record<string, string>)[alert.labels.severity];
 
   it.each(alerts.map((a) => [a.name, a.labels.severity, a] as const))("prod sends %s (%s) to its receiver", (name, severity, alert) => {
     expect(receiverFor("prod", { alertname: name, severity })).toBe(expectedInProd(alert));
@@ -122,6 +127,37 @@ describe("Alertmanager routes (amtool config routes test)", () => {
 
   it.each(SEVERITIES)("dev, without receivers, sends %s to null", (severity) => {
     expect(receiverFor("dev", { alertname: "RegistryDown", severity })).toBe("null");
+  });
+
+  it("sends the Watchdog to the heartbeat service where there is one, and nowhere else", () => {
+    expect(receiverFor("prod", { alertname: WATCHDOG, severity: "none", service: "monitoring" })).toBe("heartbeat");
+    expect(receiverFor("dev", { alertname: WATCHDOG, severity: "none", service: "monitoring" })).toBe("null");
+    const heartbeatOnly = environment({ name: "beat", alerting: { heartbeat: true, runbookBaseUrl: "https://runbooks.example" } });
+    expect(receiverIn("beat", heartbeatOnly, { alertname: WATCHDOG, severity: "none" })).toBe("heartbeat");
+    expect(receiverIn("beat", heartbeatOnly, { alertname: "RegistryDown", severity: "critical" })).toBe("null");
+  });
+
+  // The delivery-failure matrix of the README ("Dead man's switch"): a failing integration's
+  // own alert goes to another integration wherever there is one.
+  const failure = (integration: string) => ({ alertname: "AlertmanagerFailedToSendAlerts", severity: "critical", service: "alertmanager", integration });
+  const receiversOnly = (name: string, alerting: Record<string, unknown>) =>
+    environment({ name, alerting: { runbookBaseUrl: "https://runbooks.example", ...alerting } });
+
+  it.each([
+    ["pagerduty", "slack"],
+    ["slack", "pagerduty"],
+    ["webhook", "pagerduty"],
+  ])("prod (PagerDuty, Slack, heartbeat) sends %s's delivery failure to %s", (integration, receiver) => {
+    expect(receiverFor("prod", failure(integration))).toBe(receiver);
+  });
+
+  it("with one integration only, sends its failure to that one (the heartbeat's silence is the other way: see the inhibition tests)", () => {
+    const pagerdutyOnly = receiversOnly("pdonly", { pagerduty: true, heartbeat: true });
+    expect(receiverIn("pdonly", pagerdutyOnly, failure("pagerduty"))).toBe("pagerduty");
+    expect(receiverIn("pdonly", pagerdutyOnly, failure("webhook"))).toBe("pagerduty");
+    const slackOnly = receiversOnly("slackonly", { slack: { channel: "#alerts" }, heartbeat: true });
+    expect(receiverIn("slackonly", slackOnly, failure("slack"))).toBe("slack");
+    expect(receiverIn("slackonly", slackOnly, failure("webhook"))).toBe("slack");
   });
 });
 
@@ -134,9 +170,12 @@ describe("the README's alert table", () => {
       .filter((line) => line.startsWith("|"))
       .slice(2) // header and separator
       .map((line) => line.split("|").map((cell) => cell.trim().replace(/`/g, "")))
-      .map(([, alert, severity]) => ({ alert, severity }));
+      .map(([, alert, severity, , firesWhen]) => ({ alert, severity, firesWhen }));
     expect(rows.filter((r) => !/^\[(\w+)\]\(docs\/runbooks\/\1\.md\)$/.test(r.alert)).map((r) => r.alert)).toEqual([]);
     const documented = rows.map((r) => `${/^\[(\w+)\]/.exec(r.alert)?.[1]} ${r.severity}`).sort();
     expect(documented).toEqual(alerts.map((a) => `${a.name} ${a.labels.severity}`).sort());
+    // Dormant alerts say so, with their reason, and only they do.
+    const markedDormant = rows.filter((r) => /\*\*dormant\*\*: needs /.test(r.firesWhen)).map((r) => /^\[(\w+)\]/.exec(r.alert)?.[1]);
+    expect(markedDormant.sort()).toEqual(alerts.filter((a) => "dormant" in a.annotations).map((a) => a.name).sort());
   });
 });

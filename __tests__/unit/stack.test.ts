@@ -59,7 +59,7 @@ describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
   it("uploads each config where the image reads it", () => {
     const files = (service: string) => (containerNamed(stack, `${name}-${service}`).upload ?? []).map((u) => u.file);
     expect(files("prometheus")).toEqual(
-      expect.arrayContaining([CONFIG_PATHS.prometheusConfig, `${CONFIG_PATHS.prometheusRulesDir}/protocol.rules.yml`, `${CONFIG_PATHS.prometheusRulesDir}/stack.rules.yml`]),
+      expect.arrayContaining([CONFIG_PATHS.prometheusConfig, `${CONFIG_PATHS.prometheusRulesDir}/registry.rules.yml`, `${CONFIG_PATHS.prometheusRulesDir}/stack.rules.yml`]),
     );
     if (runs("alertmanager")) {
       expect(files("alertmanager")).toEqual(expect.arrayContaining([CONFIG_PATHS.alertmanagerConfig, `${CONFIG_PATHS.alertmanagerTemplatesDir}/protocol.tmpl`]));

@@ -6,9 +6,23 @@ import { toYaml } from "./yaml";
 export const ALERTMANAGER_SECRET_FILES = {
   pagerdutyRoutingKey: `${CONFIG_PATHS.alertmanagerSecretsDir}/pagerduty_routing_key`,
   slackWebhookUrl: `${CONFIG_PATHS.alertmanagerSecretsDir}/slack_webhook_url`,
+  heartbeatUrl: `${CONFIG_PATHS.alertmanagerSecretsDir}/heartbeat_url`,
 } as const;
 
 export const NULL_RECEIVER = "null";
+export const HEARTBEAT_RECEIVER = "heartbeat";
+
+/** How often the Watchdog is sent to the heartbeat service; see the Dead man's switch section of the README. */
+export const HEARTBEAT_TIMING = { group_wait: "10s", group_interval: "1m", repeat_interval: "1m" } as const;
+
+/** The value of the `integration` label Alertmanager puts on its notification metrics, per receiver. */
+type Integration = "pagerduty" | "slack" | "webhook";
+
+/** The integration that pages: critical alerts go there (PagerDuty, else Slack), or none. */
+function pagingIntegration(env: Environment): Integration | undefined {
+  if (env.alerting.pagerduty) return "pagerduty";
+  return env.alerting.slack ? "slack" : undefined;
+}
 
 function receivers(env: Environment): Record<string, unknown>[] {
   const list: Record<string, unknown>[] = [{ name: NULL_RECEIVER }];
@@ -39,23 +53,92 @@ function receivers(env: Environment): Record<string, unknown>[] {
       ],
     });
   }
+  if (env.alerting.heartbeat) {
+    list.push({
+      name: HEARTBEAT_RECEIVER,
+      webhook_configs: [
+        {
+          // url_file needs Alertmanager 0.26+ (0.28+ fixes a crash with it); the catalog pins 0.34.
+          url_file: ALERTMANAGER_SECRET_FILES.heartbeatUrl,
+          // A "resolved" Watchdog means Prometheus stopped sending it: that must not count as a beat.
+          send_resolved: false,
+        },
+      ],
+    });
+  }
   return list;
 }
 
 /**
- * Where each severity goes. Critical pages (PagerDuty, else Slack), warnings go to Slack,
- * info and the Watchdog go nowhere: a receiver that is not configured falls back to null.
+ * Where each alert goes. Critical pages (PagerDuty, else Slack), warnings go to Slack, info goes
+ * nowhere; a receiver that is not configured falls back to null. The Watchdog goes to the
+ * heartbeat service where there is one, else nowhere. A failing integration's own
+ * AlertmanagerFailedToSendAlerts goes to the other one (README, "Dead man's switch").
  */
 function routes(env: Environment): Record<string, unknown>[] {
   const slack = env.alerting.slack ? "slack" : NULL_RECEIVER;
   const critical = env.alerting.pagerduty ? "pagerduty" : slack;
+  const failed = (integration: Integration) => ['alertname="AlertmanagerFailedToSendAlerts"', `integration="${integration}"`];
   return [
-    // The Watchdog always fires; it proves the pipeline works and must never page anyone.
-    { matchers: ['alertname="Watchdog"'], receiver: NULL_RECEIVER },
+    // The Watchdog always fires; it proves the pipeline works and must never page anyone. A
+    // heartbeat service pages when it stops arriving.
+    env.alerting.heartbeat
+      ? { matchers: ['alertname="Watchdog"'], receiver: HEARTBEAT_RECEIVER, ...HEARTBEAT_TIMING }
+      : { matchers: ['alertname="Watchdog"'], receiver: NULL_RECEIVER },
+    ...(env.alerting.pagerduty && env.alerting.slack
+      ? [
+          { matchers: failed("pagerduty"), receiver: "slack", repeat_interval: "1h" },
+          { matchers: failed("slack"), receiver: "pagerduty", repeat_interval: "1h" },
+        ]
+      : []),
     { matchers: ['severity="critical"'], receiver: critical, repeat_interval: "1h" },
     { matchers: ['severity="warning"'], receiver: slack },
     { matchers: ['severity="info"'], receiver: NULL_RECEIVER },
   ];
+}
+
+/**
+ * Inhibition: a cause mutes its own symptoms and nothing else. `equal` names the labels that
+ * identify the same thing (Alertmanager counts a label missing on both sides as equal).
+ */
+function inhibitRules(env: Environment): Record<string, unknown>[] {
+  const rules: Record<string, unknown>[] = [
+    // A target that cannot be scraped: its own warnings and infos are symptoms (same job and
+    // instance; registry_a being down says nothing about registry_b).
+    {
+      source_matchers: ['alertname=~"RegistryDown|TEGLayerDown"'],
+      target_matchers: ['severity=~"warning|info"'],
+      equal: ["environment", "job", "instance"],
+    },
+    // An empty treasury is also a low one.
+    {
+      source_matchers: ['alertname="TreasuryDepleted"'],
+      target_matchers: ['alertname="LowTreasuryBalance"'],
+      equal: ["environment", "job", "instance"],
+    },
+    // A file system that is almost full is also filling up: the same file system only.
+    {
+      source_matchers: ['alertname="NodeFilesystemAlmostFull"'],
+      target_matchers: ['alertname="NodeFilesystemFillingUp"'],
+      equal: ["environment", "instance", "mountpoint"],
+    },
+    {
+      source_matchers: ['alertname="NodeFilesystemAlmostOutOfFiles"'],
+      target_matchers: ['alertname="NodeFilesystemFilesFillingUp"'],
+      equal: ["environment", "instance", "mountpoint"],
+    },
+  ];
+  // When the integration that pages fails, nobody would hear of it: stop the heartbeat, so the
+  // heartbeat service pages through its own channels.
+  const paging = pagingIntegration(env);
+  if (env.alerting.heartbeat && paging) {
+    rules.push({
+      source_matchers: ['alertname="AlertmanagerFailedToSendAlerts"', `integration="${paging}"`],
+      target_matchers: ['alertname="Watchdog"'],
+      equal: ["environment"],
+    });
+  }
+  return rules;
 }
 
 export function alertmanagerConfig(env: Environment): string {
@@ -70,14 +153,7 @@ export function alertmanagerConfig(env: Environment): string {
       repeat_interval: "4h",
       routes: routes(env),
     },
-    // A critical alert for a service mutes that service's warnings and infos: one page, not three.
-    inhibit_rules: [
-      {
-        source_matchers: ['severity="critical"'],
-        target_matchers: ['severity=~"warning|info"'],
-        equal: ["environment", "service"],
-      },
-    ],
+    inhibit_rules: inhibitRules(env),
     receivers: receivers(env),
   });
 }

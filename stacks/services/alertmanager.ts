@@ -26,6 +26,7 @@ export class Alertmanager extends Construct {
     const secretFiles: Record<string, string> = {};
     if (env.alerting.pagerduty) secretFiles[ALERTMANAGER_SECRET_FILES.pagerdutyRoutingKey] = secrets.get("pagerdutyRoutingKey");
     if (env.alerting.slack) secretFiles[ALERTMANAGER_SECRET_FILES.slackWebhookUrl] = secrets.get("slackWebhookUrl");
+    if (env.alerting.heartbeat) secretFiles[ALERTMANAGER_SECRET_FILES.heartbeatUrl] = secrets.get("heartbeatUrl");
 
     this.service = new ServiceContainer(this, "alertmanager", {
       context,

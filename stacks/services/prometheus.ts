@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { CONFIG_PATHS, SERVICES } from "../catalog";
 import { prometheusConfig, prometheusFlags, type RuleFile } from "../config/prometheus";
-import { renderRuleFile, ruleParameters } from "../config/rules";
+import { loadedRuleFiles, renderRuleFile, ruleParameters } from "../config/rules";
 import { filesIn, ServiceContainer, type StackContext } from "../container";
 import type { Environment } from "../environment";
 
@@ -19,9 +19,11 @@ export class Prometheus extends Construct {
     super(scope, id);
     const spec = SERVICES.prometheus;
     const parameters = ruleParameters(env);
-    const rendered = Object.fromEntries(ruleFiles.map((rule) => [rule.name, renderRuleFile(rule, parameters).content]));
+    // Only the rule files whose metrics the environment has (stacks/config/rules.ts).
+    const loaded = loadedRuleFiles(env, ruleFiles);
+    const rendered = Object.fromEntries(loaded.map((rule) => [rule.name, renderRuleFile(rule, parameters).content]));
     const files = {
-      [CONFIG_PATHS.prometheusConfig]: prometheusConfig(env, ruleFiles),
+      [CONFIG_PATHS.prometheusConfig]: prometheusConfig(env, loaded),
       ...filesIn(CONFIG_PATHS.prometheusRulesDir, rendered),
     };
 

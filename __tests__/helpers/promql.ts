@@ -1,0 +1,256 @@
+/**
+ * The PromQL checker of promql.test.ts and fireable.test.ts: the metric catalog
+ * (assets/metrics.yml), where the project's expressions are, and an analysis of one expression
+ * with Prometheus's own grammar (@prometheus-io/lezer-promql).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parser } from "@prometheus-io/lezer-promql";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import type { RuleFile } from "../../stacks/config/prometheus";
+import { METRIC_SOURCES, renderRuleFile, ruleParameters } from "../../stacks/config/rules";
+import { environment, ROOT } from "./synth";
+
+// ---------------------------------------------------------------------------------------------
+// The catalog
+// ---------------------------------------------------------------------------------------------
+
+export const CATALOG_PATH = "assets/metrics.yml";
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Labels Prometheus attaches to every scraped series; any selector may match on them. */
+export const TARGET_LABELS = ["job", "instance"];
+/** Components whose metrics are not documented anywhere yet, so the only ones that may be `expected`. */
+export const PROTOCOL_SOURCES = ["registry", "teg", "spire", "agent"];
+
+/** The sources stacks/config/rules.ts maps to environments (exportedSources). */
+const SOURCES = METRIC_SOURCES;
+
+const entryFields = {
+  source: z.enum(SOURCES),
+  type: z.enum(["counter", "gauge", "histogram", "summary"]),
+  help: z.string().min(1),
+  labels: z.array(z.string().regex(LABEL_NAME)),
+};
+const catalogSchema = z.strictObject({
+  metrics: z.record(
+    z.string().regex(METRIC_NAME),
+    z.discriminatedUnion("status", [
+      z.strictObject({ ...entryFields, status: z.literal("exported"), documented_in: z.string().min(1) }),
+      z.strictObject({ ...entryFields, status: z.literal("expected"), expected_from: z.string().min(1) }),
+    ]),
+  ),
+});
+export type CatalogEntry = z.infer<typeof catalogSchema>["metrics"][string];
+export type Catalog = Readonly<Record<string, CatalogEntry>>;
+
+// `yaml` refuses duplicate keys, so a metric cannot be listed twice.
+export const parsedCatalog = catalogSchema.safeParse(parseYaml(fs.readFileSync(path.join(ROOT, CATALOG_PATH), "utf8")));
+export const CATALOG: Catalog = parsedCatalog.success ? parsedCatalog.data.metrics : {};
+
+// ---------------------------------------------------------------------------------------------
+// Where the expressions are
+// ---------------------------------------------------------------------------------------------
+
+export interface Query {
+  /** File, panel or alert, and target: what a failure names. */
+  readonly where: string;
+  readonly expr: string;
+}
+
+export interface DashboardTarget {
+  refId?: string;
+  expr?: unknown;
+}
+export interface DashboardPanel {
+  id?: number;
+  title?: string;
+  targets?: DashboardTarget[];
+  panels?: DashboardPanel[];
+}
+
+export interface DashboardModel {
+  panels?: DashboardPanel[];
+  templating?: { list?: { name?: string }[] };
+}
+
+/** The value a declared template variable stands for in checks: any label value, as "All" does. */
+export const TEMPLATE_VARIABLE_VALUE = ".+";
+
+/**
+ * Every target of a dashboard, with the dashboard's own template variables ($job, ${instance},
+ * ${job:regex}) replaced by TEMPLATE_VARIABLE_VALUE. A variable the dashboard does not declare
+ * stays and fails to parse.
+ */
+export function dashboardQueries(file: string, dashboard: DashboardModel): Query[] {
+  const declared = (dashboard.templating?.list ?? []).map((v) => v.name).filter((n): n is string => typeof n === "string" && /^\w+$/.test(n));
+  const substitute = (expr: string) =>
+    declared.length === 0 ? expr : expr.replace(new RegExp(`\\$\\{(${declared.join("|")})(:\\w+)?\\}|\\$(${declared.join("|")})\\b`, "g"), TEMPLATE_VARIABLE_VALUE);
+  const fromPanel = (panel: DashboardPanel): Query[] => [
+    ...(panel.targets ?? []).map((target) => ({
+      where: `assets/dashboards/${file} › panel ${panel.id} "${panel.title}" › target ${target.refId}`,
+      expr: typeof target.expr === "string" ? substitute(target.expr) : "",
+    })),
+    ...(panel.panels ?? []).flatMap(fromPanel), // panels inside a collapsed row
+  ];
+  return (dashboard.panels ?? []).flatMap(fromPanel);
+}
+
+export interface RuleDocument {
+  groups: { name: string; rules: { alert?: string; record?: string; expr: unknown }[] }[];
+}
+
+/** Rule files hold `[[ name ]]` placeholders: render them as for an environment with defaults. */
+export function renderedRules(file: RuleFile): RuleDocument {
+  return parseYaml(renderRuleFile(file, ruleParameters(environment())).content) as RuleDocument;
+}
+
+export function ruleQueries(file: RuleFile): Query[] {
+  return renderedRules(file).groups.flatMap((group) =>
+    group.rules.map((rule) => ({
+      where: `assets/rules/${file.name} › group ${group.name} › ${rule.alert ? `alert ${rule.alert}` : `record ${rule.record}`}`,
+      expr: String(rule.expr ?? ""),
+    })),
+  );
+}
+
+/** Series the project's own recording rules create: known without a catalog entry. */
+export function recordedSeries(files: readonly RuleFile[]): Set<string> {
+  return new Set(files.flatMap((f) => renderedRules(f).groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : [])))));
+}
+
+/**
+ * Grafana replaces its interval variables before the query reaches Prometheus; do the same with
+ * representative values. Any other `$variable` stays and fails to parse (dashboardQueries has
+ * already replaced the dashboard's own template variables).
+ */
+export function interpolateGrafana(expr: string): string {
+  const values: Record<string, string> = { __rate_interval: "1m", __interval: "15s", __range: "6h" };
+  return expr.replace(/\$\{?(__rate_interval|__interval|__range)\b\}?/g, (_, name: string) => values[name]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The checker: parse, walk the syntax tree, look metrics up
+// ---------------------------------------------------------------------------------------------
+
+type SyntaxNode = ReturnType<typeof parser.parse>["topNode"];
+
+interface Selector {
+  readonly text: string;
+  /** Metric names the selector names positively: identifier, quoted name, __name__ = / =~ a|b. */
+  readonly names: string[];
+  readonly matchers: { label: string; op: string; value: string }[];
+  readonly problems: string[];
+}
+
+/** The value of a PromQL string literal ("…" and '…' with Go escapes, or `raw`). */
+function unquote(literal: string): string {
+  const body = literal.slice(1, -1);
+  if (literal.startsWith("`")) return body;
+  try {
+    return JSON.parse(`"${literal.startsWith("'") ? body.replace(/\\'/g, "'").replace(/"/g, '\\"') : body}"`) as string;
+  } catch {
+    return body;
+  }
+}
+
+function readSelector(node: SyntaxNode, source: string): Selector {
+  const text = (n: SyntaxNode) => source.slice(n.from, n.to);
+  const selector: Selector = { text: text(node), names: [], matchers: [], problems: [] };
+  const identifier = node.getChild("Identifier");
+  if (identifier) selector.names.push(text(identifier));
+  const matchers = node.getChild("LabelMatchers");
+  for (let child = matchers?.firstChild ?? null; child; child = child.nextSibling) {
+    if (child.name === "QuotedLabelName") {
+      // {"metric.name", …}: a UTF-8 metric name in quotes (Prometheus 3).
+      const literal = child.getChild("StringLiteral");
+      if (literal) selector.names.push(unquote(text(literal)));
+    } else if (child.name === "UnquotedLabelMatcher" || child.name === "QuotedLabelMatcher") {
+      const labelNode = child.firstChild;
+      const quotedLabel = labelNode?.getChild("StringLiteral");
+      const label = quotedLabel ? unquote(text(quotedLabel)) : labelNode ? text(labelNode) : "";
+      const opNode = child.getChild("MatchOp");
+      const valueNode = child.lastChild;
+      selector.matchers.push({ label, op: opNode ? text(opNode) : "", value: valueNode ? unquote(text(valueNode)) : "" });
+    }
+  }
+  for (const { label, op, value } of selector.matchers.filter((m) => m.label === "__name__")) {
+    if (op === "=") selector.names.push(value);
+    else if (op === "=~" && /^[a-zA-Z_:][a-zA-Z0-9_:]*(\|[a-zA-Z_:][a-zA-Z0-9_:]*)*$/.test(value)) selector.names.push(...value.split("|"));
+    else if (op === "=~") selector.problems.push(`${label}=~"${value}" cannot be checked against the catalog: list the names as a|b`);
+  }
+  if (selector.names.length === 0 && selector.problems.length === 0) selector.problems.push(`${selector.text} selects no metric by name`);
+  return selector;
+}
+
+export interface Analysis {
+  readonly problems: string[];
+  /** Catalog entries (histograms by their base name) and recorded series the expression reads. */
+  readonly uses: string[];
+}
+
+/** Finds the catalog entry of a series name; a histogram's series resolve to its base entry. */
+export function resolve(name: string, catalog: Catalog): { key: string; entry: CatalogEntry; seriesLabels: string[] } | string {
+  const entry = catalog[name];
+  if (entry?.type === "histogram") return `${name} is a histogram: query ${name}_bucket, ${name}_sum or ${name}_count`;
+  if (entry) return { key: name, entry, seriesLabels: entry.type === "summary" ? ["quantile"] : [] };
+  for (const suffix of ["_bucket", "_sum", "_count"]) {
+    const base = name.slice(0, -suffix.length);
+    const parent = name.endsWith(suffix) ? catalog[base] : undefined;
+    if (parent?.type === "histogram") return { key: base, entry: parent, seriesLabels: suffix === "_bucket" ? ["le"] : [] };
+    if (parent?.type === "summary" && suffix !== "_bucket") return { key: base, entry: parent, seriesLabels: [] };
+  }
+  return `unknown metric ${name}: not in ${CATALOG_PATH}`;
+}
+
+export function analyse(expr: string, catalog: Catalog, recorded: ReadonlySet<string> = new Set()): Analysis {
+  const source = interpolateGrafana(expr);
+  if (source.trim() === "") return { problems: ["empty expression"], uses: [] };
+  const tree = parser.parse(source);
+  const errors: number[] = [];
+  const selectors: Selector[] = [];
+  tree.iterate({
+    enter: (ref) => {
+      if (ref.type.isError) errors.push(ref.from);
+      if (ref.name === "VectorSelector") selectors.push(readSelector(ref.node, source));
+    },
+  });
+  if (errors.length > 0) {
+    const at = errors[0];
+    return { problems: [`does not parse (⚠ marks the first error): ${source.slice(0, at)}⚠${source.slice(at)}`], uses: [] };
+  }
+  // A variable left in a label value still parses: name it (the dashboard does not declare it).
+  // ($1 in label_replace is a regex group, not a variable.)
+  const unknownVariables = [...source.matchAll(/\$\{?([A-Za-z_]\w*)/g)].map((m) => `unknown variable $${m[1]}: not a template variable of the dashboard`);
+  if (unknownVariables.length > 0) return { problems: unknownVariables, uses: [] };
+  const problems: string[] = [];
+  const uses: string[] = [];
+  for (const selector of selectors) {
+    problems.push(...selector.problems);
+    for (const name of selector.names) {
+      if (recorded.has(name)) {
+        uses.push(name);
+        continue;
+      }
+      const found = resolve(name, catalog);
+      if (typeof found === "string") {
+        problems.push(found);
+        continue;
+      }
+      uses.push(found.key);
+      const allowed = new Set([...TARGET_LABELS, ...found.entry.labels, ...found.seriesLabels, "__name__"]);
+      for (const { label } of selector.matchers.filter((m) => !allowed.has(m.label))) {
+        problems.push(`${name} has no label "${label}" (${CATALOG_PATH} lists: ${[...allowed].filter((l) => l !== "__name__").join(", ")})`);
+      }
+    }
+  }
+  return { problems, uses };
+}
+
+/** One line per problem, naming the file, the panel or alert, and the expression. */
+export function findings(queries: readonly Query[], catalog: Catalog, recorded: ReadonlySet<string>): string[] {
+  return queries.flatMap((q) => analyse(q.expr, catalog, recorded).problems.map((p) => `${q.where}\n    expr: ${q.expr}\n    ${p}`));
+}
+
+// ---------------------------------------------------------------------------------------------
