@@ -143,3 +143,23 @@ func (h *histogram) family(st style, name, help string, labels ...label) family 
 		sample{suffix: "_sum", labels: labels, value: h.sum})
 	return f
 }
+
+// summary is a summary without quantiles, as prometheus_client's Summary
+// exports it: _count and _sum.
+type summary struct {
+	sum   float64
+	count uint64
+}
+
+func (m *summary) observe(v float64) {
+	m.sum += v
+	m.count++
+}
+
+func (m *summary) family(st style, name, help string, labels ...label) family {
+	f := family{name: name, help: help, typ: "summary"}
+	f.samples = append(f.samples,
+		sample{suffix: "_count", labels: labels, value: float64(m.count)},
+		sample{suffix: "_sum", labels: labels, value: m.sum})
+	return f
+}

@@ -3,9 +3,10 @@
 // demos. It is never part of a deployment.
 //
 //	protocol-sim simulate [flags]   registries A and B, the TEG layer, the SPIRE
-//	                                server, an agent and an x509 exporter, each
-//	                                on its own listener, with failure modes
-//	                                switched through a control API
+//	                                server, an agent, an x509 exporter and a
+//	                                postgres_exporter, each on its own listener,
+//	                                with failure modes switched through a
+//	                                control API
 //	protocol-sim sink [flags]       a recording stand-in for Slack, PagerDuty
 //	                                and heartbeat webhooks
 //	protocol-sim probe URL          exit 0 if URL answers 2xx (a healthcheck

@@ -22,6 +22,7 @@ const (
 	kindSPIRE    = "spire"
 	kindAgent    = "agent"
 	kindX509     = "x509"
+	kindPostgres = "postgres_exporter"
 )
 
 // modeDown exists for every service: its listener closes.
@@ -43,6 +44,7 @@ var specs = []serviceSpec{
 	{"spire", kindSPIRE, "spire_server", "/metrics", 9988},
 	{"agent", kindAgent, "agents", "/metrics", 8090},
 	{"x509", kindX509, "x509", "/metrics", 9793},
+	{"postgres-exporter", kindPostgres, "postgres", "/metrics", 9187},
 }
 
 // modeInfo documents a mode: the alert it drives ("" for none) and how.
@@ -53,14 +55,21 @@ var kindModes = map[string][]modeInfo{
 	kindRegistry: {
 		{"slow", "HighResponseTime", "2% of requests take 3-9 s (p99 about 6 s), after a burst of 36 slow ones"},
 		{"auth-failures", "FailedAuthAttempts", "auth_failures_total: a burst of 75, then 16 a minute"},
-		{"federation-lost", "", "registry_federation_peers 0 (no alert reads it: Business dashboard only)"},
+		{"federation-lost", "RegistryFederationPeersLow", "registry_federation_peers 0 (the minimum is 1)"},
 	},
 	kindTEG: {
 		{"treasury-low", "LowTreasuryBalance", "teg_treasury_balance around 650 tokens"},
+		{"treasury-depleted", "TreasuryDepleted", "teg_treasury_balance 0 (LowTreasuryBalance holds too; Alertmanager inhibits it)"},
 		{"transfer-burst", "UnusualTransactionVolume", "teg_transfers_total: a burst of 750, then about 175 a minute"},
 	},
 	kindSPIRE: {
 		{"cert-expiry", "CertificateExpiringSoon", "the x509 listener's spire-server certificate expires in 3 days"},
+	},
+	kindAgent: {
+		{"slow", "AgentHighResponseTime", "every request takes 2-4 s (mean request_duration about 3 s), after a 30 s stall"},
+	},
+	kindPostgres: {
+		{"database-down", "RegistryDatabaseDown", "pg_up 0: the exporter answers, the database does not"},
 	},
 }
 
@@ -71,6 +80,7 @@ var downAlert = map[string]string{
 	kindSPIRE:    "TargetDown",
 	kindAgent:    "TargetDown",
 	kindX509:     "TargetDown",
+	kindPostgres: "TargetDown",
 }
 
 func modesOf(kind string) []string {
@@ -153,6 +163,8 @@ func newSim(now func() time.Time, seed uint64, logw io.Writer, names []string) *
 			sv.model, sv.style = newAgent(s), pythonStyle
 		case kindX509:
 			sv.model, sv.style = newX509(s), goStyle
+		case kindPostgres:
+			sv.model, sv.style = newPostgresExporter(s), goStyle
 		}
 		sv.proc = newProcess(s, sv.style == pythonStyle)
 		s.services = append(s.services, sv)
@@ -313,6 +325,7 @@ var loggerName = map[string]string{
 	kindSPIRE:    "spire.server",
 	kindAgent:    "agent.runtime",
 	kindX509:     "x509.exporter",
+	kindPostgres: "postgres_exporter",
 }
 
 // ---------------------------------------------------------------------------

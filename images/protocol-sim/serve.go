@@ -265,7 +265,7 @@ func modeList() string {
 			ms = append(ms, m)
 		}
 		sort.Strings(ms)
-		fmt.Fprintf(&b, "  %-11s %s\n", sp.name, strings.Join(ms, ", "))
+		fmt.Fprintf(&b, "  %-17s %s\n", sp.name, strings.Join(ms, ", "))
 	}
 	return b.String()
 }

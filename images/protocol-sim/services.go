@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-// Tuning of the modes against the rules in assets/rules/protocol.rules.yml and
-// their default thresholds. A mode that drives a rate over a 5-minute window
-// adds a burst at once (enough for the next scrape to cross the threshold)
-// and keeps a rate 1.5 times the threshold while on.
+// Tuning of the modes against the rules in assets/rules/*.rules.yml and their
+// default thresholds (stacks/environment.ts). A mode that drives a rate over a
+// 5-minute window adds a burst at once (enough for the next scrape to cross
+// the threshold) and keeps a rate 1.5 times the threshold while on.
 const (
 	registryRequestRate = 4.0  // requests a second, per registry
 	slowFraction        = 0.02 // of requests taking 3-9 s in `slow`: p99 ≈ 6 s, p98 normal
@@ -32,6 +32,18 @@ const (
 	treasuryLowMean      = 650.0 // below the default minimum of 1000 tokens
 	certExpiringLifetime = 3 * 24 * time.Hour
 	certFreshLifetime    = 90 * 24 * time.Hour
+)
+
+// The agent's `slow`: a mean over a 5-minute window, so a burst too.
+const (
+	agentRequestRate   = 2.0  // requests a second
+	agentMedianLatency = 0.15 // seconds, normally (mean about 0.19 s)
+	// agentStall: when `slow` starts, the requests that arrived during a stall
+	// of this many seconds complete at once, having waited up to that long.
+	// With the 2-4 s of every later request, the mean of the next scrape's
+	// 5-minute window is already above 1 s (the stall adds about 930 s for 60
+	// requests to a window of about 600 requests and 115 s).
+	agentStall = 30.0
 )
 
 // created is the _created gauge prometheus_client adds to a counter or histogram.
@@ -237,16 +249,24 @@ type teg struct {
 func newTEG(s *Sim) *teg {
 	t := &teg{transfers: make([]counter, len(transferTypes)),
 		staking: wander{value: 240000, mean: 240000, lo: 150000, hi: 400000, tau: 3600, sigma: 4000}}
-	t.setTreasury(s, false)
+	t.setTreasury(s)
 	return t
 }
 
-// setTreasury: a healthy treasury wanders around 52k tokens; a low one (a
-// large payout drained it) around 650, always below the minimum of 1000.
-func (t *teg) setTreasury(s *Sim, low bool) {
-	if low {
+// setTreasury sets the treasury for the TEG layer's modes: a healthy one
+// wanders around 52k tokens; a low one (a large payout drained it) around 650,
+// always below the minimum of 1000; a depleted one holds 0 (every fee that
+// comes in goes straight to the payouts waiting for it). `treasury-depleted`
+// wins over `treasury-low`; switching it off leaves the treasury low if
+// `treasury-low` is still on.
+func (t *teg) setTreasury(s *Sim) {
+	me := s.byName["teg"]
+	switch {
+	case me != nil && me.on("treasury-depleted"):
+		t.treasury = wander{mean: 0, lo: 0, hi: 0, tau: 60}
+	case me != nil && me.on("treasury-low"):
 		t.treasury = wander{mean: treasuryLowMean, lo: 120, hi: 950, tau: 120, sigma: 80}
-	} else {
+	default:
 		t.treasury = wander{mean: treasuryNormalMean, lo: 20000, hi: 90000, tau: 1800, sigma: 1500}
 	}
 	t.treasury.value = t.treasury.mean * s.jitter(0.05)
@@ -277,8 +297,8 @@ func (t *teg) advance(s *Sim, dt float64) {
 
 func (t *teg) switched(s *Sim, mode string, on bool) {
 	switch mode {
-	case "treasury-low":
-		t.setTreasury(s, on)
+	case "treasury-low", "treasury-depleted":
+		t.setTreasury(s)
 	case "transfer-burst":
 		if on {
 			for i, tt := range transferTypes {
@@ -321,7 +341,12 @@ func (t *teg) logEvents(s *Sim) []logEvent {
 			return []kv{{"transfers_per_minute", math.Round(60 * (transfersModeRate + 24.0/60))}}
 		}})
 	}
-	if me.on("treasury-low") {
+	switch {
+	case me.on("treasury-depleted"):
+		events = append(events, logEvent{0.1, "error", "treasury_payout_failed", func() []kv {
+			return []kv{{"to_did", s.agentID()}, {"amount", 50 * (1 + s.rng.IntN(10))}, {"balance", 0}, {"reason", "insufficient_treasury_balance"}}
+		}})
+	case me.on("treasury-low"):
 		events = append(events, logEvent{0.1, "warning", "treasury_balance_low", func() []kv {
 			return []kv{{"balance", math.Round(t.treasury.value*100) / 100}, {"minimum", 1000}}
 		}})
@@ -443,26 +468,47 @@ func (x *x509exporter) logEvents(s *Sim) []logEvent {
 
 // ---------------------------------------------------------------------------
 // An agent, with the SDK's metrics as the guide uses them: the counter
-// requests_total and the timer request_duration (a histogram, in seconds).
+// requests_total and the timer request_duration, a summary in seconds
+// (_sum and _count, no quantiles: prometheus_client's Summary), as
+// assets/metrics.yml catalogues it.
 
 type agent struct {
 	id       string
 	requests counter
-	duration *histogram
+	duration *summary
 }
 
 func newAgent(s *Sim) *agent {
-	return &agent{id: fmt.Sprintf("did:sov:agent-%04d", s.rng.IntN(400)), duration: newHistogram(pythonBuckets)}
+	return &agent{id: fmt.Sprintf("did:sov:agent-%04d", s.rng.IntN(400)), duration: &summary{}}
 }
 
+func (a *agent) slow(s *Sim) bool { return s.byName["agent"].on("slow") }
+
+// slowLatency: an upstream (a model, a tool) answering slowly, 2-4 s a request.
+func (s *Sim) slowLatency() float64 { return 2 + 2*s.rng.Float64() }
+
 func (a *agent) advance(s *Sim, dt float64) {
-	n := a.requests.run(s, 2, dt)
+	n := a.requests.run(s, agentRequestRate, dt)
+	slow := a.slow(s)
 	for i := 0; i < n && i < 200000; i++ {
-		a.duration.observe(s.fastLatency(0.15))
+		if slow {
+			a.duration.observe(s.slowLatency())
+		} else {
+			a.duration.observe(s.fastLatency(agentMedianLatency))
+		}
 	}
 }
 
-func (a *agent) switched(s *Sim, mode string, on bool) {}
+func (a *agent) switched(s *Sim, mode string, on bool) {
+	if mode == "slow" && on {
+		// The stall: the requests that arrived during it complete now.
+		n := int(agentRequestRate * agentStall)
+		for i := 0; i < n; i++ {
+			a.duration.observe(agentStall*float64(n-i)/float64(n) + s.fastLatency(agentMedianLatency))
+		}
+		a.requests.value += float64(n)
+	}
+}
 
 func (a *agent) families(s *Sim) []family {
 	t := s.startedUnix()
@@ -475,8 +521,53 @@ func (a *agent) families(s *Sim) []family {
 }
 
 func (a *agent) logEvents(s *Sim) []logEvent {
-	return []logEvent{{0.2, "info", "request_handled", func() []kv {
+	slow := a.slow(s)
+	handled := func() []kv {
+		d := s.fastLatency(agentMedianLatency)
+		if slow {
+			d = s.slowLatency()
+		}
 		return []kv{{"agent_id", a.id}, {"request_id", s.requestID()}, {"capability", s.pick("search", "translate", "summarize")},
-			{"duration_ms", math.Round(s.fastLatency(0.15) * 1000)}}
+			{"duration_ms", math.Round(d * 1000)}}
+	}
+	events := []logEvent{{0.2, "info", "request_handled", handled}}
+	if slow {
+		events = append(events, logEvent{0.1, "warning", "upstream_slow", func() []kv {
+			return []kv{{"agent_id", a.id}, {"upstream", s.pick("llm", "search_api", "vector_store")}, {"duration_ms", math.Round(s.slowLatency() * 1000)}}
+		}})
+	}
+	return events
+}
+
+// ---------------------------------------------------------------------------
+// postgres_exporter (prometheus-community) watching the registries'
+// database: pg_up is 1 while it can connect, 0 in `database-down` (the
+// exporter itself keeps answering; `down` is the exporter gone).
+
+type postgresExporter struct{}
+
+func newPostgresExporter(s *Sim) *postgresExporter { return &postgresExporter{} }
+
+func (p *postgresExporter) advance(s *Sim, dt float64)            {}
+func (p *postgresExporter) switched(s *Sim, mode string, on bool) {}
+
+func (p *postgresExporter) databaseUp(s *Sim) bool {
+	return !s.byName["postgres-exporter"].on("database-down")
+}
+
+func (p *postgresExporter) families(s *Sim) []family {
+	up := 1.0
+	if !p.databaseUp(s) {
+		up = 0
+	}
+	return []family{single("pg_up", "Whether the last scrape of metrics from PostgreSQL was able to connect to the server (1 for yes, 0 for no).", "gauge", up)}
+}
+
+func (p *postgresExporter) logEvents(s *Sim) []logEvent {
+	if p.databaseUp(s) {
+		return []logEvent{{0.02, "info", "scrape_completed", func() []kv { return []kv{{"server", "registry-db:5432"}} }}}
+	}
+	return []logEvent{{0.2, "error", "database_connection_failed", func() []kv {
+		return []kv{{"server", "registry-db:5432"}, {"err", "dial tcp: connect: connection refused"}}
 	}}}
 }
