@@ -26,6 +26,7 @@ var (
 		"node_exporter":          "the Docker host, as the real Node Exporter reports it",
 		"grafana":                "Grafana's own metrics",
 		"elasticsearch_exporter": "the log cluster, as elasticsearch_exporter reports it",
+		"cadvisor":               "the Docker host's containers (the stack's own), as cAdvisor reports them: no Protocol service's behaviour",
 	}
 	// notSimulatedMetrics: single metrics of simulated sources left out (none).
 	notSimulatedMetrics = map[string]string{}
@@ -43,6 +44,8 @@ func simulatedSources() map[string][]string {
 		"spire":                     {"spire"},
 		"client_library":            all, // process_* of every service: all run on client libraries
 		"x509-certificate-exporter": {"x509"},
+		"agent":                     {"agent"},
+		"postgres_exporter":         {"postgres-exporter"},
 	}
 }
 
@@ -70,9 +73,21 @@ func readCatalog(t *testing.T) map[string]catalogEntry {
 	return doc.Metrics
 }
 
-// sampleSuffixes: the sample names of a family of each type.
+// sampleSuffixes: the sample names of a family of each type. A summary's
+// quantiles (the bare name, with `quantile`) are there only where the catalog
+// lists `quantile` among its labels (quantileSummary); otherwise a summary is
+// _sum and _count, as prometheus_client's Summary exports it.
 var sampleSuffixes = map[string][]string{
-	"counter": {""}, "gauge": {""}, "histogram": {"_bucket", "_sum", "_count"}, "summary": {"", "_sum", "_count"},
+	"counter": {""}, "gauge": {""}, "histogram": {"_bucket", "_sum", "_count"}, "summary": {"_sum", "_count"},
+}
+
+func quantileSummary(m catalogEntry) bool {
+	for _, l := range m.Labels {
+		if l == "quantile" {
+			return true
+		}
+	}
+	return false
 }
 
 func TestCatalogMetricsAreSimulated(t *testing.T) {
@@ -135,11 +150,24 @@ func checkFamily(t *testing.T, service, name string, m catalogEntry, e expositio
 	if typ != m.Type {
 		t.Errorf("%s: %s is a %s, the catalog says %s", service, name, typ, m.Type)
 	}
-	want := append([]string{}, m.Labels...)
+	suffixes := sampleSuffixes[m.Type]
+	if m.Type == "summary" && quantileSummary(m) {
+		suffixes = append([]string{""}, suffixes...)
+	}
+	var want []string
+	for _, l := range m.Labels {
+		if !(m.Type == "summary" && l == "quantile") {
+			want = append(want, l)
+		}
+	}
 	sort.Strings(want)
 	seen := map[string]bool{}
 	for _, s := range e.samples {
-		for _, suffix := range sampleSuffixes[m.Type] {
+		if m.Type == "summary" && s.name == name && !quantileSummary(m) {
+			t.Errorf("%s: %s has quantile samples (%v); the catalog lists none (no `quantile` label)", service, name, s.labels)
+			return
+		}
+		for _, suffix := range suffixes {
 			if s.name != name+suffix {
 				continue
 			}
@@ -161,7 +189,7 @@ func checkFamily(t *testing.T, service, name string, m catalogEntry, e expositio
 			}
 		}
 	}
-	for _, suffix := range sampleSuffixes[m.Type] {
+	for _, suffix := range suffixes {
 		if !seen[suffix] {
 			t.Errorf("%s: %s has no %s%s samples", service, name, name, suffix)
 		}

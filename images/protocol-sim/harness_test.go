@@ -379,6 +379,15 @@ func (h *harness) rate(name string, match func(map[string]string) bool, window, 
 	return out
 }
 
+// increase is Prometheus's increase(): the extrapolated rate times the window.
+func (h *harness) increase(name string, match func(map[string]string) bool, window, t float64) []vecElem {
+	out := h.rate(name, match, window, t)
+	for i := range out {
+		out[i].v *= window
+	}
+	return out
+}
+
 // sumBy sums elements by the given labels (dropping the others).
 func sumBy(in []vecElem, by ...string) []vecElem {
 	groups := map[string]*vecElem{}
@@ -482,8 +491,9 @@ func jobPrefix(prefix string) func(map[string]string) bool {
 
 // ---------------------------------------------------------------------------
 // The alert expressions of assets/rules, with the default thresholds of
-// stacks/environment.ts. rules_test.go checks that each expr below is still
-// what the rule file says, so a changed rule fails here until it is modelled.
+// stacks/environment.ts and the default agents job of stacks/config/rules.ts.
+// rules_test.go checks that each expr below is still what the rule file says,
+// so a changed rule fails here until it is modelled.
 
 const (
 	latencyP99Seconds        = 2.0
@@ -491,6 +501,9 @@ const (
 	transfersPerMinuteMax    = 100.0
 	authFailuresPerMinuteMax = 10.0
 	certificateExpiryDays    = 7.0
+	federationPeersMin       = 1.0
+	agentLatencySeconds      = 1.0
+	agentsJob                = "agents"
 )
 
 type alertModel struct {
@@ -499,11 +512,11 @@ type alertModel struct {
 }
 
 var alertModels = []alertModel{
-	{"RegistryDown", "protocol.rules.yml", `up{job=~"registry_.*"} == 0`,
+	{"RegistryDown", "registry.rules.yml", `up{job=~"registry_.*"} == 0`,
 		func(h *harness, t float64) []vecElem {
 			return filter(h.instant("up", jobPrefix("registry_"), t), func(v float64) bool { return v == 0 })
 		}},
-	{"TEGLayerDown", "protocol.rules.yml", `up{job="teg_layer"} == 0`,
+	{"TEGLayerDown", "teg.rules.yml", `up{job="teg_layer"} == 0`,
 		func(h *harness, t float64) []vecElem {
 			return filter(h.instant("up", jobIs("teg_layer"), t), func(v float64) bool { return v == 0 })
 		}},
@@ -514,25 +527,44 @@ var alertModels = []alertModel{
 			}
 			return filter(h.instant("up", other, t), func(v float64) bool { return v == 0 })
 		}},
-	{"HighResponseTime", "protocol.rules.yml",
+	{"HighResponseTime", "registry.rules.yml",
 		`histogram_quantile(0.99, sum by (le, job, instance) (rate(http_request_duration_seconds_bucket{job=~"registry_.*"}[5m]))) > [[ latencyP99Seconds ]]`,
 		func(h *harness, t float64) []vecElem {
 			rates := sumBy(h.rate("http_request_duration_seconds_bucket", jobPrefix("registry_"), 300, t), "le", "job", "instance")
 			return filter(histogramQuantile(0.99, rates), func(v float64) bool { return v > latencyP99Seconds })
 		}},
-	{"LowTreasuryBalance", "protocol.rules.yml", `teg_treasury_balance < [[ treasuryMinimumTokens ]]`,
+	{"RegistryFederationPeersLow", "registry.rules.yml", `registry_federation_peers < [[ federationPeersMin ]]`,
+		func(h *harness, t float64) []vecElem {
+			return filter(h.instant("registry_federation_peers", nil, t), func(v float64) bool { return v < federationPeersMin })
+		}},
+	{"NewAgentRegistrations", "registry.rules.yml", `sum by (job, instance) (increase(registry_agent_registrations_total[1h])) > 0`,
+		func(h *harness, t float64) []vecElem {
+			return filter(sumBy(h.increase("registry_agent_registrations_total", nil, 3600, t), "job", "instance"), func(v float64) bool { return v > 0 })
+		}},
+	{"TreasuryDepleted", "teg.rules.yml", `teg_treasury_balance <= 0`,
+		func(h *harness, t float64) []vecElem {
+			return filter(h.instant("teg_treasury_balance", nil, t), func(v float64) bool { return v <= 0 })
+		}},
+	{"LowTreasuryBalance", "teg.rules.yml", `teg_treasury_balance < [[ treasuryMinimumTokens ]]`,
 		func(h *harness, t float64) []vecElem {
 			return filter(h.instant("teg_treasury_balance", nil, t), func(v float64) bool { return v < treasuryMinimumTokens })
 		}},
-	{"UnusualTransactionVolume", "protocol.rules.yml", `sum by (job, instance) (rate(teg_transfers_total[5m])) * 60 > [[ transfersPerMinuteMax ]]`,
+	{"UnusualTransactionVolume", "teg.rules.yml", `sum by (job, instance) (rate(teg_transfers_total[5m])) * 60 > [[ transfersPerMinuteMax ]]`,
 		func(h *harness, t float64) []vecElem {
 			return filter(perMinute(sumBy(h.rate("teg_transfers_total", nil, 300, t), "job", "instance")), func(v float64) bool { return v > transfersPerMinuteMax })
 		}},
-	{"FailedAuthAttempts", "protocol.rules.yml", `sum by (job, instance) (rate(auth_failures_total[5m])) * 60 > [[ authFailuresPerMinuteMax ]]`,
+	{"AgentHighResponseTime", "agents.rules.yml",
+		`sum by (job, instance) (rate(request_duration_sum{job="[[ agentsJob ]]"}[5m])) / sum by (job, instance) (rate(request_duration_count{job="[[ agentsJob ]]"}[5m])) > [[ agentLatencySeconds ]]`,
+		func(h *harness, t float64) []vecElem {
+			sum := sumBy(h.rate("request_duration_sum", jobIs(agentsJob), 300, t), "job", "instance")
+			count := sumBy(h.rate("request_duration_count", jobIs(agentsJob), 300, t), "job", "instance")
+			return filter(divide(sum, count), func(v float64) bool { return v > agentLatencySeconds })
+		}},
+	{"FailedAuthAttempts", "security.rules.yml", `sum by (job, instance) (rate(auth_failures_total[5m])) * 60 > [[ authFailuresPerMinuteMax ]]`,
 		func(h *harness, t float64) []vecElem {
 			return filter(perMinute(sumBy(h.rate("auth_failures_total", nil, 300, t), "job", "instance")), func(v float64) bool { return v > authFailuresPerMinuteMax })
 		}},
-	{"CertificateExpiringSoon", "protocol.rules.yml", `(x509_cert_not_after - time()) < [[ certificateExpiryDays ]] * 86400`,
+	{"CertificateExpiringSoon", "security.rules.yml", `(x509_cert_not_after - time()) < [[ certificateExpiryDays ]] * 86400`,
 		func(h *harness, t float64) []vecElem {
 			var left []vecElem
 			for _, e := range h.instant("x509_cert_not_after", nil, t) {
@@ -540,6 +572,26 @@ var alertModels = []alertModel{
 			}
 			return filter(left, func(v float64) bool { return v < certificateExpiryDays*86400 })
 		}},
+	{"RegistryDatabaseDown", "database.rules.yml", `pg_up == 0`,
+		func(h *harness, t float64) []vecElem {
+			return filter(h.instant("pg_up", nil, t), func(v float64) bool { return v == 0 })
+		}},
+}
+
+// divide is a / b between vectors with the same label sets (one-to-one
+// matching); a division by 0 gives ±Inf or NaN, as in PromQL.
+func divide(a, b []vecElem) []vecElem {
+	by := map[string]float64{}
+	for _, e := range b {
+		by[seriesKey("", e.labels)] = e.v
+	}
+	var out []vecElem
+	for _, e := range a {
+		if d, ok := by[seriesKey("", e.labels)]; ok {
+			out = append(out, vecElem{e.labels, e.v / d})
+		}
+	}
+	return out
 }
 
 func perMinute(in []vecElem) []vecElem {

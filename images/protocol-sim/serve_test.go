@@ -47,6 +47,7 @@ func TestServicesAnswerTheirPaths(t *testing.T) {
 		kindSPIRE:    {"/metrics", "/live", "/ready"},
 		kindAgent:    {"/metrics", "/health"},
 		kindX509:     {"/metrics"},
+		kindPostgres: {"/metrics"},
 	}
 	for _, sp := range specs {
 		base := "http://" + x.endpoints[sp.name].address()

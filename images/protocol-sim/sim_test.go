@@ -13,10 +13,10 @@ import (
 )
 
 // allModesScenario switches every mode on, a few at a time and overlapping,
-// then off again, with normal operation in between.
+// then off again, with normal operation in between; then each mode alone
+// (overlapping, a service that is down shows nothing of its other modes).
 func allModesScenario(h *harness, each func()) {
 	cases := modeCases()
-	cases = append(cases, modeCase{"registry-a", "federation-lost", "", ""}, modeCase{"registry-b", "federation-lost", "", ""})
 	h.run(2*time.Minute, nil)
 	for i, c := range cases {
 		h.set(c.service, c.mode, true)
@@ -32,6 +32,13 @@ func allModesScenario(h *harness, each func()) {
 	}
 	h.run(time.Minute, nil)
 	each()
+	for _, c := range cases {
+		h.set(c.service, c.mode, true)
+		h.run(20*time.Second, nil)
+		h.set(c.service, c.mode, false)
+		h.run(10*time.Second, nil)
+		each()
+	}
 }
 
 // familyType finds the type of the family a sample belongs to.
@@ -40,8 +47,8 @@ func familyType(types map[string]string, name string) string {
 		return t
 	}
 	for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-		if base := strings.TrimSuffix(name, suffix); base != name && types[base] == "histogram" {
-			return "histogram"
+		if base := strings.TrimSuffix(name, suffix); base != name && (types[base] == "histogram" || (types[base] == "summary" && suffix != "_bucket")) {
+			return types[base]
 		}
 	}
 	return ""
@@ -92,7 +99,7 @@ func TestCountersOnlyGrow(t *testing.T) {
 	for _, s := range h.db {
 		typ := familyType(types, s.name)
 		created := strings.HasSuffix(s.name, "_created")
-		if typ != "counter" && typ != "histogram" && !created {
+		if typ != "counter" && typ != "histogram" && typ != "summary" && !created {
 			continue
 		}
 		counters++
@@ -177,13 +184,14 @@ func TestLogs(t *testing.T) {
 			}
 		}
 	}
-	if want := 2 * (len(modeCases()) + 2); switches != want {
+	if want := 4 * len(modeCases()); switches != want {
 		t.Errorf("%d mode switch lines, want %d", switches, want)
 	}
 	if rate := float64(len(lines)) / seconds; rate > 4 || rate < 0.5 {
 		t.Errorf("%.1f log lines a second, want a few", rate)
 	}
-	for _, e := range []string{"auth_failed", "slow_request", "transfer_volume_high", "treasury_balance_low", "certificate_expiring", "federation_peer_unreachable", "agent_registered", "request_handled", "x509_svid_signed"} {
+	for _, e := range []string{"auth_failed", "slow_request", "transfer_volume_high", "treasury_balance_low", "certificate_expiring", "federation_peer_unreachable", "agent_registered", "request_handled", "x509_svid_signed",
+		"treasury_payout_failed", "upstream_slow", "database_connection_failed", "scrape_completed"} {
 		if events[e] == 0 {
 			t.Errorf("no %s line", e)
 		}
