@@ -37,9 +37,8 @@
 // Paths and ports come from the upstream settings' environment variables
 // (path.data, http.port, SERVER_PORT, PATH_CONFIG, API_HTTP_PORT,
 // GF_PATHS_PROVISIONING, GF_PATHS_DATA, GF_SERVER_HTTP_PORT), with the
-// upstream images' defaults. Standard library only. All code that goes into
-// the binary lives in this one file: scripts/build-local-images.sh rebuilds
-// the images when main.go or go.mod change.
+// upstream images' defaults. Standard library only. scripts/build-local-images.sh
+// rebuilds the images when a non-test .go file here, go.mod or go.sum changes.
 package main
 
 import (
