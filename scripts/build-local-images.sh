@@ -444,10 +444,18 @@ build_standin_binary() {
 }
 
 build_standin() {
-  local role=$1 tag recipe root user uid gid home dir ports=() p
+  local role=$1 tag recipe root user uid gid home dir ports=() p f srcs=() names=()
   tag="$REPO/$role:standin"
   record "LOCAL_IMAGE_${role^^}" "$tag"
-  compute_recipe recipe "standin-$role" "$STANDIN_SRC/main.go" "$STANDIN_SRC/go.mod" \
+  # The binary's sources: every non-test .go file, go.mod and go.sum, in a fixed order; their
+  # names join the recipe too (a build constraint can live in a file name).
+  while IFS= read -r f; do
+    [[ $f != *_test.go && -f $STANDIN_SRC/$f ]] || continue
+    names+=("$f")
+    srcs+=("$STANDIN_SRC/$f")
+  done < <(cd "$STANDIN_SRC" && printf '%s\n' *.go go.mod go.sum | LC_ALL=C sort)
+  [[ " ${names[*]} " == *" main.go "* ]] || die "no main.go in $STANDIN_SRC"
+  compute_recipe recipe "standin-$role ${names[*]}" "${srcs[@]}" \
     "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
   if up_to_date "$tag" "$recipe"; then return; fi
 

@@ -264,6 +264,12 @@ output { elasticsearch { hosts => ["http://127.0.0.1:1"] user => "u" password =>
 		{"and condition", base(`if [a] == "x" and [b] { date { match => ["t", "ISO8601"] } }`), `condition operator "and"`},
 		{"joda date format", base(`date { match => ["t", "dd/MMM/yyyy:HH:mm:ss Z"] }`), `date format "dd/MMM/yyyy:HH:mm:ss Z"`},
 		{"unknown setting", base(`date { match => ["t", "ISO8601"] timezone => "UTC" }`), `setting "timezone" of date`},
+		{"json without source", base(`json { target => "doc" }`), `json "source": is required`},
+		{"json common option", base(`json { source => "message" add_tag => ["parsed"] }`), `setting "add_tag" of json`},
+		{"json ecs_compatibility", base(`json { source => "message" ecs_compatibility => "disabled" }`), `setting "ecs_compatibility" of json`},
+		{"json into @timestamp", base(`json { source => "message" target => "@timestamp" }`), `json "target": parsing into @timestamp`},
+		{"json bad skip", base(`json { source => "message" skip_on_invalid_json => "yes" }`), `json "skip_on_invalid_json": expected true or false`},
+		{"sprintf remove_field", base(`json { source => "message" remove_field => ["%{f}"] }`), `json "remove_field": "%{f}": %{...} in field names`},
 		{"unknown input", `input { stdin {} } output { stdout {} }`, `input plugin "stdin"`},
 		{"unknown codec", `input { tcp { port => 0 codec => msgpack } } output { stdout {} }`, `codec "msgpack"`},
 		{"gelf over tcp", `input { gelf { port => 0 use_tcp => true } } output { stdout {} }`, `"use_tcp"`},
@@ -354,4 +360,149 @@ func TestLogstashEnvironmentSubstitution(t *testing.T) {
 	}
 	b, _ := json.Marshal(es.hosts)
 	_ = b
+}
+
+// compileFilters compiles a pipeline's filter section.
+func compileFilters(t *testing.T, pipeline string, env envMap) []lsStep {
+	t.Helper()
+	sections, err := parseLogstashConfig(pipeline, "test.conf", env.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := (&logstashServer{}).compileSteps(sections["filter"], "filter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return steps
+}
+
+// The shipped pipeline's filters on what the gelf input makes of Docker's
+// gelf messages: a structlog JSON line's keys become fields (its timestamp
+// the event's time), any other line passes unchanged.
+func TestLogstashShippedJSONFilter(t *testing.T) {
+	steps := compileFilters(t, shippedPipeline(t, "http://127.0.0.1:1"), envMap{"LOGSTASH_WRITER_PASSWORD": "x"})
+	line := `{"event":"registry ready","level":"info","timestamp":"2024-05-06T07:08:09.123456Z","service":"registry-a","port":8080,"ctx":{"id":"x"}}`
+	gelf := func(short string) *lsEvent {
+		b, _ := json.Marshal(map[string]any{"version": "1.1", "host": "docker-host", "short_message": short,
+			"timestamp": 1715000000.25, "level": 6, "_container_name": "dev-registry-a"})
+		ev := gelfEvent(b, "10.0.0.1", true, true)
+		runFilters(steps, ev)
+		return ev
+	}
+	ev := gelf(line)
+	doc := ev.document()
+	if doc["event"] != "registry ready" || doc["level"] != "info" || doc["service"] != "registry-a" ||
+		fmt.Sprint(doc["port"]) != "8080" || dig(doc, "ctx", "id") != "x" {
+		t.Errorf("parsed fields at the root (level overwritten): %v", doc)
+	}
+	if doc["@timestamp"] != "2024-05-06T07:08:09.123Z" {
+		t.Errorf("@timestamp %v: the date filter parses the parsed timestamp", doc["@timestamp"])
+	}
+	if _, ok := doc["timestamp"]; ok {
+		t.Errorf("timestamp is removed by the date filter: %v", doc)
+	}
+	if doc["message"] != line || doc["container_name"] != "dev-registry-a" || doc["tags"] != nil {
+		t.Errorf("message stays as sent, GELF fields stay, no tags: %v", doc)
+	}
+
+	for _, plain := range []string{"level=info msg=started", "{not json"} {
+		ev = gelf(plain)
+		doc = ev.document()
+		if doc["message"] != plain || doc["tags"] != nil || fmt.Sprint(doc["level"]) != "6" ||
+			doc["@timestamp"] != "2024-05-06T12:53:20.250Z" {
+			t.Errorf("%q passes unchanged (skip_on_invalid_json): %v", plain, doc)
+		}
+	}
+	// Valid JSON but no object cannot go to the root: tagged even so.
+	ev = gelf(`[1,2]`)
+	if fmt.Sprint(ev.fields["tags"]) != "[_jsonparsefailure]" || ev.fields["message"] != "[1,2]" {
+		t.Errorf("array without target: %v", ev.fields)
+	}
+}
+
+func TestLogstashJSONFilter(t *testing.T) {
+	steps := compileFilters(t, `filter {
+  if [kind] == "strict" {
+    json { source => "message" }
+  } else if [kind] == "tags" {
+    json { source => "[raw][text]" tag_on_failure => ["bad", "_custom"] remove_field => ["raw", "[kind]"] }
+  } else if [kind] == "target" {
+    json { source => "message" target => "[doc][parsed]" skip_on_invalid_json => true }
+  } else {
+    json { source => "message" skip_on_invalid_json => true remove_field => ["message"] }
+  }
+}`, envMap{})
+	run := func(fields string) *lsEvent {
+		ev := lsEventsFromJSON([]byte(fields))[0]
+		runFilters(steps, ev)
+		return ev
+	}
+	tags := func(ev *lsEvent) string { return fmt.Sprint(ev.fields["tags"]) }
+
+	// Without skip_on_invalid_json a non-JSON source is tagged and left as it is.
+	ev := run(`{"kind":"strict","message":"plain text"}`)
+	if tags(ev) != "[_jsonparsefailure]" || ev.fields["message"] != "plain text" {
+		t.Errorf("strict, not JSON: %v", ev.fields)
+	}
+	ev = run(`{"kind":"strict","message":42}`)
+	if tags(ev) != "[_jsonparsefailure]" {
+		t.Errorf("strict, a number is not JSON text: %v", ev.fields)
+	}
+	for _, absent := range []string{`{"kind":"strict"}`, `{"kind":"strict","message":null}`, `{"kind":"strict","message":false}`} {
+		if ev = run(absent); ev.fields["tags"] != nil {
+			t.Errorf("%s: no source, nothing done: %v", absent, ev.fields)
+		}
+	}
+	// Parsed keys go to the root, overwriting; a key is a field reference;
+	// @timestamp becomes the event's time; an existing tag is kept.
+	ev = run(`{"kind":"strict","a":"old","tags":["x"],"message":"{\"a\":\"new\",\"[n][m]\":1,\"b.c\":2,\"@timestamp\":\"2020-01-02T03:04:05.678Z\"}"}`)
+	if ev.fields["a"] != "new" || dig(ev.fields, "n", "m") != json.Number("1") || ev.fields["b.c"] != json.Number("2") ||
+		ev.ts.Format(time.RFC3339Nano) != "2020-01-02T03:04:05.678Z" || tags(ev) != "[x]" {
+		t.Errorf("root: %v at %v", ev.fields, ev.ts)
+	}
+	if _, ok := ev.fields["@timestamp"]; ok {
+		t.Errorf("@timestamp is the event's time, not a field: %v", ev.fields)
+	}
+	ev = run(`{"kind":"strict","message":"{\"@timestamp\":\"soon\",\"tags\":\"t\"}"}`)
+	if ev.fields["_@timestamp"] != "soon" || tags(ev) != "[t _timestampparsefailure]" || time.Since(ev.ts) > time.Minute {
+		t.Errorf("bad @timestamp: %v at %v", ev.fields, ev.ts)
+	}
+	ev = run(`{"kind":"strict","message":"{\"ok\":1,\"un[sup]ported\":2}"}`)
+	if tags(ev) != "[_jsonparsefailure]" || ev.fields["ok"] != nil {
+		t.Errorf("invalid field reference as a key: %v", ev.fields)
+	}
+
+	// tag_on_failure replaces the default tag; remove_field only on success.
+	ev = run(`{"kind":"tags","raw":{"text":"nope"}}`)
+	if tags(ev) != "[bad _custom]" || ev.fields["raw"] == nil || ev.fields["kind"] != "tags" {
+		t.Errorf("custom tags, nothing removed on failure: %v", ev.fields)
+	}
+	ev = run(`{"kind":"tags","raw":{"text":"{\"k\":\"v\"}"}}`)
+	if ev.fields["k"] != "v" || ev.fields["raw"] != nil || ev.fields["kind"] != nil || ev.fields["tags"] != nil {
+		t.Errorf("success, fields removed: %v", ev.fields)
+	}
+
+	// target: any JSON value, replacing what was there; @timestamp not special.
+	ev = run(`{"kind":"target","doc":{"parsed":"old"},"message":"[1,{\"@timestamp\":\"x\"}]"}`)
+	if b, _ := json.Marshal(ev.fields["doc"]); string(b) != `{"parsed":[1,{"@timestamp":"x"}]}` || ev.fields["tags"] != nil || ev.fields["message"] == nil {
+		t.Errorf("target: %s %v", b, ev.fields)
+	}
+	ev = run(`{"kind":"target","message":"not json"}`)
+	if ev.fields["doc"] != nil || ev.fields["tags"] != nil {
+		t.Errorf("target, skipped: %v", ev.fields)
+	}
+
+	// skip_on_invalid_json with remove_field: the message goes only when parsed.
+	ev = run(`{"message":"{\"x\":1}"}`)
+	if ev.fields["x"] != json.Number("1") || ev.fields["message"] != nil {
+		t.Errorf("parsed, message removed: %v", ev.fields)
+	}
+	ev = run(`{"message":"x=1"}`)
+	if ev.fields["message"] != "x=1" || ev.fields["tags"] != nil {
+		t.Errorf("skipped, message kept: %v", ev.fields)
+	}
+	ev = run(`{"message":"\"a string\""}`)
+	if tags(ev) != "[_jsonparsefailure]" {
+		t.Errorf("a JSON string without target is a failure even when skipping invalid JSON: %v", ev.fields)
+	}
 }

@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -188,6 +190,9 @@ func TestStackWiring(t *testing.T) {
 		t.Error("the pipeline has no gelf input")
 	} else if u, err := net.Dial("udp", localAddr(addr)); err == nil {
 		u.Write([]byte(`{"version":"1.1","host":"h","short_message":"gelfline wired","timestamp":1706933106}`))
+		// A service's structlog line, as Docker's gelf log driver sends it.
+		u.Write([]byte(`{"version":"1.1","host":"h","short_message":` + strconv.Quote(structlogLine) +
+			`,"timestamp":1706933107.5,"level":6,"_container_name":"dev-registry-a"}`))
 		u.Close()
 	}
 
@@ -232,7 +237,29 @@ func TestStackWiring(t *testing.T) {
 			return ""
 		})
 	}
+	// The structlog line's keys are fields, searchable; its timestamp is the event's.
+	for _, q := range []string{"service:registry-a", "level:info", "event:ready", "container_name:dev-registry-a"} {
+		var hit any
+		eventually(t, 10*time.Second, func() string {
+			r := call(t, "GET", esSrv+"/protocol-logs-*/_search?q="+url.QueryEscape(q), "grafana_reader", resolve(t, "${var.grafana_es_password}", nil), "")
+			if dig(r.json, "hits", "total", "value") != 1.0 {
+				return fmt.Sprintf("%s: %s", q, r)
+			}
+			hit = dig(r.json, "hits", "hits", 0)
+			return ""
+		})
+		src, _ := dig(hit, "_source").(map[string]any)
+		if src["service"] != "registry-a" || src["level"] != "info" || src["event"] != "registry ready" ||
+			src["@timestamp"] != "2024-02-03T04:05:07.123Z" || src["message"] != structlogLine || dig(hit, "_index") != "protocol-logs-2024.02.03" {
+			t.Errorf("%s: %v", q, hit)
+		}
+		if _, ok := src["timestamp"]; ok {
+			t.Errorf("%s: timestamp is parsed into @timestamp and removed: %v", q, src)
+		}
+	}
 }
+
+const structlogLine = `{"event":"registry ready","level":"info","timestamp":"2024-02-03T04:05:07.123456Z","service":"registry-a","logger":"registry.app"}`
 
 func resolveFileHosts(content string, hosts map[string]string) string {
 	for from, to := range hosts {

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// ---------------------------------------------------------------------------
+// Kibana: logs in to Elasticsearch with the credentials of its environment.
+
+type kibanaServer struct {
+	listen   string
+	name     string
+	hosts    []string
+	user     string
+	password string
+	client   *http.Client
+	health   *healthCache
+}
+
+func newKibana(env envFunc) (*kibanaServer, error) {
+	listen, err := portAddr(env, "SERVER_PORT", 5601)
+	if err != nil {
+		return nil, err
+	}
+	user := env("ELASTICSEARCH_USERNAME")
+	if user == "elastic" {
+		// Kibana 8+ refuses the superuser, with this message, and exits.
+		return nil, errors.New(`[config validation of [elasticsearch].username]: value of "elastic" is forbidden. ` +
+			"This is a superuser account that cannot write to system indices that Kibana needs to function. " +
+			"Use a service account token instead")
+	}
+	for _, k := range []string{"XPACK_SECURITY_ENCRYPTIONKEY", "XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY", "XPACK_REPORTING_ENCRYPTIONKEY"} {
+		if v := env(k); v != "" && len(v) < 32 {
+			setting := map[string]string{"XPACK_SECURITY_ENCRYPTIONKEY": "xpack.security.encryptionKey",
+				"XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY": "xpack.encryptedSavedObjects.encryptionKey",
+				"XPACK_REPORTING_ENCRYPTIONKEY":             "xpack.reporting.encryptionKey"}[k]
+			return nil, fmt.Errorf("[config validation of [%s]]: value has length [%d] but it must have a minimum length of [32]", setting, len(v))
+		}
+	}
+	hosts, err := kibanaHosts(envOr(env, "ELASTICSEARCH_HOSTS", "http://elasticsearch:9200"))
+	if err != nil {
+		return nil, err
+	}
+	k := &kibanaServer{
+		listen:   listen,
+		name:     envOr(env, "SERVER_NAME", hostname()),
+		hosts:    hosts,
+		user:     user,
+		password: env("ELASTICSEARCH_PASSWORD"),
+		client:   &http.Client{Timeout: 3 * time.Second},
+	}
+	k.health = &healthCache{ttl: time.Second, check: k.check, onFlip: func(ok bool, reason string) {
+		if ok {
+			logger.Printf("kibana: Elasticsearch is available: logged in to %s as [%s]", strings.Join(k.hosts, ","), k.user)
+		} else {
+			logger.Printf("kibana: Elasticsearch is unavailable: %s", reason)
+		}
+	}}
+	return k, nil
+}
+
+// kibanaHosts reads elasticsearch.hosts: one URL, a comma list, or a YAML/JSON list.
+func kibanaHosts(v string) ([]string, error) {
+	v = strings.TrimSpace(v)
+	v = strings.TrimSuffix(strings.TrimPrefix(v, "["), "]")
+	var hosts []string
+	for _, h := range strings.Split(v, ",") {
+		h = strings.Trim(strings.TrimSpace(h), `"'`)
+		if h == "" {
+			continue
+		}
+		u, err := url.Parse(h)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("[config validation of [elasticsearch].hosts]: expected URI with scheme [http|https], got %q", h)
+		}
+		hosts = append(hosts, strings.TrimRight(h, "/"))
+	}
+	if len(hosts) == 0 {
+		return nil, errors.New("[config validation of [elasticsearch].hosts]: no host given")
+	}
+	return hosts, nil
+}
+
+func (k *kibanaServer) addr() string { return k.listen }
+
+func (k *kibanaServer) start(ctx context.Context) error {
+	go func() {
+		// Like Kibana: keep checking the connection (and log when it changes).
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			k.health.get(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return nil
+}
+
+// check logs in as Kibana's user (GET /_security/_authenticate).
+func (k *kibanaServer) check(ctx context.Context) (bool, string) {
+	if k.user == "" && k.password == "" {
+		return false, "no elasticsearch.username/password (ELASTICSEARCH_USERNAME, ELASTICSEARCH_PASSWORD) configured"
+	}
+	var reasons []string
+	for _, h := range k.hosts {
+		status, body, err := basicAuthGet(ctx, k.client, h+"/_security/_authenticate", k.user, k.password)
+		switch {
+		case err != nil:
+			reasons = append(reasons, fmt.Sprintf("%s: %v", h, err))
+		case status == 200:
+			return true, ""
+		default:
+			reasons = append(reasons, fmt.Sprintf("%s: %s", h, esErrorReason(status, body)))
+		}
+	}
+	return false, "Unable to authenticate to Elasticsearch as [" + k.user + "]: " + strings.Join(reasons, "; ")
+}
+
+func (k *kibanaServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch p := cleanPath(r); {
+	case p == "/api/status":
+		ok, reason := k.health.get(r.Context())
+		level, status := "available", 200
+		esSummary := "Elasticsearch is available"
+		soSummary := "SavedObjects service has completed migrations and is available"
+		if !ok {
+			level, status = "unavailable", 503
+			esSummary = reason
+			soSummary = "SavedObjects service is not available without a healthy Elasticearch connection"
+		}
+		summary := map[bool]string{true: "All services and plugins are available", false: "Elasticsearch is unavailable"}[ok]
+		writeJSON(w, status, obj{
+			"name":    k.name,
+			"uuid":    "standin",
+			"version": obj{"number": "standin", "build_flavor": "traditional", "build_snapshot": false},
+			"status": obj{
+				"overall": obj{"level": level, "summary": summary},
+				"core": obj{
+					"elasticsearch": obj{"level": level, "summary": esSummary, "meta": obj{}},
+					"savedObjects":  obj{"level": level, "summary": soSummary, "meta": obj{}},
+				},
+				"plugins": obj{},
+			},
+		})
+	case p == "/":
+		// Kibana redirects its root to the app, as upstream does.
+		http.Redirect(w, r, "/app/home", http.StatusFound)
+	case strings.HasPrefix(p, "/app/"):
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintln(w, "<!DOCTYPE html><title>Kibana stand-in</title><p>Kibana stand-in: only /api/status is modelled.</p>")
+	default:
+		writeJSON(w, 404, obj{"statusCode": 404, "error": "Not Found", "message": "Not Found (the Kibana stand-in models /api/status only)"})
+	}
+}
