@@ -14,6 +14,9 @@
 #  * Stand-ins (images/standin, a tiny Go program answering health and setup
 #    endpoints only) for what neither Go modules nor Debian provide:
 #      protocol-monitoring-local/{grafana,elasticsearch,logstash,kibana}:standin
+#  * The Protocol simulator and notification sink (images/protocol-sim), for
+#    tests and demos, never part of a deployment:
+#      protocol-monitoring-local/protocol-sim:local
 #
 # Each image is a `docker import` of a root file system (busybox-static and the
 # CA bundle from Debian's .debs, plus the program; no Dockerfile, no base
@@ -28,7 +31,8 @@
 #
 # Usage: scripts/build-local-images.sh [--force] [IMAGE...]
 #   IMAGE                 prometheus alertmanager node-exporter (the real programs)
-#                         grafana elasticsearch logstash kibana (stand-ins); default: all
+#                         grafana elasticsearch logstash kibana (stand-ins)
+#                         protocol-sim (the simulator); default: all
 #   --force (or FORCE=1)  rebuild the images even when the recipe label matches
 # Needs: root (file ownership inside the images), a running docker daemon,
 # apt-get/dpkg-deb, Go, and node (to read the catalog).
@@ -432,30 +436,36 @@ declare -A STANDIN_DIRS=(
 STANDIN_ROLES=(grafana elasticsearch logstash kibana)
 
 
-# Static binary (no libc needed in the images); only built when an image needs it.
+# go_sources VAR DIR: the files a Go program is built from (non-test .go, go.mod, go.sum), in a
+# fixed order; with their names, the recipe of its image (a build constraint can live in a name).
+go_sources() {
+  local -n sources=$1
+  mapfile -t sources < <(find "$2" -maxdepth 1 \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort)
+  [[ " ${sources[*]} " == *"/main.go "* ]] || die "no main.go in $2"
+}
+
+# go_static DIR OUT: a static binary (no libc needed in the images).
+go_static() {
+  command -v go >/dev/null || die "go is needed to build $2"
+  (cd "$1" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -trimpath -ldflags='-s -w' -o "$2" .) ||
+    die "building $1 failed"
+}
+
+# The stand-in binary is built once per run, only when an image needs it.
 build_standin_binary() {
   [[ -z ${STANDIN_BUILT:-} ]] || return 0
-  command -v go >/dev/null || die "go is needed to build $STANDIN_BIN"
   log "building $STANDIN_BIN"
   mkdir -p "$BUILD"
-  (cd "$STANDIN_SRC" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false \
-    go build -trimpath -ldflags='-s -w' -o "$STANDIN_BIN" .)
+  go_static "$STANDIN_SRC" "$STANDIN_BIN"
   STANDIN_BUILT=1
 }
 
 build_standin() {
-  local role=$1 tag recipe root user uid gid home dir ports=() p f srcs=() names=()
+  local role=$1 tag recipe root user uid gid home dir ports=() p srcs=()
   tag="$REPO/$role:standin"
   record "LOCAL_IMAGE_${role^^}" "$tag"
-  # The binary's sources: every non-test .go file, go.mod and go.sum, in a fixed order; their
-  # names join the recipe too (a build constraint can live in a file name).
-  while IFS= read -r f; do
-    [[ $f != *_test.go && -f $STANDIN_SRC/$f ]] || continue
-    names+=("$f")
-    srcs+=("$STANDIN_SRC/$f")
-  done < <(cd "$STANDIN_SRC" && printf '%s\n' *.go go.mod go.sum | LC_ALL=C sort)
-  [[ " ${names[*]} " == *" main.go "* ]] || die "no main.go in $STANDIN_SRC"
-  compute_recipe recipe "standin-$role ${names[*]}" "${srcs[@]}" \
+  go_sources srcs "$STANDIN_SRC"
+  compute_recipe recipe "standin-$role ${srcs[*]##*/}" "${srcs[@]}" \
     "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
   if up_to_date "$tag" "$recipe"; then return; fi
 
@@ -472,6 +482,26 @@ build_standin() {
     "USER $uid:$gid" "EXPOSE ${ports[*]}" "WORKDIR $home" \
     "ENTRYPOINT [\"/bin/standin\",\"$role\"]" \
     'LABEL org.protocol-monitoring.standin=true'
+}
+
+# ---------------------------------------------------------------------------
+# The Protocol simulator and notification sink: one static binary, run as nobody.
+
+SIM_SRC="$ROOT/images/protocol-sim"
+build_protocol_sim() {
+  local tag="$REPO/protocol-sim:local" recipe root bin="$BUILD/protocol-sim" srcs=()
+  record LOCAL_IMAGE_PROTOCOL_SIM "$tag"
+  SAYS="the Protocol simulator and notification sink (images/protocol-sim), for tests and demos"
+  go_sources srcs "$SIM_SRC"
+  compute_recipe recipe "protocol-sim ${srcs[*]##*/}" "${srcs[@]}" "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
+  if up_to_date "$tag" "$recipe"; then return; fi
+  go_static "$SIM_SRC" "$bin"
+  root=$(new_rootfs protocol-sim)
+  install -m 0755 "$bin" "$root/bin/protocol-sim"
+  import_image "$root" "$tag" "$recipe" \
+    'USER 65534:65534' 'EXPOSE 8000 8001 8080 8090 8099 9793 9988 8443 8444' \
+    'ENTRYPOINT ["/bin/protocol-sim"]' 'CMD ["simulate"]' \
+    'LABEL org.protocol-monitoring.simulator=true'
 }
 
 # ---------------------------------------------------------------------------
@@ -501,7 +531,7 @@ write_env_file() {
 }
 
 PROGRAMS=(prometheus alertmanager node-exporter)
-IMAGES=("${PROGRAMS[@]}" "${STANDIN_ROLES[@]}")
+IMAGES=("${PROGRAMS[@]}" "${STANDIN_ROLES[@]}" protocol-sim)
 
 main() {
   local arg want=() name t0
@@ -533,6 +563,8 @@ main() {
     t0=$(date +%s)
     if [[ " ${PROGRAMS[*]} " == *" $name "* ]]; then
       build_program "$name"
+    elif [[ $name == protocol-sim ]]; then
+      build_protocol_sim
     else
       SAYS="stand-in (images/standin) answering $name's health endpoints"
       build_standin "$name"

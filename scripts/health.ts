@@ -127,7 +127,24 @@ export async function runHealthChecks(
   env: Environment,
   options: { timeoutMs: number; elasticPassword?: string; host?: string },
 ): Promise<CheckResult[]> {
-  return Promise.all(healthChecks(env, options.elasticPassword, options.host).map((check) => runCheck(check, options.timeoutMs)));
+  return Promise.all(healthChecks(env, options.elasticPassword, options.host).map((check) => withDeadline(check, options.timeoutMs)));
+}
+
+/**
+ * A check that hangs past its timeout is a degraded row. The deadline's timer is a normal one:
+ * fetch's abort timer does not keep the process alive, and a process whose last pending check
+ * hangs would otherwise exit 0 without printing anything.
+ */
+async function withDeadline(check: Check, timeoutMs: number): Promise<CheckResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<CheckResult>((resolve) => {
+    timer = setTimeout(() => resolve({ name: check.name, url: check.url, status: "degraded", detail: `no answer in ${timeoutMs} ms`, ms: timeoutMs }), timeoutMs + 500);
+  });
+  try {
+    return await Promise.race([runCheck(check, timeoutMs), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function renderTable(results: readonly CheckResult[]): string {

@@ -40,15 +40,15 @@ export function imagesOf(env: Environment): string[] {
 }
 
 /**
- * `protocol-monitoring-local/<name>:<tag>` is built here from the upstream release the catalog
- * pins, so its tag must be the catalog's tag of that service. Returns the build name, or a problem.
+ * `protocol-monitoring-local/<program>:<tag>` is built here from the upstream release the catalog
+ * pins, so its tag must be the catalog's tag of that service. Returns the build name, a problem,
+ * or nothing for any other image (stand-ins included: they are known by their label).
  */
 export function localBuild(reference: string): { name: string } | { problem: string } | undefined {
   const match = new RegExp(`^${LOCAL_IMAGE_REPOSITORY}/([a-z-]+):(.+)$`).exec(reference);
-  if (!match) return undefined;
+  const spec = match && Object.values(SERVICES).find((s) => s.hostname === match[1] && s.localBuild);
+  if (!match || !spec) return undefined;
   const [, name, tag] = match;
-  const spec = Object.values(SERVICES).find((s) => s.hostname === name && s.localBuild);
-  if (!spec) return { problem: `${reference}: there is no local build of "${name}" (Grafana, Elasticsearch, Logstash and Kibana have none)` };
   const pinned = spec.image.split(":").pop();
   if (tag !== pinned) return { problem: `${reference}: the local build of ${name} is tagged ${pinned}, the version the catalog pins` };
   return { name };

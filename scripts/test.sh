@@ -19,6 +19,9 @@ echo "test: install and build"
 source scripts/lib/toolchain.sh
 prepare_toolchain
 
+echo "test: type check (app and tests)"
+npx tsc -p tsconfig.json
+
 echo "test: unit tests"
 npx jest --selectProjects unit
 

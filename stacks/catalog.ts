@@ -107,6 +107,8 @@ export const SERVICES: Readonly<Record<ServiceName, ServiceSpec>> = {
 };
 
 export const LOGSTASH_API_PORT = 9600;
+/** Logstash's GELF input (UDP), published on the same host port number as its TCP input. */
+export const LOGSTASH_GELF_PORT = 12201;
 
 /** Paths inside the containers where generated configs are uploaded. */
 export const CONFIG_PATHS = {
@@ -115,6 +117,7 @@ export const CONFIG_PATHS = {
   alertmanagerConfig: "/etc/alertmanager/alertmanager.yml",
   alertmanagerTemplatesDir: "/etc/alertmanager/templates",
   alertmanagerSecretsDir: "/etc/alertmanager/secrets",
+  alertmanagerCa: "/etc/alertmanager/ca.pem",
   grafanaDatasources: "/etc/grafana/provisioning/datasources/datasources.yml",
   grafanaDashboardProvider: "/etc/grafana/provisioning/dashboards/provider.yml",
   grafanaDashboardsDir: "/etc/grafana/dashboards",

@@ -28,8 +28,8 @@ export interface ServiceContainerProps {
   readonly entrypoint?: string[];
   /** Environment variables; values may be Terraform references to sensitive variables. */
   readonly env?: Record<string, string>;
-  /** Container port → host port, published on the context's bind address. */
-  readonly ports?: ReadonlyArray<{ readonly internal: number; readonly external: number }>;
+  /** Container port → host port, published on the context's bind address (TCP unless it says udp). */
+  readonly ports?: ReadonlyArray<{ readonly internal: number; readonly external: number; readonly protocol?: "udp" }>;
   /** Mount path of the named data volume `<environment>-<service>-data`. */
   readonly dataPath?: string;
   /** File path in the container → content. Terraform interpolation in content is escaped. */
@@ -108,7 +108,7 @@ export class ServiceContainer extends Construct {
       user: props.user,
       labels,
       networksAdvanced: [{ name: context.networkName, aliases: [props.service] }],
-      ports: (props.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: context.bindAddress })),
+      ports: (props.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: context.bindAddress, protocol: p.protocol })),
       volumes: this.volume ? [{ volumeName: this.volume.name, containerPath: props.dataPath }] : undefined,
       mounts: props.mounts,
       upload: uploads.length ? uploads : undefined,

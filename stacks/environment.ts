@@ -118,6 +118,17 @@ const schema = z
         heartbeat: z.boolean().default(false),
         /** Where alerts' runbook links point: the docs/runbooks folder of this repository as your team browses it. */
         runbookBaseUrl: z.string().min(1).default("docs/runbooks"),
+        /** PagerDuty's Events API v2 URL: set it only to send through a relay or proxy. */
+        pagerdutyUrl: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
+        /**
+         * A PEM file, relative to this file, with the CA that the receivers' certificates are checked
+         * against (a relay or proxy with a private CA); the system's CAs otherwise.
+         */
+        caFile: z.string().min(1).optional(),
+        /** Alertmanager's timers: before a group's first notification, between updates of a group, before a repeat. */
+        timing: z
+          .strictObject({ groupWait: duration.default("30s"), groupInterval: duration.default("5m"), repeatInterval: duration.default("4h") })
+          .default({ groupWait: "30s", groupInterval: "5m", repeatInterval: "4h" }),
       })
       // A notification is read far from this repository: a relative link there leads nowhere.
       .superRefine((alerting, ctx) => {
@@ -130,7 +141,7 @@ const schema = z
           });
         }
       })
-      .default({ pagerduty: false, heartbeat: false, runbookBaseUrl: "docs/runbooks" }),
+      .default({ pagerduty: false, heartbeat: false, runbookBaseUrl: "docs/runbooks", timing: { groupWait: "30s", groupInterval: "5m", repeatInterval: "4h" } }),
     /** Alert thresholds an operator tunes per environment; rule files refer to them as [[ name ]]. */
     thresholds: z
       .strictObject({
@@ -196,6 +207,8 @@ export interface Environment extends Omit<Parsed, "ports" | "images" | "memoryMb
   readonly memoryMb: Readonly<Record<ServiceName, number>>;
   /** The file the environment was read from, for messages. */
   readonly source: string;
+  /** The content of alerting.caFile, read with the file. */
+  readonly alertingCaPem?: string;
 }
 
 export class EnvironmentError extends Error {
@@ -239,7 +252,17 @@ export function loadEnvironmentFile(file: string): Environment {
   } catch (error) {
     throw new EnvironmentError(`${file}: cannot be read as YAML: ${(error as Error).message}`);
   }
-  return parseEnvironment(data, file);
+  const env = parseEnvironment(data, file);
+  if (!env.alerting.caFile) return env;
+  const caFile = path.resolve(path.dirname(file), env.alerting.caFile);
+  let pem: string;
+  try {
+    pem = fs.readFileSync(caFile, "utf8");
+  } catch (error) {
+    throw new EnvironmentError(`${file}: invalid environment\n  alerting.caFile: cannot read ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new EnvironmentError(`${file}: invalid environment\n  alerting.caFile: ${caFile} holds no PEM certificate`);
+  return { ...env, alertingCaPem: pem };
 }
 
 /** Loads every environments/*.yaml file, sorted by name, and checks they can live side by side. */

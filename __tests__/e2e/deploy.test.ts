@@ -14,7 +14,7 @@ import { SERVICES } from "../../stacks/catalog";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { SECRET_NAMES } from "../../stacks/secrets";
 import { ROOT } from "../helpers/synth";
-import { docker, dockerObjects, fingerprint, freePorts, getJson, localImages, poll, printLogs, removeEverything, sh, timed } from "./harness";
+import { docker, dockerObjects, fingerprint, freePorts, getJson, localImages, poll, removeEverything, sequentialSteps, sh, timed } from "./harness";
 
 jest.setTimeout(15 * 60_000);
 
@@ -73,22 +73,10 @@ function plan(name: string): string[] {
 }
 
 const url = (service: keyof typeof mainPorts, suffix: string) => `http://127.0.0.1:${mainPorts[service]}${suffix}`;
-let failed = false;
 // Plain lines on stdout (console.log in jest adds a stack trace to each).
 const report = (line: string) => process.stdout.write(`e2e: ${line}\n`);
 
-/** Runs a step; on failure prints the containers' state and logs before rethrowing. */
-async function step<T>(fn: () => Promise<T> | T): Promise<T> {
-  // Each step builds on the one before: after a failure the rest would only fail slowly.
-  if (failed) throw new Error("not run: an earlier step failed");
-  try {
-    return await fn();
-  } catch (error) {
-    if (!failed) [main, peer].forEach(printLogs);
-    failed = true;
-    throw error;
-  }
-}
+const step = sequentialSteps(main, peer);
 
 beforeAll(async () => {
   fs.mkdirSync(dirs.environments, { recursive: true });

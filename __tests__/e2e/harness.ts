@@ -109,3 +109,21 @@ export function localImages(): Record<string, string> {
     .map(([, key, value]) => [key.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value]);
   return Object.fromEntries(entries);
 }
+
+/**
+ * Steps that build on each other: once one fails, the rest fail at once instead of slowly, and
+ * the first failure prints the containers' state and logs of the given environments.
+ */
+export function sequentialSteps(...environments: string[]) {
+  let failed = false;
+  return async function step<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (failed) throw new Error("not run: an earlier step failed");
+    try {
+      return await fn();
+    } catch (error) {
+      if (!failed) environments.forEach(printLogs);
+      failed = true;
+      throw error;
+    }
+  };
+}

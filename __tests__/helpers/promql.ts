@@ -62,6 +62,7 @@ export interface Query {
 export interface DashboardTarget {
   refId?: string;
   expr?: unknown;
+  datasource?: { type?: string };
 }
 export interface DashboardPanel {
   id?: number;
@@ -79,7 +80,7 @@ export interface DashboardModel {
 export const TEMPLATE_VARIABLE_VALUE = ".+";
 
 /**
- * Every target of a dashboard, with the dashboard's own template variables ($job, ${instance},
+ * Every Prometheus target of a dashboard (log panels query Elasticsearch), with the dashboard's own template variables ($job, ${instance},
  * ${job:regex}) replaced by TEMPLATE_VARIABLE_VALUE. A variable the dashboard does not declare
  * stays and fails to parse.
  */
@@ -88,7 +89,7 @@ export function dashboardQueries(file: string, dashboard: DashboardModel): Query
   const substitute = (expr: string) =>
     declared.length === 0 ? expr : expr.replace(new RegExp(`\\$\\{(${declared.join("|")})(:\\w+)?\\}|\\$(${declared.join("|")})\\b`, "g"), TEMPLATE_VARIABLE_VALUE);
   const fromPanel = (panel: DashboardPanel): Query[] => [
-    ...(panel.targets ?? []).map((target) => ({
+    ...(panel.targets ?? []).filter((target) => target.datasource?.type !== "elasticsearch").map((target) => ({
       where: `assets/dashboards/${file} › panel ${panel.id} "${panel.title}" › target ${target.refId}`,
       expr: typeof target.expr === "string" ? substitute(target.expr) : "",
     })),

@@ -1,9 +1,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { CONFIG_PATHS, DATASOURCE_UIDS } from "../../stacks/catalog";
+import { loadEnvironmentFile } from "../../stacks/environment";
 import { alertmanagerConfig } from "../../stacks/config/alertmanager";
+import { dashboardFor } from "../../stacks/config/grafana";
 import { prometheusConfig } from "../../stacks/config/prometheus";
 import { loadedRuleFiles } from "../../stacks/config/rules";
 import { requiredSecrets, SECRET_NAMES } from "../../stacks/secrets";
@@ -97,7 +99,66 @@ describe("generated alertmanager.yml", () => {
   });
 });
 
+describe("receivers behind a relay: a private CA, PagerDuty's URL, Alertmanager's timers", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-ca-"));
+  const ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  fs.writeFileSync(path.join(dir, "ca.pem"), ca);
+  const file = path.join(dir, "relay.yaml");
+  fs.writeFileSync(
+    file,
+    stringify({
+      name: "relay",
+      alerting: {
+        pagerduty: true,
+        slack: { channel: "#a" },
+        heartbeat: true,
+        runbookBaseUrl: "https://example.org/runbooks",
+        pagerdutyUrl: "https://relay.internal/v2/enqueue",
+        caFile: "ca.pem",
+        timing: { groupWait: "5s", groupInterval: "1m", repeatInterval: "2h" },
+      },
+    }),
+  );
+  const env = loadEnvironmentFile(file);
+  const config = parse(alertmanagerConfig(env)) as Doc;
+
+  it("checks every receiver's certificate against the environment's CA, never skips the check", () => {
+    for (const receiver of config.receivers.filter((r: Doc) => r.name !== "null")) {
+      const [settings] = Object.values(receiver).filter(Array.isArray) as Doc[][];
+      expect(settings[0].http_config).toEqual({ tls_config: { ca_file: CONFIG_PATHS.alertmanagerCa } });
+    }
+    expect(alertmanagerConfig(env)).not.toContain("insecure_skip_verify");
+    expect(uploadedFile(containerNamed(synth(env), "relay-alertmanager"), CONFIG_PATHS.alertmanagerCa)).toBe(ca);
+  });
+
+  it("sends PagerDuty events to the URL given, and groups with the environment's timers", () => {
+    expect(config.global.pagerduty_url).toBe("https://relay.internal/v2/enqueue");
+    expect(config.route).toMatchObject({ group_wait: "5s", group_interval: "1m", repeat_interval: "2h" });
+    const plain = parse(alertmanagerConfig(dev)) as Doc;
+    expect(plain.global.pagerduty_url).toBeUndefined();
+    expect(plain.route).toMatchObject({ group_wait: "30s", group_interval: "5m", repeat_interval: "4h" });
+  });
+
+  it("refuses a CA file that is missing or holds no certificate, naming the field", () => {
+    fs.writeFileSync(path.join(dir, "empty.pem"), "not a certificate");
+    for (const [caFile, problem] of [["missing.pem", "cannot read"], ["empty.pem", "holds no PEM certificate"]]) {
+      const bad = path.join(dir, "bad.yaml");
+      fs.writeFileSync(bad, stringify({ name: "bad", alerting: { caFile } }));
+      expect(() => loadEnvironmentFile(bad)).toThrow(new RegExp(`alerting\\.caFile: .*${problem}`));
+    }
+  });
+});
+
 describe("generated Grafana provisioning", () => {
+  it("leaves the log panels (and their row) out where Elasticsearch does not run, and changes nothing else", () => {
+    const operations = ASSETS.dashboards["operations.json"];
+    const titles = (text: string) => (JSON.parse(text) as { panels: { title: string }[] }).panels.map((p) => p.title);
+    expect(dashboardFor(dev, operations)).toBe(operations); // dev runs Elasticsearch: the file as shipped
+    const withoutLogs = titles(dashboardFor(environment({ services: ["prometheus", "grafana"] }), operations));
+    expect(titles(operations).filter((t) => !withoutLogs.includes(t))).toEqual(["Logs", "Protocol log errors, by service"]);
+    expect(dashboardFor(environment({ services: ["prometheus", "grafana"] }), ASSETS.dashboards["business.json"])).toBe(ASSETS.dashboards["business.json"]);
+  });
+
   it("provisions both datasources with fixed uids and a file dashboard provider", () => {
     const ds = parse(file("grafana", CONFIG_PATHS.grafanaDatasources)) as Doc;
     expect(ds.datasources.map((d: Doc) => [d.type, d.uid])).toEqual([
@@ -114,7 +175,7 @@ describe("generated Grafana provisioning", () => {
     expect(dashboard.uid).toMatch(/^[a-z0-9-]+$/);
     for (const panel of dashboard.panels.filter((p: Doc) => p.type !== "row")) {
       expect(panel.type).not.toBe("graph");
-      expect(panel.datasource.uid).toBe(DATASOURCE_UIDS.prometheus);
+      expect([DATASOURCE_UIDS.prometheus, DATASOURCE_UIDS.elasticsearch]).toContain(panel.datasource.uid);
     }
     expect(JSON.stringify(dashboard)).not.toContain("${DS_");
   });

@@ -7,6 +7,10 @@ import { DATASOURCE_UIDS } from "../../stacks/catalog";
 import { ASSETS } from "../helpers/synth";
 
 const PROMETHEUS = { type: "prometheus", uid: DATASOURCE_UIDS.prometheus };
+const ELASTICSEARCH = { type: "elasticsearch", uid: DATASOURCE_UIDS.elasticsearch };
+/** A target's query: PromQL, or a Lucene query with its aggregations for a log panel. */
+const hasQuery = (t: Target) =>
+  t.datasource?.type === "elasticsearch" ? typeof t.query === "string" && Array.isArray(t.metrics) && Array.isArray(t.bucketAggs) : typeof t.expr === "string" && t.expr.trim() !== "";
 const PANEL_TYPES = ["timeseries", "stat", "gauge", "table"];
 /** Panels that show one value per series: their queries must be instant. */
 const SINGLE_VALUE_TYPES = ["stat", "gauge"];
@@ -26,9 +30,12 @@ interface GridPos {
 interface Target {
   refId?: unknown;
   expr?: unknown;
-  datasource?: unknown;
+  datasource?: { type?: unknown };
   instant?: unknown;
   range?: unknown;
+  query?: unknown;
+  metrics?: unknown;
+  bucketAggs?: unknown;
 }
 interface Panel {
   id?: unknown;
@@ -67,11 +74,14 @@ const isRow = (panel: Panel) => panel.type === "row";
 const isInteger = (n: unknown): n is number => Number.isInteger(n);
 
 /** Every panel or target whose datasource is not the provisioned Prometheus, by name. */
+/** A panel queries one provisioned datasource, by its fixed uid: Prometheus, or Elasticsearch for logs. */
 function datasourceProblems(panels: readonly Panel[]): string[] {
-  const same = (ds: unknown) => JSON.stringify(ds) === JSON.stringify(PROMETHEUS);
+  const provisioned = [PROMETHEUS, ELASTICSEARCH].map((ds) => JSON.stringify(ds));
   return panels.filter((panel) => !isRow(panel)).flatMap((panel) => [
-    ...(same(panel.datasource) ? [] : [`${panelName(panel)}: datasource ${JSON.stringify(panel.datasource)}`]),
-    ...(panel.targets ?? []).filter((t) => !same(t.datasource)).map((t) => `${panelName(panel)} target ${String(t.refId)}: datasource ${JSON.stringify(t.datasource)}`),
+    ...(provisioned.includes(JSON.stringify(panel.datasource)) ? [] : [`${panelName(panel)}: datasource ${JSON.stringify(panel.datasource)}`]),
+    ...(panel.targets ?? [])
+      .filter((t) => !provisioned.includes(JSON.stringify(t.datasource)) || t.datasource?.type !== (panel.datasource as { type?: unknown } | undefined)?.type)
+      .map((t) => `${panelName(panel)} target ${String(t.refId)}: datasource ${JSON.stringify(t.datasource)}`),
   ]);
 }
 
@@ -132,7 +142,7 @@ describe.each(DASHBOARDS)("assets/dashboards/%s", (_file, dashboard) => {
     expect(Array.isArray(dashboard.panels) && panels.length > 0).toBe(true);
   });
 
-  it("queries only the provisioned Prometheus datasource, on every panel and every target", () => {
+  it("queries only a provisioned datasource (Prometheus; Elasticsearch for logs), the same on a panel and its targets", () => {
     expect(datasourceProblems(panels)).toEqual([]);
     expect(JSON.stringify(dashboard)).not.toMatch(/\$\{DS_/);
   });
@@ -160,7 +170,7 @@ describe.each(DASHBOARDS)("assets/dashboards/%s", (_file, dashboard) => {
       return [
         ...(typeof panel.title === "string" && panel.title.trim() !== "" ? [] : [`${panelName(panel)}: no title`]),
         ...(targets.length > 0 ? [] : [`${panelName(panel)}: no targets`]),
-        ...targets.filter((t) => typeof t.expr !== "string" || t.expr.trim() === "").map((t) => `${panelName(panel)} target ${String(t.refId)}: no expr`),
+        ...targets.filter((t) => !hasQuery(t)).map((t) => `${panelName(panel)} target ${String(t.refId)}: no query`),
         ...refIds.filter((r, i) => typeof r !== "string" || r === "" || refIds.indexOf(r) !== i).map((r) => `${panelName(panel)}: refId ${String(r)} missing or repeated`),
       ];
     });

@@ -49,10 +49,10 @@ describe("preflight", () => {
   });
 
   it("refuses stand-in images unless a test allows them", async () => {
-    const env = environment({ services: ["prometheus"], images: { prometheus: "protocol-monitoring-local/grafana:standin-x" } });
-    expect(localBuild(env.images.prometheus)).toEqual({ problem: expect.stringContaining("there is no local build of \"grafana\"") });
-    const standin = environment({ services: ["prometheus"], images: { prometheus: "example/standin:1" } });
-    const probe = host({ "example/standin:1": "standin" });
+    // Stand-ins share the local images' repository but are no build of a program: known by their label.
+    expect(localBuild("protocol-monitoring-local/grafana:standin")).toBeUndefined();
+    const standin = environment({ services: ["prometheus"], images: { prometheus: "protocol-monitoring-local/grafana:standin" } });
+    const probe = host({ "protocol-monitoring-local/grafana:standin": "standin" });
     expect((await preflight(standin, probe, { variables: {} })).problems).toEqual([expect.stringContaining("is a stand-in (a test double)")]);
     expect((await preflight(standin, probe, { variables: {}, allowStandins: true })).problems).toEqual([]);
   });

@@ -1,4 +1,4 @@
-import { PUBLISHED_SERVICES, SERVICES, CONFIG_PATHS, type ServiceName } from "../../stacks/catalog";
+import { CONFIG_PATHS, LOGSTASH_GELF_PORT, PUBLISHED_SERVICES, SERVICES, type ServiceName } from "../../stacks/catalog";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { containerNamed, containers, imageOf, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth } from "../helpers/synth";
 
@@ -41,7 +41,8 @@ describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
     expect(containerNamed(stack, `${name}-node-exporter`).ports ?? []).toEqual([]);
     for (const service of PUBLISHED_SERVICES.filter(runs)) {
       const c = containerNamed(stack, `${name}-${SERVICES[service].hostname}`);
-      expect(c.ports).toEqual([{ internal: SERVICES[service].port, external: env.ports[service], ip: "127.0.0.1" }]);
+      const gelf = service === "logstash" ? [{ internal: LOGSTASH_GELF_PORT, external: env.ports.logstash, ip: "127.0.0.1", protocol: "udp" }] : [];
+      expect(c.ports).toEqual([{ internal: SERVICES[service].port, external: env.ports[service], ip: "127.0.0.1" }, ...gelf]);
     }
   });
 

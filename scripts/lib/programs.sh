@@ -53,7 +53,7 @@ catalog_tag() {
   local js=$PROGRAMS_ROOT/dist/stacks/catalog.js image
   if [[ ! -f $js || $PROGRAMS_ROOT/stacks/catalog.ts -nt $js ]]; then
     [[ -x $PROGRAMS_ROOT/node_modules/.bin/tsc ]] || { echo "catalog: no TypeScript compiler: run scripts/install-deps.sh" >&2; return 1; }
-    (cd "$PROGRAMS_ROOT" && node_modules/.bin/tsc -p tsconfig.json) >&2 || { echo "catalog: tsc failed" >&2; return 1; }
+    (cd "$PROGRAMS_ROOT" && node_modules/.bin/tsc -p tsconfig.app.json) >&2 || { echo "catalog: tsc failed" >&2; return 1; }
   fi
   image=$(cd "$PROGRAMS_ROOT" && node -p "require('./dist/stacks/catalog').SERVICES['$1'].image") || return 1
   echo "${image##*:}"

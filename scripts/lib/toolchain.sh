@@ -6,7 +6,7 @@
 #   prepare_toolchain [--deploy]  both
 prepare_app() {
   scripts/install-deps.sh >&2
-  npx tsc -p tsconfig.json >&2
+  npx tsc -p tsconfig.app.json >&2
 }
 prepare_engine() {
   scripts/bootstrap.sh "$@" >&2

@@ -32,7 +32,7 @@ ports: {prometheus: 39190, alertmanager: 39193}
 alerting: {slack: {channel: "#fixtures"}}
 scrape: {targets: [$2]}
 YAML
-  npx tsc -p tsconfig.json && node dist/main.js
+  npx tsc -p tsconfig.app.json && node dist/main.js
 }
 record() { # record FIXTURE
   tf plan -out=plan.bin

@@ -26,6 +26,8 @@ function pagingIntegration(env: Environment): Integration | undefined {
 
 function receivers(env: Environment): Record<string, unknown>[] {
   const list: Record<string, unknown>[] = [{ name: NULL_RECEIVER }];
+  // Receivers behind a relay or proxy with a private CA are checked against it, never skipped.
+  const tls = env.alertingCaPem ? { http_config: { tls_config: { ca_file: CONFIG_PATHS.alertmanagerCa } } } : {};
   if (env.alerting.pagerduty) {
     list.push({
       name: "pagerduty",
@@ -35,6 +37,7 @@ function receivers(env: Environment): Record<string, unknown>[] {
           description: '{{ template "protocol.title" . }}',
           details: { summary: '{{ template "protocol.text" . }}' },
           send_resolved: true,
+          ...tls,
         },
       ],
     });
@@ -49,6 +52,7 @@ function receivers(env: Environment): Record<string, unknown>[] {
           title: '{{ template "protocol.title" . }}',
           text: '{{ template "protocol.text" . }}',
           send_resolved: true,
+          ...tls,
         },
       ],
     });
@@ -62,6 +66,7 @@ function receivers(env: Environment): Record<string, unknown>[] {
           url_file: ALERTMANAGER_SECRET_FILES.heartbeatUrl,
           // A "resolved" Watchdog means Prometheus stopped sending it: that must not count as a beat.
           send_resolved: false,
+          ...tls,
         },
       ],
     });
@@ -143,14 +148,14 @@ function inhibitRules(env: Environment): Record<string, unknown>[] {
 
 export function alertmanagerConfig(env: Environment): string {
   return toYaml({
-    global: { resolve_timeout: "5m" },
+    global: { resolve_timeout: "5m", ...(env.alerting.pagerdutyUrl ? { pagerduty_url: env.alerting.pagerdutyUrl } : {}) },
     templates: [`${CONFIG_PATHS.alertmanagerTemplatesDir}/*.tmpl`],
     route: {
       receiver: NULL_RECEIVER,
       group_by: ["alertname", "service", "severity"],
-      group_wait: "30s",
-      group_interval: "5m",
-      repeat_interval: "4h",
+      group_wait: env.alerting.timing.groupWait,
+      group_interval: env.alerting.timing.groupInterval,
+      repeat_interval: env.alerting.timing.repeatInterval,
       routes: routes(env),
     },
     inhibit_rules: inhibitRules(env),

@@ -5,6 +5,28 @@ import { toYaml } from "./yaml";
 /** Name of the Elasticsearch user Grafana reads logs with (created by the setup job). */
 export const GRAFANA_ES_USER = "grafana_reader";
 
+/** The uids of the datasources an environment provisions. */
+function provisionedUids(env: Environment): string[] {
+  return [DATASOURCE_UIDS.prometheus, ...(env.services.includes("elasticsearch") ? [DATASOURCE_UIDS.elasticsearch] : [])];
+}
+
+type DashboardPanel = { type?: string; datasource?: { uid?: string } };
+
+/**
+ * A dashboard as the environment gets it: panels on a datasource it does not provision (the log
+ * panels, where Elasticsearch does not run) are left out, with a row left empty by that. A
+ * dashboard that loses nothing is returned as the same text (its upload, and the plan, unchanged).
+ */
+export function dashboardFor(env: Environment, text: string): string {
+  const dashboard = JSON.parse(text) as { panels?: DashboardPanel[] };
+  const provisioned = provisionedUids(env);
+  const panels = dashboard.panels ?? [];
+  const kept = panels.filter((panel) => panel.type === "row" || !panel.datasource?.uid || provisioned.includes(panel.datasource.uid));
+  if (kept.length === panels.length) return text;
+  const withoutEmptyRows = kept.filter((panel, i) => panel.type !== "row" || (kept[i + 1] !== undefined && kept[i + 1].type !== "row"));
+  return `${JSON.stringify({ ...dashboard, panels: withoutEmptyRows }, null, 2)}\n`;
+}
+
 export function grafanaDatasources(env: Environment): string {
   const datasources: Record<string, unknown>[] = [
     {

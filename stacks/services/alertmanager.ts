@@ -22,6 +22,7 @@ export class Alertmanager extends Construct {
     const files = {
       [CONFIG_PATHS.alertmanagerConfig]: alertmanagerConfig(env),
       ...filesIn(CONFIG_PATHS.alertmanagerTemplatesDir, templates),
+      ...(env.alertingCaPem ? { [CONFIG_PATHS.alertmanagerCa]: env.alertingCaPem } : {}),
     };
     const secretFiles: Record<string, string> = {};
     if (env.alerting.pagerduty) secretFiles[ALERTMANAGER_SECRET_FILES.pagerdutyRoutingKey] = secrets.get("pagerdutyRoutingKey");

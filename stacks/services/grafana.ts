@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { CONFIG_PATHS, SERVICES } from "../catalog";
-import { grafanaDashboardProvider, grafanaDatasources } from "../config/grafana";
+import { dashboardFor, grafanaDashboardProvider, grafanaDatasources } from "../config/grafana";
 import { filesIn, ServiceContainer, type StackContext } from "../container";
 import type { Environment } from "../environment";
 import type { Secrets } from "../secrets";
@@ -22,7 +22,7 @@ export class Grafana extends Construct {
     const files = {
       [CONFIG_PATHS.grafanaDatasources]: grafanaDatasources(env),
       [CONFIG_PATHS.grafanaDashboardProvider]: grafanaDashboardProvider(),
-      ...filesIn(CONFIG_PATHS.grafanaDashboardsDir, dashboards),
+      ...filesIn(CONFIG_PATHS.grafanaDashboardsDir, Object.fromEntries(Object.entries(dashboards).map(([name, text]) => [name, dashboardFor(env, text)]))),
     };
 
     this.service = new ServiceContainer(this, "grafana", {

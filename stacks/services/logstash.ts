@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { CONFIG_PATHS, LOGSTASH_API_PORT, SERVICES } from "../catalog";
+import { CONFIG_PATHS, LOGSTASH_API_PORT, LOGSTASH_GELF_PORT, SERVICES } from "../catalog";
 import { jvmHeap, ServiceContainer, type StackContext } from "../container";
 import type { Environment } from "../environment";
 import type { Secrets } from "../secrets";
@@ -32,8 +32,12 @@ export class Logstash extends Construct {
         LOGSTASH_WRITER_PASSWORD: secrets.get("logstashWriterPassword"),
         XPACK_MONITORING_ENABLED: "false",
       },
-      // JSON lines from the host; Beats shippers reach port 5044 on the private network.
-      ports: [{ internal: spec.port, external: env.ports.logstash }],
+      // JSON lines over TCP and Docker's gelf log driver over UDP, both on the one host port
+      // (TCP and UDP ports are separate); Beats shippers reach port 5044 on the private network.
+      ports: [
+        { internal: spec.port, external: env.ports.logstash },
+        { internal: LOGSTASH_GELF_PORT, external: env.ports.logstash, protocol: "udp" },
+      ],
       // Overwrites the image's default pipeline file, so only this pipeline runs.
       files: { [CONFIG_PATHS.logstashPipeline]: pipeline },
       healthcheck: `curl -fsS --max-time 4 http://127.0.0.1:${LOGSTASH_API_PORT}/ >/dev/null`,
