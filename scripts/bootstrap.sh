@@ -351,14 +351,15 @@ EOF
 # start daemons), saying so on every run.
 ensure_promtools() {
   ensure_promtool prometheus promtool prometheus
-  ensure_promtool alertmanager amtool prometheus-alertmanager
+  # alertmanager itself too: the unit tests run it to check inhibition, which amtool cannot.
+  ensure_promtool alertmanager amtool prometheus-alertmanager alertmanager
 }
 ensure_promtool() {
-  local program=$1 tool=$2 pkg=$3 t0 deb
+  local program=$1 tool=$2 pkg=$3 t0 deb extra
   t0=$(now)
   mkdir -p "$BIN"
   if ensure_program "$program"; then
-    ln -sfn "../programs/$program/bin/$tool" "$BIN/$tool"
+    for extra in "$tool" "${@:4}"; do ln -sfn "../programs/$program/bin/$extra" "$BIN/$extra"; done
     say "$tool" "ok, ${PROGRAM_BUILT_S:+built in $PROGRAM_BUILT_S s: }$PROGRAM_SAYS"
     return
   fi

@@ -59,7 +59,7 @@ export function alertmanagerBinary(): string {
       // try the next name
     }
   }
-  throw new Error("alertmanager not found: run scripts/bootstrap.sh (npm test does); it unpacks Debian's prometheus-alertmanager into .tools/debroot");
+  throw new Error("alertmanager not found: run scripts/bootstrap.sh (npm test does): it links .tools/bin/alertmanager");
 }
 
 /** Where Debian's build reads its built-in notification templates (its patch hard-codes the path). */
