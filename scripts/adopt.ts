@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { ENVIRONMENT_LABEL } from "../stacks/catalog";
 import { loadEnvironmentFile, type Environment } from "../stacks/environment";
+import { dockerEnv } from "./docker-host";
 
 /**
  * Recovery from an interrupted apply. A deploy killed midway (CI timeout, OOM, a lost machine)
@@ -70,12 +71,6 @@ export function adoptions(stack: StackJson, recorded: Recorded, objects: readonl
     adopt.push({ to, id: object.importId, name: object.name });
   }
   return { adopt: adopt.sort((a, b) => a.to.localeCompare(b.to)), forget: forget.sort() };
-}
-
-function dockerEnv(env: Environment): NodeJS.ProcessEnv {
-  const variables: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: env.docker.host };
-  if (env.docker.certPath) Object.assign(variables, { DOCKER_CERT_PATH: env.docker.certPath, DOCKER_TLS_VERIFY: "1" });
-  return variables;
 }
 
 function docker(env: Environment, args: string[]): string[] {

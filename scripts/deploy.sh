@@ -69,7 +69,11 @@ say "preflight ok ($(($(date +%s) - t0)) s)"
 prepare_engine --deploy
 if [[ -n $local_builds && $command == deploy ]]; then
   # shellcheck disable=SC2086 # one image name per word
-  scripts/build-local-images.sh $local_builds >/dev/null
+  tags=$(scripts/build-local-images.sh $local_builds)
+  # A remote Docker host gets them the way it would without a registry (docker save | load).
+  # shellcheck disable=SC2086
+  sent=$(node dist/scripts/docker-host.js send "$env_name" $tags)
+  [[ -z $sent ]] || say "sent to the Docker host:"$'\n'"$(sed 's/^/  /' <<<"$sent")"
 fi
 
 out=${CDKTF_OUTDIR:-cdktf.out}

@@ -42,6 +42,8 @@ for env_name in "${envs[@]}"; do
   # A subshell per environment, so one environment's secrets never reach the next.
   (
     load_secrets "$env_name"
+    # The file, its secrets and its Docker host, named before the engine runs.
+    node dist/scripts/preflight.js "$env_name" --no-images >/dev/null
     "$TERRAFORM_BINARY_NAME" -chdir="$dir" init -input=false -no-color >/dev/null
     args=(plan -input=false -no-color -lock-timeout=60s -out=plan.bin)
     [[ $mode == drift ]] && args+=(-refresh-only)

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { SERVICES } from "../stacks/catalog";
 import { EnvironmentError, loadEnvironmentFile, type Environment } from "../stacks/environment";
 import { requiredSecrets, SECRET_DESCRIPTIONS, SECRET_NAMES } from "../stacks/secrets";
+import { dockerEnv, hostProblem } from "./docker-host";
 
 /**
  * What a deploy needs, checked in seconds before anything slow (building OpenTofu, the provider
@@ -25,8 +26,13 @@ export const DEFAULT_ENVIRONMENT = "dev";
 
 export type ImageState = "present" | "pulled" | "standin" | { readonly missing: string };
 
-/** Reads what the environment's Docker host knows about an image; pulls it when absent. */
-export type ImageProbe = (reference: string) => Promise<ImageState>;
+/** What preflight asks the environment's Docker host. */
+export interface DockerHost {
+  /** Why the host does not answer, or nothing. */
+  problem(): string | undefined;
+  /** What the host knows about an image; it pulls one it lacks. */
+  image(reference: string): Promise<ImageState>;
+}
 
 export interface Preflight {
   /** Local images to build (names for scripts/build-local-images.sh), in a stable order. */
@@ -63,18 +69,21 @@ export interface PreflightOptions {
   readonly images?: boolean;
 }
 
-export async function preflight(env: Environment, probe: ImageProbe, { variables, allowStandins = false, images = true }: PreflightOptions): Promise<Preflight> {
+export async function preflight(env: Environment, host: DockerHost, { variables, allowStandins = false, images = true }: PreflightOptions): Promise<Preflight> {
   const problems: string[] = [];
   const localBuilds: string[] = [];
   const remote: string[] = [];
-  for (const reference of images ? imagesOf(env) : []) {
+  // A host that does not answer is named once, instead of a failure per image (or a provider stack trace).
+  const unreachable = host.problem();
+  if (unreachable) problems.push(unreachable);
+  for (const reference of images && !unreachable ? imagesOf(env) : []) {
     const local = localBuild(reference);
     if (local && "problem" in local) problems.push(local.problem);
     else if (local) localBuilds.push(local.name);
     else remote.push(reference);
   }
   // Pulls run side by side: on a machine without a registry each fails fast, all are named.
-  const states = await Promise.all(remote.map(async (reference) => [reference, await probe(reference)] as const));
+  const states = await Promise.all(remote.map(async (reference) => [reference, await host.image(reference)] as const));
   const byReason = new Map<string, string[]>();
   for (const [reference, state] of states) {
     if (typeof state === "object") byReason.set(state.missing, [...(byReason.get(state.missing) ?? []), reference]);
@@ -99,29 +108,31 @@ export async function preflight(env: Environment, probe: ImageProbe, { variables
 }
 
 /** The default environment: dev when its images can be had here, else the offline default. */
-export async function chooseDefault(dev: Environment, probe: ImageProbe): Promise<{ name: string; reason?: string }> {
+export async function chooseDefault(dev: Environment, host: DockerHost): Promise<{ name: string; reason?: string }> {
   const remote = imagesOf(dev).filter((reference) => !localBuild(reference));
-  const states = await Promise.all(remote.map(probe));
+  const states = await Promise.all(remote.map((reference) => host.image(reference)));
   const missing = remote.filter((_, index) => typeof states[index] === "object");
   if (!missing.length) return { name: dev.name };
   return { name: OFFLINE_DEFAULT, reason: `the images of "${dev.name}" cannot be pulled here (${missing.length} missing, e.g. ${missing[0]})` };
 }
 
-/** Asks the environment's Docker host through the docker CLI; absent images are pulled. */
-export function dockerProbe(env: Environment, pullTimeoutSeconds = 120): ImageProbe {
-  const dockerEnv: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: env.docker.host };
-  if (env.docker.certPath) Object.assign(dockerEnv, { DOCKER_CERT_PATH: env.docker.certPath, DOCKER_TLS_VERIFY: "1" });
-  return async (reference) => {
-    const inspect = spawnSync("docker", ["image", "inspect", "--format", `{{ index .Config.Labels "${STANDIN_LABEL}" }}`, reference], {
-      env: dockerEnv,
-      encoding: "utf8",
-      timeout: 30_000,
-    });
-    if (inspect.status === 0) return inspect.stdout.trim() === "true" ? "standin" : "present";
-    const pulled = await run("docker", ["pull", "--quiet", reference], dockerEnv, pullTimeoutSeconds * 1000);
-    if (pulled.code === 0) return "pulled";
-    const reason = pulled.output.trim().split("\n").pop() || `docker pull exited ${pulled.code}`;
-    return { missing: reason.replace(/^Error response from daemon: /, "") };
+/** The environment's Docker host, asked through the docker CLI; absent images are pulled. */
+export function dockerHost(env: Environment, pullTimeoutSeconds = 120): DockerHost {
+  const variables = dockerEnv(env);
+  return {
+    problem: () => hostProblem(env),
+    image: async (reference) => {
+      const inspect = spawnSync("docker", ["image", "inspect", "--format", `{{ index .Config.Labels "${STANDIN_LABEL}" }}`, reference], {
+        env: variables,
+        encoding: "utf8",
+        timeout: 30_000,
+      });
+      if (inspect.status === 0) return inspect.stdout.trim() === "true" ? "standin" : "present";
+      const pulled = await run("docker", ["pull", "--quiet", reference], variables, pullTimeoutSeconds * 1000);
+      if (pulled.code === 0) return "pulled";
+      const reason = pulled.output.trim().split("\n").pop() || `docker pull exited ${pulled.code}`;
+      return { missing: reason.replace(/^Error response from daemon: /, "") };
+    },
   };
 }
 
@@ -142,7 +153,7 @@ async function main(args: string[]): Promise<number> {
   const load = (name: string) => loadEnvironmentFile(path.join(environmentsDir, `${name}.yaml`));
   if (args[0] === "--default") {
     const dev = load(DEFAULT_ENVIRONMENT);
-    const choice = await chooseDefault(dev, dockerProbe(dev));
+    const choice = await chooseDefault(dev, dockerHost(dev));
     if (choice.reason) console.error(`preflight: ${choice.reason}: the default is the offline environment "${choice.name}"`);
     console.log(choice.name);
     return 0;
@@ -153,7 +164,7 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const env = load(args[0]);
-  const result = await preflight(env, dockerProbe(env), { variables: process.env, allowStandins: process.env.PM_ALLOW_STANDINS === "1", images });
+  const result = await preflight(env, dockerHost(env), { variables: process.env, allowStandins: process.env.PM_ALLOW_STANDINS === "1", images });
   const { problems } = result;
   if (problems.length) {
     console.error(`preflight: ${env.name} cannot be deployed (${env.source}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);

@@ -14,7 +14,7 @@ import { SERVICES } from "../../stacks/catalog";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { SECRET_NAMES } from "../../stacks/secrets";
 import { ROOT } from "../helpers/synth";
-import { docker, dockerObjects, fingerprint, freePorts, getJson, localImages, poll, removeEverything, sequentialSteps, sh, timed } from "./harness";
+import { docker, dockerObjects, fingerprint, freePorts, getJson, localStackImages, poll, removeEverything, sequentialSteps, sh, timed } from "./harness";
 
 jest.setTimeout(15 * 60_000);
 
@@ -39,7 +39,7 @@ function writeEnvironment(name: string, file: EnvironmentFile) {
 }
 
 async function writeEnvironments() {
-  const images = localImages();
+  const images = localStackImages();
   writeEnvironment(main, {
     name: main,
     images,
@@ -86,7 +86,7 @@ beforeAll(async () => {
   // The peer: a second, smaller environment on the same engine that nothing below may touch.
   writeEnvironment(peer, {
     name: peer,
-    images: localImages(),
+    images: localStackImages(),
     services: ["prometheus", "nodeExporter", "alertmanager"],
     ports: { prometheus: ports[6], alertmanager: ports[7] },
     alerting: { slack: { channel: "#e2e" }, runbookBaseUrl: "https://runbooks.example/e2e" },

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
-import { ENVIRONMENT_LABEL } from "../../stacks/catalog";
+import { ENVIRONMENT_LABEL, SERVICE_NAMES } from "../../stacks/catalog";
 import { ROOT } from "../helpers/synth";
 
 /** Small helpers for the end-to-end test: shell commands, Docker queries, polling, timing. */
@@ -95,6 +95,11 @@ export function timed<T>(record: Record<string, number>, label: string, fn: () =
   } finally {
     record[label] = Number(process.hrtime.bigint() - start) / 1e9;
   }
+}
+
+/** The local images of the stack's services, as an environment file's `images:` takes them. */
+export function localStackImages(): Record<string, string> {
+  return Object.fromEntries(Object.entries(localImages()).filter(([service]) => (SERVICE_NAMES as readonly string[]).includes(service)));
 }
 
 /** Images the project's scripts built for this machine (scripts/build-local-images.sh). */

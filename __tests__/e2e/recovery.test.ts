@@ -183,8 +183,11 @@ test("a run holding the state lock is named to the run it blocks; killed midway,
 });
 
 test("a restarted Docker engine brings every container back by its restart policy, and the plan stays empty", async () => {
-  spawnSync("pkill", ["-TERM", "-x", "dockerd"]);
-  await poll("dockerd to stop", async () => (spawnSync("pgrep", ["-x", "dockerd"]).status !== 0 ? true : undefined), 60_000);
+  // The engine this machine's Docker clients talk to (its pid file is the default one); other
+  // engines on the machine, such as the remote-host tests' own, are left alone.
+  const pid = Number(fs.readFileSync("/var/run/docker.pid", "utf8"));
+  process.kill(pid, "SIGTERM");
+  await poll("dockerd to stop", async () => (spawnSync("kill", ["-0", String(pid)]).status !== 0 ? true : undefined), 60_000);
   const restart = spawnSync(path.join(ROOT, "scripts/bootstrap.sh"), ["--docker-only"], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
   expect(restart.status).toBe(0);
   report("dockerd stopped and started again");

@@ -1,16 +1,19 @@
 import { SERVICES } from "../../stacks/catalog";
-import { chooseDefault, imagesOf, localBuild, preflight, type ImageProbe, type ImageState } from "../../scripts/preflight";
+import { chooseDefault, imagesOf, localBuild, preflight, type DockerHost, type ImageState } from "../../scripts/preflight";
 import { deployReport } from "../../scripts/report";
 import { environment, shippedEnvironment } from "../helpers/synth";
 
 /** A Docker host that knows exactly these images; every other pull fails like a machine without a registry. */
-function host(known: Record<string, ImageState>): ImageProbe & { asked: string[] } {
+function host(known: Record<string, ImageState>, problem?: string): DockerHost & { asked: string[] } {
   const asked: string[] = [];
-  const probe = async (reference: string): Promise<ImageState> => {
-    asked.push(reference);
-    return known[reference] ?? { missing: "lookup registry-1.docker.io: no such host" };
+  return {
+    asked,
+    problem: () => problem,
+    image: async (reference: string): Promise<ImageState> => {
+      asked.push(reference);
+      return known[reference] ?? { missing: "lookup registry-1.docker.io: no such host" };
+    },
   };
-  return Object.assign(probe, { asked });
 }
 
 const allSecrets = Object.fromEntries(
@@ -68,6 +71,15 @@ describe("preflight", () => {
     expect((await preflight(stale, probe, { variables: {} })).problems).toEqual([
       `protocol-monitoring-local/prometheus:v2.0.0: the local build of prometheus is tagged ${SERVICES.prometheus.image.split(":").pop()}, the version the catalog pins`,
     ]);
+  });
+
+  it("names a Docker host that does not answer, once, and asks it nothing more", async () => {
+    const unreachable = host({}, "the Docker host tcp://10.9.9.9:2376 cannot be reached: connection refused");
+    expect(await preflight(dev, unreachable, { variables: allSecrets })).toEqual({
+      localBuilds: [],
+      problems: ["the Docker host tcp://10.9.9.9:2376 cannot be reached: connection refused"],
+    });
+    expect(unreachable.asked).toEqual([]);
   });
 
   it("checks only the file and the secrets for destroy and diff", async () => {

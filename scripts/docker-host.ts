@@ -1,0 +1,60 @@
+import * as path from "node:path";
+import { spawnSync } from "node:child_process";
+import { loadEnvironmentFile, type Environment } from "../stacks/environment";
+
+/** The docker CLI's environment for an environment's Docker host (unix, ssh, or tcp with TLS). */
+export function dockerEnv(env: Environment): NodeJS.ProcessEnv {
+  const variables: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: env.docker.host };
+  if (env.docker.certPath) Object.assign(variables, { DOCKER_CERT_PATH: env.docker.certPath, DOCKER_TLS_VERIFY: "1" });
+  return variables;
+}
+
+/** Why the environment's Docker host does not answer, or nothing when it does. */
+export function hostProblem(env: Environment, timeoutMs = 20_000): string | undefined {
+  const version = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { env: dockerEnv(env), encoding: "utf8", timeout: timeoutMs });
+  if (version.status === 0) return undefined;
+  const reason = version.error ? version.error.message : (version.stderr.trim().split("\n").pop() ?? `exit ${version.status}`);
+  return `the Docker host ${env.docker.host} cannot be reached: ${reason || `no answer within ${timeoutMs / 1000} s`}`;
+}
+
+/** The image ID a Docker engine has for a reference, or nothing. */
+function imageId(reference: string, variables: NodeJS.ProcessEnv): string | undefined {
+  const inspect = spawnSync("docker", ["image", "inspect", "-f", "{{.Id}}", reference], { env: variables, encoding: "utf8" });
+  return inspect.status === 0 ? inspect.stdout.trim() : undefined;
+}
+
+/**
+ * Images built on this machine reach a remote Docker host the way they would without a registry:
+ * `docker save | docker load`, only when the host lacks that very image. Returns what was sent.
+ */
+export function sendLocalImages(env: Environment, references: readonly string[]): string[] {
+  const remote = dockerEnv(env);
+  // The engine the images were built on: the one this shell's docker talks to.
+  const local = process.env;
+  const sent: string[] = [];
+  for (const reference of references) {
+    const id = imageId(reference, local);
+    if (!id) throw new Error(`${reference} is not on this machine's Docker engine`);
+    if (imageId(reference, remote) === id) continue;
+    const copy = spawnSync("sh", ["-c", 'docker save "$1" | DOCKER_HOST="$2" DOCKER_CERT_PATH="$3" DOCKER_TLS_VERIFY="$4" docker load -q', "sh", reference, remote.DOCKER_HOST ?? "", remote.DOCKER_CERT_PATH ?? "", remote.DOCKER_TLS_VERIFY ?? ""], {
+      env: local,
+      encoding: "utf8",
+    });
+    if (copy.status !== 0) throw new Error(`sending ${reference} to ${env.docker.host} failed: ${copy.stderr.trim()}`);
+    sent.push(reference);
+  }
+  return sent;
+}
+
+// `node dist/scripts/docker-host.js send ENV TAG…`: what deploy runs after building local images.
+if (require.main === module) {
+  const [command, name, ...references] = process.argv.slice(2);
+  if (command !== "send" || !name) {
+    console.error("usage: node dist/scripts/docker-host.js send ENV TAG…");
+    process.exitCode = 2;
+  } else {
+    const environments = process.env.PM_ENVIRONMENTS_DIR ?? path.resolve(__dirname, "../../environments");
+    const env = loadEnvironmentFile(path.join(environments, `${name}.yaml`));
+    for (const reference of sendLocalImages(env, references)) console.log(`${reference} → ${env.docker.host}`);
+  }
+}
