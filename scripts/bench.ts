@@ -1,39 +1,157 @@
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
+import { stringify } from "yaml";
+import { replayDeploy, replayDestroy, replayOf, replayReplace } from "./bench/replay";
 
 /**
- * `npm run bench`: how long a synth of every environment takes through each runner, measured
- * in one run on this machine and printed as ratios to the fastest. Not a test: numbers vary
- * by machine; the ratios are what to compare over time.
+ * `npm run bench`: figures measured in one run on this machine, printed as ratios. Not a test:
+ * numbers vary by machine; the ratios are what to compare over time.
+ *   synth: every environment, through each runner, against the fastest
+ *   deploy: `npm run deploy` of a test environment (local images, all seven services) until every
+ *           container is healthy, a config change that replaces one container, and destroy, each
+ *           against a floor measured in the same run: the same resources as plain Docker
+ *           commands, all at once, with the same healthchecks (scripts/bench/replay.ts)
+ * BENCH_RUNS (default 3) runs each; BENCH=synth or BENCH=deploy runs one part.
  */
 
 const root = path.resolve(__dirname, "../..");
-const runs = Number(process.env.BENCH_RUNS ?? 5);
+const runs = Number(process.env.BENCH_RUNS ?? 3);
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
+interface Figure {
+  median: number;
+  min: number;
+  max: number;
 }
 
-function time(label: string, command: string, args: string[]): { label: string; seconds: number } {
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "pm-bench-"));
-    const start = process.hrtime.bigint();
-    const result = spawnSync(command, args, { cwd: root, env: { ...process.env, CDKTF_OUTDIR: out, CHECKPOINT_DISABLE: "1" }, encoding: "utf8" });
-    samples.push(Number(process.hrtime.bigint() - start) / 1e9);
-    fs.rmSync(out, { recursive: true, force: true });
-    if (result.status !== 0) throw new Error(`${label} failed:\n${result.stderr}`);
+function figure(samples: number[]): Figure {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+const show = (f: Figure) => `${f.median.toFixed(1).padStart(6)} s (${f.min.toFixed(1)}–${f.max.toFixed(1)})`;
+
+async function seconds(fn: () => unknown): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
+  const result = spawnSync(command, args, { cwd: root, env, encoding: "utf8", maxBuffer: 64 << 20 });
+  if (result.status !== 0) throw new Error(`${path.basename(command)} ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+async function synthBench(): Promise<void> {
+  const time = async (label: string, command: string, args: string[]) => {
+    const samples: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const out = fs.mkdtempSync(path.join(os.tmpdir(), "pm-bench-"));
+      samples.push(await seconds(() => run(command, args, { ...process.env, CDKTF_OUTDIR: out, CHECKPOINT_DISABLE: "1" })));
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+    return { label, figure: figure(samples) };
+  };
+  const results = [
+    await time("node dist/main.js (precompiled, what npm run deploy runs)", process.execPath, [path.join(root, "dist/main.js")]),
+    await time("cdktf synth (the CLI around the same app)", path.join(root, "node_modules/.bin/cdktf"), ["synth", "--output", fs.mkdtempSync(path.join(os.tmpdir(), "pm-bench-cli-"))]),
+  ];
+  const fastest = Math.min(...results.map((r) => r.figure.median));
+  console.log(`synth of every environment, median (min–max) of ${runs} runs:`);
+  for (const r of results) console.log(`  ${show(r.figure)}  ×${(r.figure.median / fastest).toFixed(1).padEnd(5)} ${r.label}`);
+}
+
+async function freePorts(count: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let candidate = 30000 + Math.floor(Math.random() * 20000); ports.length < count; candidate++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer().once("error", () => resolve(false));
+      server.listen(candidate, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
+    if (free) ports.push(candidate);
   }
-  return { label, seconds: median(samples) };
+  return ports;
 }
 
-const results = [
-  time("node dist/main.js (precompiled, what cdktf.json runs)", process.execPath, [path.join(root, "dist/main.js")]),
-  time("cdktf synth (CLI around the same app)", path.join(root, "node_modules/.bin/cdktf"), ["synth", "--output", fs.mkdtempSync(path.join(os.tmpdir(), "pm-bench-cli-"))]),
-];
-const fastest = Math.min(...results.map((r) => r.seconds));
-console.log(`synth of every environment, median of ${runs} runs:`);
-for (const r of results) console.log(`  ${r.seconds.toFixed(2).padStart(6)} s  ×${(r.seconds / fastest).toFixed(1).padEnd(5)} ${r.label}`);
+async function deployBench(): Promise<void> {
+  run(path.join(root, "scripts/build-local-images.sh"), []);
+  const images = Object.fromEntries(
+    fs
+      .readFileSync(path.join(root, ".tools/local-images.env"), "utf8")
+      .split("\n")
+      .map((line) => /^LOCAL_IMAGE_([A-Z_]+)=(.+)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map(([, key, tag]) => [key.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), tag]),
+  );
+  const name = `bench-${crypto.randomBytes(3).toString("hex")}`;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `pm-${name}-`));
+  const dirs = { environments: path.join(work, "environments"), plans: path.join(work, "plans") };
+  fs.mkdirSync(dirs.environments);
+  const [prometheus, grafana, alertmanager, elasticsearch, logstash, kibana] = await freePorts(6);
+  const write = (retention: string) =>
+    fs.writeFileSync(
+      path.join(dirs.environments, `${name}.yaml`),
+      stringify({
+        name,
+        images: Object.fromEntries(["prometheus", "alertmanager", "nodeExporter", "grafana", "elasticsearch", "logstash", "kibana"].map((s) => [s, images[s]])),
+        ports: { prometheus, grafana, alertmanager, elasticsearch, logstash, kibana },
+        memoryMb: { elasticsearch: 256, logstash: 128, kibana: 128 },
+        retention: { time: retention },
+      }),
+    );
+  const secrets = Object.fromEntries(
+    ["grafana_admin_password", "elastic_password", "kibana_system_password", "logstash_writer_password", "grafana_es_password", "kibana_encryption_key"].map((n) => [`TF_VAR_${n}`, crypto.randomBytes(20).toString("hex")]),
+  );
+  const env = { ...process.env, ...secrets, CI: "true", PM_ALLOW_STANDINS: "1", PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: path.join(work, "state"), PM_PLANS_DIR: dirs.plans, CDKTF_OUTDIR: path.join(work, "out") };
+  const deploy = path.join(root, "scripts/deploy.sh");
+  const samples = { deploy: [] as number[], replace: [] as number[], destroy: [] as number[], floorDeploy: [] as number[], floorReplace: [] as number[], floorDestroy: [] as number[] };
+  try {
+    for (let i = 0; i < runs; i++) {
+      write("15d");
+      samples.deploy.push(await seconds(() => run(deploy, ["deploy", name, "--auto-approve"], env)));
+      const plan = JSON.parse(fs.readFileSync(path.join(dirs.plans, `${name}.json`), "utf8"));
+      write("16d"); // Prometheus's flags change: it is replaced, nothing else
+      samples.replace.push(await seconds(() => run(deploy, ["deploy", name, "--auto-approve"], env)));
+      samples.destroy.push(await seconds(() => run(deploy, ["destroy", name, "--auto-approve"], env)));
+
+      const replay = replayOf(plan);
+      samples.floorDeploy.push(await seconds(() => replayDeploy(replay)));
+      samples.floorReplace.push(await seconds(() => replayReplace(replay, `${name}-prometheus`)));
+      samples.floorDestroy.push(await seconds(() => replayDestroy(replay)));
+      process.stderr.write(`bench: run ${i + 1} of ${runs} done\n`);
+    }
+  } finally {
+    // The deploys' objects and the replay's carry the same label.
+    const labelled = (...args: string[]) => spawnSync("docker", [...args, "--filter", `label=org.protocol-monitoring.environment=${name}`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
+    for (const [listing, removal] of [[["ps", "-aq"], ["rm", "-f"]], [["network", "ls", "-q"], ["network", "rm"]], [["volume", "ls", "-q"], ["volume", "rm", "-f"]]]) {
+      const ids = labelled(...listing);
+      if (ids.length) spawnSync("docker", [...removal, ...ids]);
+    }
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  console.log(`npm run deploy of ${name} (7 services + Elasticsearch setup, local images), median (min–max) of ${runs} runs, against plain Docker:`);
+  for (const [label, ours, floor] of [
+    ["deploy until all healthy", samples.deploy, samples.floorDeploy],
+    ["replace one (Prometheus)", samples.replace, samples.floorReplace],
+    ["destroy", samples.destroy, samples.floorDestroy],
+  ] as const) {
+    const a = figure(ours);
+    const b = figure(floor);
+    console.log(`  ${label.padEnd(26)} ${show(a)}   floor ${show(b)}   ×${(a.median / b.median).toFixed(2)}`);
+  }
+  console.log(`  (machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? "unknown CPU"})`);
+}
+
+async function main(): Promise<void> {
+  const only = process.env.BENCH;
+  if (!only || only === "synth") await synthBench();
+  if (!only || only === "deploy") await deployBench();
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});

@@ -121,7 +121,17 @@ engine() {
 }
 : >"$log"
 # -reconfigure: the environment file says where the state lives, not what this folder remembers.
-engine init -input=false -reconfigure
+# Skipped when the stack's backend and providers, the connection string and the provider build
+# are what the last init of this folder saw.
+init_key=$({
+  node -p "JSON.stringify(require(require('node:path').resolve('$dir/cdk.tf.json')).terraform)"
+  echo "${PG_CONN_STR:-}"
+  cat .tools/build/docker-provider/built-from 2>/dev/null || true
+} | sha256sum | cut -d' ' -f1)
+if [[ ! -f $dir/.terraform/pm-init || $(cat "$dir/.terraform/pm-init") != "$init_key" ]]; then
+  engine init -input=false -reconfigure
+  echo "$init_key" >"$dir/.terraform/pm-init"
+fi
 if [[ $backend != local && -f $state_dir/$env_name.tfstate ]] && [[ -z $("$TERRAFORM_BINARY_NAME" -chdir="$dir" state list 2>/dev/null) ]]; then
   say "$env_name's file names the $backend backend, which holds no state for it, but $state_dir/$env_name.tfstate does:"
   say "move it first with \`npm run state:migrate -- $env_name\` (README: Team state)"

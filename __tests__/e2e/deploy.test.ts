@@ -8,12 +8,13 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
+import * as net from "node:net";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { SERVICES } from "../../stacks/catalog";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { SECRET_NAMES } from "../../stacks/secrets";
-import { ROOT } from "../helpers/synth";
+import { ASSETS, ROOT } from "../helpers/synth";
 import { docker, dockerObjects, fingerprint, freePorts, getJson, localStackImages, poll, removeEverything, sequentialSteps, sh, timed } from "./harness";
 
 jest.setTimeout(15 * 60_000);
@@ -29,7 +30,7 @@ const engine = process.env.TERRAFORM_BINARY_NAME ?? "terraform";
 // Random secrets for this run only, passed the way users pass them.
 const secretEnv = Object.fromEntries(Object.values(SECRET_NAMES).map((n) => [`TF_VAR_${n}`, `e2e-${crypto.randomBytes(16).toString("hex")}`]));
 secretEnv.TF_VAR_slack_webhook_url = "https://hooks.slack.invalid/e2e";
-const env = { ...process.env, ...secretEnv, PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
+const env: NodeJS.ProcessEnv = { ...process.env, ...secretEnv, PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
 
 let mainPorts: Record<"prometheus" | "grafana" | "alertmanager" | "elasticsearch" | "logstash" | "kibana", number>;
 let scrapeTargets: { job: string; targets: string[] }[] = [];
@@ -54,7 +55,8 @@ async function writeEnvironments() {
 const cdktf = (...args: string[]) => sh(path.join(ROOT, "node_modules/.bin/cdktf"), [...args, "--output", dirs.out, "--skip-provider-lock"], { env });
 const stackDir = (name: string) => path.join(dirs.out, "stacks", name);
 // For scripts/plan.sh (npm run plan / drift): this run's synth output and plans folder.
-const planEnv = { ...env, CDKTF_OUTDIR: dirs.out, PM_PLANS_DIR: path.join(work, "plans") };
+// A function: the secrets in `env` change during the run (the password rotation).
+const planEnv = () => ({ ...env, CDKTF_OUTDIR: dirs.out, PM_PLANS_DIR: path.join(work, "plans") });
 
 /** The changed resources of a plan JSON (`show -json`), as "address: actions". */
 function changedResources(planJson: string): string[] {
@@ -155,6 +157,47 @@ test("Prometheus scrapes the stack, loads the rules, and the Watchdog reaches Al
     });
   }));
 
+test("the log stack checks credentials: Elasticsearch refuses a wrong password, a JSON line sent to Logstash is found, Grafana serves every dashboard only to its admin", () =>
+  step(async () => {
+    const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}` });
+    const elastic = basic("elastic", env.TF_VAR_elastic_password as string);
+    expect((await fetch(url("elasticsearch", "/_cluster/health"), { headers: basic("elastic", "wrong-password-123") })).status).toBe(401);
+    expect((await fetch(url("elasticsearch", "/_cluster/health"))).status).toBe(401);
+    expect((await fetch(url("elasticsearch", "/_cluster/health"), { headers: elastic })).status).toBe(200);
+
+    // One JSON line to Logstash's TCP input, as a service that ships logs would send it.
+    const marker = `e2e-${crypto.randomBytes(6).toString("hex")}`;
+    await new Promise<void>((resolve, reject) => {
+      const socket = net.connect(mainPorts.logstash, "127.0.0.1", () => socket.end(`${JSON.stringify({ event: marker, level: "info", service: "e2e" })}\n`, () => resolve()));
+      socket.once("error", reject);
+    });
+    await poll("the line in protocol-logs-*", async () => {
+      const response = await fetch(url("elasticsearch", `/protocol-logs-*/_search?q=event:${marker}`), { headers: elastic });
+      return ((await response.json()) as { hits: { hits: unknown[] } }).hits.hits.length ? true : undefined;
+    });
+
+    const admin = basic("admin", env.TF_VAR_grafana_admin_password as string);
+    for (const [file, text] of Object.entries(ASSETS.dashboards)) {
+      const uid = (JSON.parse(text) as { uid: string }).uid;
+      expect(`${file} ${(await fetch(url("grafana", `/api/dashboards/uid/${uid}`))).status}`).toBe(`${file} 401`);
+      const served = await getJson<{ dashboard: { uid: string; panels: { datasource?: { uid?: string } }[] } }>(url("grafana", `/api/dashboards/uid/${uid}`), admin);
+      expect(served.dashboard.uid).toBe(uid);
+      for (const panel of served.dashboard.panels.filter((p) => p.datasource)) expect(["prometheus", "elasticsearch"]).toContain(panel.datasource?.uid);
+    }
+    const prometheus = await getJson<{ uid: string; type: string }>(url("grafana", "/api/datasources/uid/prometheus"), admin);
+    expect(prometheus).toMatchObject({ uid: "prometheus", type: "prometheus" });
+    report(`Elasticsearch: wrong and missing passwords 401; a JSON line to Logstash found in Elasticsearch; Grafana serves ${Object.keys(ASSETS.dashboards).length} dashboards to its admin only`);
+  }));
+
+test("rotating the Logstash writer's password and deploying again keeps Logstash healthy", () =>
+  step(async () => {
+    env.TF_VAR_logstash_writer_password = `e2e-${crypto.randomBytes(16).toString("hex")}`;
+    timed(timings, "deploy (password rotation)", () => cdktf("deploy", main, "--auto-approve"));
+    for (const service of ["logstash", "elasticsearch-setup"]) {
+      expect(`${service} ${docker("inspect", "-f", "{{.State.Health.Status}}", `${main}-${service}`)}`).toBe(`${service} healthy`);
+    }
+  }));
+
 test("a second plan shows no changes", () =>
   step(async () => {
     expect(timed(timings, "no-op plan", () => plan(main))).toEqual([]);
@@ -171,13 +214,13 @@ test("a config change replaces only Prometheus, and its data survives", () =>
     scrapeTargets = [{ job: "spire_server", targets: ["host.docker.internal:9988"] }];
     await writeEnvironments();
     // Planned the way a reviewer sees it: `npm run plan`, then `npm run plan:summary` on its JSON.
-    sh(path.join(ROOT, "scripts/plan.sh"), [main], { env: planEnv });
+    sh(path.join(ROOT, "scripts/plan.sh"), [main], { env: planEnv() });
     const planJson = path.join(work, "plans", `${main}.json`);
     const changes = changedResources(fs.readFileSync(planJson, "utf8"));
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatch(/^docker_container\.prometheus_container_\w+: (delete,create|create,delete)$/);
 
-    const summary = sh("node", [path.join(ROOT, "dist/scripts/plan/cli.js"), planJson], { env: planEnv, allowFailure: true });
+    const summary = sh("node", [path.join(ROOT, "dist/scripts/plan/cli.js"), planJson], { env: planEnv(), allowFailure: true });
     expect(summary.status).toBe(2); // changes, no data lost
     expect(summary.stdout).toContain(`## ${main}: 0 to add, 0 to change, 1 to replace, 0 to destroy`);
     expect(summary.stdout).toContain(`| **replace** | \`${changes[0].split(":")[0]}\` | ${main}-prometheus | \`upload\` (forces replacement) |`);
@@ -207,7 +250,7 @@ test("a crashed service is restarted; a removed one is planned for creation", ()
 
     // `npm run drift` reports the container removed outside the code, and exits 2.
     const drift = sh(path.join(ROOT, "scripts/plan.sh"), ["--drift", main], {
-      env: planEnv,
+      env: planEnv(),
       allowFailure: true,
     });
     expect(drift.status).toBe(2);

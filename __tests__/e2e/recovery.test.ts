@@ -151,11 +151,14 @@ test("a run holding the state lock is named to the run it blocks; killed midway,
   const planted = crypto.randomBytes(8).toString("hex");
   docker("run", "--rm", "-v", `${volume}:/data`, "--entrypoint", "/bin/sh", localImages().prometheus, "-c", `echo ${planted} > /data/planted`);
 
-  // A config change replaces Prometheus; its apply is frozen while it holds the lock (once the
-  // old container is gone, the apply is under way and holds the lock).
+  // A config change replaces Prometheus; its apply is frozen while it holds the lock, once the new
+  // container exists: created by the killed run and recorded nowhere, it is what recovery adopts.
   editEnvironment((file) => ({ ...file, retention: { time: "20d" } }));
   const oldPrometheus = docker("inspect", "-f", "{{.Id}}", `${name}-prometheus`);
-  const replacing = () => spawnSync("docker", ["inspect", "-f", "{{.Id}}", `${name}-prometheus`], { encoding: "utf8" }).stdout.trim() !== oldPrometheus;
+  const replacing = () => {
+    const now = spawnSync("docker", ["inspect", "-f", "{{.Id}}", `${name}-prometheus`], { encoding: "utf8" }).stdout.trim();
+    return now !== "" && now !== oldPrometheus;
+  };
   const first = await startUntilApplying(["deploy", name, "--auto-approve"], replacing);
   for (const pid of first.pids) process.kill(Number(pid), "SIGSTOP");
   let second: ReturnType<typeof script>;
@@ -174,7 +177,9 @@ test("a run holding the state lock is named to the run it blocks; killed midway,
   report(`killed mid-apply; on Docker: ${left.containers.join(", ")}`);
 
   const recovery = run("deploy", name, "--auto-approve");
-  report(`recovered; adopted: ${/adopting what an interrupted run left on Docker[^\n]*\n((?: {2}.+\n)*)/.exec(recovery)?.[1]?.trim().replace(/\n\s*/g, "; ") ?? "nothing (the state had recorded every object)"}`);
+  const adopted = /adopting what an interrupted run left on Docker[^\n]*\n((?: {2}.+\n)*)/.exec(recovery)?.[1]?.trim() ?? "";
+  expect(adopted).toContain(`${name}-prometheus`);
+  report(`recovered; adopted: ${adopted.replace(/\n\s*/g, "; ")}`);
   await allHealthy(name);
   expect(docker("exec", `${name}-prometheus`, "cat", "/prometheus/planted")).toBe(planted);
   await poll("Prometheus ready", async () => ((await fetch(`${prometheusUrl}/-/ready`)).ok ? true : undefined));

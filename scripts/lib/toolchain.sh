@@ -6,7 +6,12 @@
 #   prepare_toolchain [--deploy]  both
 prepare_app() {
   scripts/install-deps.sh >&2
-  npx tsc -p tsconfig.app.json >&2
+  # Compiled already when no source is newer than the last build (tsc itself takes seconds to
+  # find that out).
+  local stamp=dist/.tsbuildinfo-app
+  if [[ ! -f $stamp ]] || [[ -n $(find main.ts stacks scripts tsconfig.json tsconfig.app.json package-lock.json -newer "$stamp" \( -name '*.ts' -o -name '*.json' \) -print -quit) ]]; then
+    node_modules/.bin/tsc -p tsconfig.app.json >&2
+  fi
 }
 prepare_engine() {
   scripts/bootstrap.sh "$@" >&2
