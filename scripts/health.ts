@@ -1,7 +1,7 @@
-import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { EnvironmentError, loadEnvironmentFile, type Environment } from "../stacks/environment";
+import { secretValue } from "./lib/secret-file";
 
 /**
  * `npm run health -- <env> [--json] [--timeout SECONDS]`: checks each Protocol service the
@@ -185,14 +185,6 @@ export function parseArgs(args: readonly string[]): HealthArgs {
   return parsed;
 }
 
-/** TF_VAR_elastic_password, else the value `npm run deploy` generated for this environment. */
-function elasticPassword(root: string, environment: string): string | undefined {
-  if (process.env.TF_VAR_elastic_password) return process.env.TF_VAR_elastic_password;
-  const file = path.join(root, ".secrets", `${environment}.env`);
-  if (!fs.existsSync(file)) return undefined;
-  return /^TF_VAR_elastic_password=(.*)$/m.exec(fs.readFileSync(file, "utf8"))?.[1];
-}
-
 async function main(argv: string[]): Promise<number> {
   if (argv.includes("-h") || argv.includes("--help")) {
     console.log(USAGE);
@@ -217,7 +209,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const results = await runHealthChecks(env, {
     timeoutMs: args.timeoutSeconds * 1000,
-    elasticPassword: elasticPassword(root, env.name),
+    // TF_VAR_elastic_password, else the value `npm run deploy` generated for this environment.
+    elasticPassword: secretValue(root, env.name, "elastic_password"),
     host: args.host,
   });
   const degraded = results.filter((r) => r.status !== "ok").length;

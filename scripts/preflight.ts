@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { SERVICES } from "../stacks/catalog";
 import { EnvironmentError, loadEnvironmentFile, type Environment } from "../stacks/environment";
-import { requiredSecrets, SECRET_DESCRIPTIONS, SECRET_NAMES } from "../stacks/secrets";
+import { requiredSecrets, SECRETS } from "../stacks/secrets";
 
 /**
  * What a deploy needs, checked in seconds before anything slow (building OpenTofu, the provider
@@ -92,8 +92,8 @@ export async function preflight(env: Environment, probe: ImageProbe, { variables
   for (const [reference] of states.filter(([, state]) => state === "standin" && !allowStandins)) {
     problems.push(`image ${reference} is a stand-in (a test double), not the real program: it is never deployed by a user command`);
   }
-  const missingSecrets = requiredSecrets(env).filter((key) => !variables[`TF_VAR_${SECRET_NAMES[key]}`]);
-  for (const key of missingSecrets) problems.push(`secret TF_VAR_${SECRET_NAMES[key]} is not set (${SECRET_DESCRIPTIONS[key]})`);
+  const missingSecrets = requiredSecrets(env).filter((name) => !variables[`TF_VAR_${name}`]);
+  for (const name of missingSecrets) problems.push(`secret TF_VAR_${name} is not set (${SECRETS[name].description})`);
   if (env.state.backend === "pg" && !variables.PG_CONN_STR) problems.push("state.backend is pg: set PG_CONN_STR to the PostgreSQL connection string (postgres://…)");
   return { localBuilds, problems };
 }

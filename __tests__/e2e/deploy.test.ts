@@ -27,7 +27,7 @@ const timings: Record<string, number> = {};
 const engine = process.env.TERRAFORM_BINARY_NAME ?? "terraform";
 
 // Random secrets for this run only, passed the way users pass them.
-const secretEnv = Object.fromEntries(Object.values(SECRET_NAMES).map((n) => [`TF_VAR_${n}`, `e2e-${crypto.randomBytes(16).toString("hex")}`]));
+const secretEnv = Object.fromEntries(SECRET_NAMES.map((n) => [`TF_VAR_${n}`, `e2e-${crypto.randomBytes(16).toString("hex")}`]));
 secretEnv.TF_VAR_slack_webhook_url = "https://hooks.slack.invalid/e2e";
 const env = { ...process.env, ...secretEnv, PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
 

@@ -25,9 +25,9 @@ export class Alertmanager extends Construct {
       ...(env.alertingCaPem ? { [CONFIG_PATHS.alertmanagerCa]: env.alertingCaPem } : {}),
     };
     const secretFiles: Record<string, string> = {};
-    if (env.alerting.pagerduty) secretFiles[ALERTMANAGER_SECRET_FILES.pagerdutyRoutingKey] = secrets.get("pagerdutyRoutingKey");
-    if (env.alerting.slack) secretFiles[ALERTMANAGER_SECRET_FILES.slackWebhookUrl] = secrets.get("slackWebhookUrl");
-    if (env.alerting.heartbeat) secretFiles[ALERTMANAGER_SECRET_FILES.heartbeatUrl] = secrets.get("heartbeatUrl");
+    if (env.alerting.pagerduty) secretFiles[ALERTMANAGER_SECRET_FILES.pagerdutyRoutingKey] = secrets.get("pagerduty_routing_key");
+    if (env.alerting.slack) secretFiles[ALERTMANAGER_SECRET_FILES.slackWebhookUrl] = secrets.get("slack_webhook_url");
+    if (env.alerting.heartbeat) secretFiles[ALERTMANAGER_SECRET_FILES.heartbeatUrl] = secrets.get("heartbeat_url");
 
     this.service = new ServiceContainer(this, "alertmanager", {
       context,

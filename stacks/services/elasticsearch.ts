@@ -33,7 +33,7 @@ export class Elasticsearch extends Construct {
         "cluster.name": `${env.name}-logs`,
         ES_JAVA_OPTS: jvmHeap(env.memoryMb.elasticsearch),
         // Only applies on the first start of an empty data volume; later changes go through the setup job.
-        ELASTIC_PASSWORD: secrets.get("elasticPassword"),
+        ELASTIC_PASSWORD: secrets.get("elastic_password"),
         "xpack.security.enabled": "true",
         // Plain HTTP on the private network; published on the bind address only (127.0.0.1 by default).
         "xpack.security.http.ssl.enabled": "false",
@@ -53,10 +53,10 @@ export class Elasticsearch extends Construct {
       entrypoint: ["/bin/sh", CONFIG_PATHS.elasticsearchSetupScript],
       env: {
         ES_URL: `http://${spec.hostname}:${spec.port}`,
-        ELASTIC_PASSWORD: secrets.get("elasticPassword"),
-        KIBANA_SYSTEM_PASSWORD: secrets.get("kibanaSystemPassword"),
-        LOGSTASH_WRITER_PASSWORD: secrets.get("logstashWriterPassword"),
-        ...(secrets.has("grafanaEsPassword") ? { GRAFANA_ES_PASSWORD: secrets.get("grafanaEsPassword") } : {}),
+        ELASTIC_PASSWORD: secrets.get("elastic_password"),
+        KIBANA_SYSTEM_PASSWORD: secrets.get("kibana_system_password"),
+        LOGSTASH_WRITER_PASSWORD: secrets.get("logstash_writer_password"),
+        ...(secrets.has("grafana_es_password") ? { GRAFANA_ES_PASSWORD: secrets.get("grafana_es_password") } : {}),
       },
       files: { [CONFIG_PATHS.elasticsearchSetupScript]: props.setupScript },
       healthcheck: "test -f /tmp/es-setup.done",

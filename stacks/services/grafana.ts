@@ -33,14 +33,14 @@ export class Grafana extends Construct {
       user: "472:0",
       env: {
         GF_SECURITY_ADMIN_USER: "admin",
-        GF_SECURITY_ADMIN_PASSWORD: secrets.get("grafanaAdminPassword"),
+        GF_SECURITY_ADMIN_PASSWORD: secrets.get("grafana_admin_password"),
         GF_USERS_ALLOW_SIGN_UP: "false",
         GF_AUTH_ANONYMOUS_ENABLED: "false",
         GF_ANALYTICS_REPORTING_ENABLED: "false",
         GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
         GF_SERVER_ROOT_URL: `http://${context.bindAddress}:${env.ports.grafana}/`,
         // Grafana's read-only Elasticsearch user exists only when both run.
-        ...(secrets.has("grafanaEsPassword") ? { GRAFANA_ES_PASSWORD: secrets.get("grafanaEsPassword") } : {}),
+        ...(secrets.has("grafana_es_password") ? { GRAFANA_ES_PASSWORD: secrets.get("grafana_es_password") } : {}),
       },
       ports: [{ internal: spec.port, external: env.ports.grafana }],
       dataPath: spec.dataPath,

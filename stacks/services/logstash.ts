@@ -29,7 +29,7 @@ export class Logstash extends Construct {
       user: "1000:0",
       env: {
         LS_JAVA_OPTS: jvmHeap(env.memoryMb.logstash),
-        LOGSTASH_WRITER_PASSWORD: secrets.get("logstashWriterPassword"),
+        LOGSTASH_WRITER_PASSWORD: secrets.get("logstash_writer_password"),
         XPACK_MONITORING_ENABLED: "false",
       },
       // JSON lines over TCP and Docker's gelf log driver over UDP, both on the one host port
