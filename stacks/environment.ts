@@ -7,7 +7,8 @@ import { PUBLISHED_SERVICES, SERVICE_NAMES, SERVICES, type PublishedService, typ
 /**
  * Environment files: `environments/<name>.yaml`, parsed and validated here. Only this module,
  * assets.ts and main.ts touch the file system; everything downstream gets the typed,
- * defaults-filled `Environment`.
+ * defaults-filled `Environment`. Each default is written once, on its field: an absent block is
+ * parsed as `{}` (zod's prefault), which fills its fields' defaults.
  */
 
 const port = z.number().int().min(1).max(65535);
@@ -74,7 +75,7 @@ const schema = z
         certPath: z.string().optional(),
         sshOpts: z.array(z.string()).optional(),
       })
-      .default({ host: "unix:///var/run/docker.sock" }),
+      .prefault({}),
     bindAddress: z.union([z.ipv4(), z.ipv6()]).default("127.0.0.1"),
     services: z
       .array(z.enum(SERVICE_NAMES))
@@ -90,7 +91,7 @@ const schema = z
     memoryMb: perService(SERVICE_NAMES, z.number().int().min(64)).default({}),
     retention: z
       .strictObject({ time: duration.default("30d"), size: size.default("10GB") })
-      .default({ time: "30d", size: "10GB" }),
+      .prefault({}),
     scrape: z
       .strictObject({
         interval: duration.default("15s"),
@@ -104,7 +105,7 @@ const schema = z
           })
           .optional(),
       })
-      .default({ interval: "15s", evaluationInterval: "15s", targets: [] }),
+      .prefault({}),
     alerting: z
       .strictObject({
         /** PagerDuty receives critical alerts; the routing key comes from TF_VAR_pagerduty_routing_key. */
@@ -128,7 +129,7 @@ const schema = z
         /** Alertmanager's timers: before a group's first notification, between updates of a group, before a repeat. */
         timing: z
           .strictObject({ groupWait: duration.default("30s"), groupInterval: duration.default("5m"), repeatInterval: duration.default("4h") })
-          .default({ groupWait: "30s", groupInterval: "5m", repeatInterval: "4h" }),
+          .prefault({}),
       })
       // A notification is read far from this repository: a relative link there leads nowhere.
       .superRefine((alerting, ctx) => {
@@ -141,7 +142,7 @@ const schema = z
           });
         }
       })
-      .default({ pagerduty: false, heartbeat: false, runbookBaseUrl: "docs/runbooks", timing: { groupWait: "30s", groupInterval: "5m", repeatInterval: "4h" } }),
+      .prefault({}),
     /** Alert thresholds an operator tunes per environment; rule files refer to them as [[ name ]]. */
     thresholds: z
       .strictObject({
@@ -157,16 +158,7 @@ const schema = z
         /** Mean duration of an agent's requests (the SDK's request_duration timer). */
         agentLatencySeconds: z.number().positive().default(1),
       })
-      .default({
-        treasuryMinimumTokens: 1000,
-        latencyP99Seconds: 2,
-        transfersPerMinuteMax: 100,
-        authFailuresPerMinuteMax: 10,
-        certificateExpiryDays: 7,
-        resourceUsagePercentMax: 80,
-        federationPeersMin: 1,
-        agentLatencySeconds: 1,
-      }),
+      .prefault({}),
     state: stateBackend.default({ backend: "local" }),
     /** Keep data volumes on `destroy`: Terraform refuses to delete them. */
     protectData: z.boolean().default(false),
