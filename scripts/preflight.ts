@@ -1,7 +1,8 @@
 import * as path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
-import { SERVICES } from "../stacks/catalog";
-import { EnvironmentError, loadEnvironmentFile, type Environment } from "../stacks/environment";
+import { EnvironmentError, loadEnvironmentFile, type Catalog, type Environment } from "../stacks/environment";
+import { runningServices } from "../stacks/service";
+import { SERVICES } from "../stacks/services";
 import { requiredSecrets, SECRETS } from "../stacks/secrets";
 
 /**
@@ -36,20 +37,21 @@ export interface Preflight {
 
 /** Distinct image references of the services the environment runs. */
 export function imagesOf(env: Environment): string[] {
-  return [...new Set(env.services.map((service) => env.images[service]))].sort();
+  return [...new Set(runningServices(env).map((service) => env.images[service.name]))].sort();
 }
 
 /**
- * `protocol-monitoring-local/<program>:<tag>` is built here from the upstream release the catalog
- * pins, so its tag must be the catalog's tag of that service. Returns the build name, a problem,
- * or nothing for any other image (stand-ins included: they are known by their label).
+ * `protocol-monitoring-local/<hostname>:<tag>` is built here from the upstream release its
+ * descriptor pins (a service with `localBuild: true`), so its tag must be that release's tag.
+ * Returns the build name, a problem, or nothing for any other image (stand-ins included: they are
+ * known by their label).
  */
-export function localBuild(reference: string): { name: string } | { problem: string } | undefined {
+export function localBuild(reference: string, catalog: Catalog = SERVICES): { name: string } | { problem: string } | undefined {
   const match = new RegExp(`^${LOCAL_IMAGE_REPOSITORY}/([a-z-]+):(.+)$`).exec(reference);
-  const spec = match && Object.values(SERVICES).find((s) => s.hostname === match[1] && s.localBuild);
-  if (!match || !spec) return undefined;
+  const service = match && catalog.find((s) => s.hostname === match[1] && s.localBuild === true);
+  if (!match || !service) return undefined;
   const [, name, tag] = match;
-  const pinned = spec.image.split(":").pop();
+  const pinned = service.image.split(":").pop();
   if (tag !== pinned) return { problem: `${reference}: the local build of ${name} is tagged ${pinned}, the version the catalog pins` };
   return { name };
 }
@@ -68,7 +70,7 @@ export async function preflight(env: Environment, probe: ImageProbe, { variables
   const localBuilds: string[] = [];
   const remote: string[] = [];
   for (const reference of images ? imagesOf(env) : []) {
-    const local = localBuild(reference);
+    const local = localBuild(reference, env.catalog);
     if (local && "problem" in local) problems.push(local.problem);
     else if (local) localBuilds.push(local.name);
     else remote.push(reference);
@@ -100,7 +102,7 @@ export async function preflight(env: Environment, probe: ImageProbe, { variables
 
 /** The default environment: dev when its images can be had here, else the offline default. */
 export async function chooseDefault(dev: Environment, probe: ImageProbe): Promise<{ name: string; reason?: string }> {
-  const remote = imagesOf(dev).filter((reference) => !localBuild(reference));
+  const remote = imagesOf(dev).filter((reference) => !localBuild(reference, dev.catalog));
   const states = await Promise.all(remote.map(probe));
   const missing = remote.filter((_, index) => typeof states[index] === "object");
   if (!missing.length) return { name: dev.name };

@@ -3,21 +3,12 @@ import { Container, type ContainerConfig, type ContainerUpload } from "@cdktf/pr
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
-import { ENVIRONMENT_LABEL } from "./catalog";
-import type { StackImages } from "./images";
-
-/** What every service container shares: the environment's name, network and data policy. */
-export interface StackContext {
-  readonly environmentName: string;
-  readonly networkName: string;
-  readonly bindAddress: string;
-  /** Keep data volumes on destroy (Terraform's prevent_destroy). */
-  readonly protectData: boolean;
-  readonly images: StackImages;
-}
+import { ENVIRONMENT_LABEL, SERVICE_LABEL } from "./labels";
+import type { ServiceContext } from "./service";
 
 export interface ServiceContainerProps {
-  readonly context: StackContext;
+  /** The environment (name, bind address, data policy), its network and images. */
+  readonly ctx: Pick<ServiceContext, "env" | "network" | "images">;
   /** Short name: the container is `<environment>-<service>` and answers to it on the network. */
   readonly service: string;
   readonly image: string;
@@ -37,6 +28,8 @@ export interface ServiceContainerProps {
   /** Like files, but content is passed to Terraform as is (references to sensitive variables). */
   readonly secretFiles?: Readonly<Record<string, string>>;
   readonly user?: string;
+  /** Why it runs as root (the hardening aspect refuses root without a reason). */
+  readonly runsAsRoot?: string;
   /** Root file system read-only; only for images that need no uploads (docker cp refuses a read-only root). */
   readonly readOnlyRootFs?: boolean;
   readonly extraHosts?: Readonly<Record<string, string>>;
@@ -74,18 +67,18 @@ export class ServiceContainer extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceContainerProps) {
     super(scope, id);
-    const { context } = props;
-    this.name = `${context.environmentName}-${props.service}`;
+    const { env, network, images } = props.ctx;
+    this.name = `${env.name}-${props.service}`;
     const labels = [
-      { label: ENVIRONMENT_LABEL, value: context.environmentName },
-      { label: "org.protocol-monitoring.service", value: props.service },
+      { label: ENVIRONMENT_LABEL, value: env.name },
+      { label: SERVICE_LABEL, value: props.service },
     ];
 
     if (props.dataPath) {
       this.volume = new Volume(this, "data", {
         name: `${this.name}-data`,
         labels,
-        lifecycle: { preventDestroy: context.protectData },
+        lifecycle: { preventDestroy: env.protectData },
       });
     }
 
@@ -101,14 +94,14 @@ export class ServiceContainer extends Construct {
     this.container = new Container(this, "container", {
       name: this.name,
       hostname: props.service,
-      image: context.images.idOf(props.image),
+      image: images.idOf(props.image),
       command: props.command?.map(literalForTerraform),
       entrypoint: props.entrypoint?.map(literalForTerraform),
       env: Object.entries(props.env ?? {}).map(([key, value]) => `${key}=${value}`),
       user: props.user,
       labels,
-      networksAdvanced: [{ name: context.networkName, aliases: [props.service] }],
-      ports: (props.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: context.bindAddress, protocol: p.protocol })),
+      networksAdvanced: [{ name: network.name, aliases: [props.service] }],
+      ports: (props.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: env.bindAddress, protocol: p.protocol })),
       volumes: this.volume ? [{ volumeName: this.volume.name, containerPath: props.dataPath }] : undefined,
       mounts: props.mounts,
       upload: uploads.length ? uploads : undefined,
@@ -134,5 +127,10 @@ export class ServiceContainer extends Construct {
       destroyGraceSeconds: 30,
       dependsOn: props.dependsOn,
     });
+  }
+
+  /** What a service that needs this one waits for: the container, healthy (`wait`). */
+  get ready(): ITerraformDependable[] {
+    return [this.container];
   }
 }

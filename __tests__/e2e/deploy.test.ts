@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { SERVICES } from "../../stacks/catalog";
+import { serviceNamed } from "../../stacks/services";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { SECRET_NAMES } from "../../stacks/secrets";
 import { ROOT } from "../helpers/synth";
@@ -140,7 +140,7 @@ test("Prometheus scrapes the stack, loads the rules, and the Watchdog reaches Al
     expect(rules).not.toContain("RegistryDown");
     type Managers = { data: { activeAlertmanagers: { url: string }[] } };
     const managers = (await getJson<Managers>(url("prometheus", "/api/v1/alertmanagers"))).data.activeAlertmanagers;
-    expect(managers.map((m) => m.url)).toEqual([`http://alertmanager:${SERVICES.alertmanager.port}/api/v2/alerts`]);
+    expect(managers.map((m) => m.url)).toEqual([`http://alertmanager:${serviceNamed("alertmanager").port}/api/v2/alerts`]);
     // `npm run health` against the running stack: every service answers.
     const health = sh("node", [path.join(ROOT, "dist/scripts/health.js"), main, "--json"], { env, allowFailure: true });
     const healthReport = JSON.parse(health.stdout) as { status: string; checks: { name: string; status: string }[] };

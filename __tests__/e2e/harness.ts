@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
-import { ENVIRONMENT_LABEL } from "../../stacks/catalog";
+import { ENVIRONMENT_LABEL } from "../../stacks/labels";
 import { ROOT } from "../helpers/synth";
 
 /** Small helpers for the end-to-end test: shell commands, Docker queries, polling, timing. */

@@ -2,14 +2,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { CONFIG_PATHS, DATASOURCE_UIDS } from "../../stacks/catalog";
 import { loadEnvironmentFile } from "../../stacks/environment";
-import { alertmanagerConfig } from "../../stacks/config/alertmanager";
-import { dashboardFor } from "../../stacks/config/grafana";
-import { prometheusConfig } from "../../stacks/config/prometheus";
+import { alertmanagerConfig } from "../../stacks/services/alertmanager";
+import { dashboardFor, DATASOURCE_UIDS } from "../../stacks/services/grafana";
+import { prometheusConfig } from "../../stacks/services/prometheus";
 import { loadedRuleFiles } from "../../stacks/config/rules";
 import { requiredSecrets } from "../../stacks/secrets";
-import { ASSETS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";
+import { ASSETS, CONFIG_PATHS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";
 import { amtool } from "../helpers/alertmanager";
 import { run, tool } from "../helpers/tools";
 

@@ -1,14 +1,18 @@
-import { CONFIG_PATHS, LOGSTASH_GELF_PORT, PUBLISHED_SERVICES, SERVICES, type ServiceName } from "../../stacks/catalog";
 import type { EnvironmentFile } from "../../stacks/environment";
-import { containerNamed, containers, imageOf, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth } from "../helpers/synth";
+import { isPublished } from "../../stacks/service";
+import { SERVICES, serviceNamed } from "../../stacks/services";
+import { CONFIG_PATHS, containerNamed, containers, imageOf, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth } from "../helpers/synth";
+
+/** Logstash's GELF input (UDP), published on the same host port number as its TCP input. */
+const LOGSTASH_GELF_PORT = 12201;
 
 describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
   const env = shippedEnvironment(name);
   const stack = synth(env);
   const all = containers(stack);
   const services = all.filter((c) => !c.name.endsWith("-elasticsearch-setup"));
-  const runs = (service: ServiceName) => env.services.includes(service);
-  const hostnames = env.services.map((s) => SERVICES[s].hostname);
+  const runs = (service: string) => env.services.includes(service);
+  const hostnames = env.services.map((s) => serviceNamed(s).hostname);
 
   it("runs the services it lists, plus the Elasticsearch setup job where Elasticsearch runs", () => {
     expect(services.map((c) => c.name).sort()).toEqual(hostnames.map((s) => `${name}-${s}`).sort());
@@ -39,10 +43,10 @@ describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
     }
     expect(env.bindAddress).toBe("127.0.0.1");
     expect(containerNamed(stack, `${name}-node-exporter`).ports ?? []).toEqual([]);
-    for (const service of PUBLISHED_SERVICES.filter(runs)) {
-      const c = containerNamed(stack, `${name}-${SERVICES[service].hostname}`);
+    for (const service of SERVICES.filter(isPublished).map((s) => s.name).filter(runs)) {
+      const c = containerNamed(stack, `${name}-${serviceNamed(service).hostname}`);
       const gelf = service === "logstash" ? [{ internal: LOGSTASH_GELF_PORT, external: env.ports.logstash, ip: "127.0.0.1", protocol: "udp" }] : [];
-      expect(c.ports).toEqual([{ internal: SERVICES[service].port, external: env.ports[service], ip: "127.0.0.1" }, ...gelf]);
+      expect(c.ports).toEqual([{ internal: serviceNamed(service).port, external: env.ports[service], ip: "127.0.0.1" }, ...gelf]);
     }
   });
 
@@ -52,7 +56,7 @@ describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
     expect(volumes.map((v) => v.name).sort()).toEqual(keepers.map((s) => `${name}-${s}-data`).sort());
     for (const service of keepers) {
       const c = containerNamed(stack, `${name}-${service}`);
-      expect(c.volumes).toEqual([{ volume_name: expect.stringContaining("docker_volume."), container_path: SERVICES[service].dataPath }]);
+      expect(c.volumes).toEqual([{ volume_name: expect.stringContaining("docker_volume."), container_path: serviceNamed(service).dataPath }]);
     }
     for (const v of volumes) expect(v.lifecycle?.prevent_destroy).toBe(env.protectData);
   });
