@@ -2,12 +2,14 @@ import { Fn, TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
 import type { Environment } from "./environment";
 import table from "./secrets.json";
+import { runningServices } from "./service";
 
 /**
  * Every secret is a sensitive Terraform variable without a default, given as `TF_VAR_<name>`.
  * The synthesized JSON only holds `${var.<name>}`; `plan` stops with the variable's name when
  * one is missing, before anything touches Docker. What each secret is lives in one table,
- * secrets.json, which the deploy scripts read too (scripts/lib/secret-file.js).
+ * secrets.json, which the deploy scripts read too (scripts/lib/secret-file.js); which secrets an
+ * environment needs, its services say (their descriptors' `secrets`).
  */
 
 /** A secret's name: its Terraform variable, set as TF_VAR_<name>. */
@@ -51,19 +53,9 @@ function validationOf(spec: SecretSpec): { condition: (ref: string) => string; e
   };
 }
 
-/** Which secrets an environment needs, from the services it runs and the receivers it enables. */
+/** Which secrets an environment needs: those its services read (in the table's order). */
 export function requiredSecrets(env: Environment): SecretName[] {
-  const needed = new Set<SecretName>();
-  const runs = (service: string) => env.services.includes(service as Environment["services"][number]);
-  if (runs("grafana")) needed.add("grafana_admin_password");
-  if (runs("elasticsearch")) {
-    needed.add("elastic_password").add("logstash_writer_password").add("kibana_system_password");
-    if (runs("grafana")) needed.add("grafana_es_password");
-  }
-  if (runs("kibana")) needed.add("kibana_encryption_key");
-  if (env.alerting.pagerduty) needed.add("pagerduty_routing_key");
-  if (env.alerting.slack) needed.add("slack_webhook_url");
-  if (env.alerting.heartbeat) needed.add("heartbeat_url");
+  const needed = new Set(runningServices(env).flatMap((service) => service.secrets?.(env) ?? []));
   return SECRET_NAMES.filter((name) => needed.has(name));
 }
 

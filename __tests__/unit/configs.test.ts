@@ -196,6 +196,24 @@ describe("secrets", () => {
     }
   });
 
+  it("are those the running services read: ELK's and Grafana's where they run, the receivers' where Alertmanager runs", () => {
+    expect(requiredSecrets(shippedEnvironment("dev"))).toEqual([
+      "grafana_admin_password",
+      "elastic_password",
+      "logstash_writer_password",
+      "kibana_system_password",
+      "grafana_es_password",
+      "kibana_encryption_key",
+    ]);
+    expect(requiredSecrets(shippedEnvironment("prod"))).toEqual(expect.arrayContaining(["pagerduty_routing_key", "slack_webhook_url", "heartbeat_url"]));
+    expect(requiredSecrets(shippedEnvironment("local"))).toEqual([]);
+    const alerting = { pagerduty: true, runbookBaseUrl: "https://example.org/runbooks" };
+    expect(requiredSecrets(environment({ services: ["prometheus", "alertmanager"], alerting }))).toEqual(["pagerduty_routing_key"]);
+    // Nothing reads the routing key where no Alertmanager runs.
+    expect(requiredSecrets(environment({ services: ["prometheus"], alerting }))).toEqual([]);
+    expect(requiredSecrets(environment({ services: ["prometheus", "elasticsearch"] }))).toEqual(["elastic_password", "logstash_writer_password", "kibana_system_password"]);
+  });
+
   it("are sensitive variables without defaults", () => {
     for (const variable of Object.values(synth(shippedEnvironment("prod")).variable)) {
       expect(variable).toMatchObject({ sensitive: true, type: "string", validation: [{ condition: expect.stringMatching(/^\$\{can\(regex\(|^\$\{startswith\(/) }] });
