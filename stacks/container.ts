@@ -3,6 +3,7 @@ import { Container, type ContainerConfig, type ContainerUpload } from "@cdktf/pr
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
+import { allowRoot } from "./hardening";
 import { ENVIRONMENT_LABEL, SERVICE_LABEL } from "./labels";
 import type { ServiceContext } from "./service";
 
@@ -59,6 +60,7 @@ export function literalForTerraform(text: string): string {
  * A hardened service container with secure defaults: pinned image, restart policy, memory limit,
  * rotated logs, no new privileges, all capabilities dropped, a healthcheck that `apply` waits for,
  * ports on the bind address only, and configs delivered with `upload` so remote hosts work too.
+ * The hardening aspect (hardening.ts) checks the result, whoever builds a container.
  */
 export class ServiceContainer extends Construct {
   readonly container: Container;
@@ -127,6 +129,7 @@ export class ServiceContainer extends Construct {
       destroyGraceSeconds: 30,
       dependsOn: props.dependsOn,
     });
+    if (props.runsAsRoot) allowRoot(this.container, props.runsAsRoot);
   }
 
   /** What a service that needs this one waits for: the container, healthy (`wait`). */

@@ -1,9 +1,10 @@
-import { TerraformOutput, TerraformStack, type ITerraformDependable } from "cdktf";
+import { Aspects, TerraformOutput, TerraformStack, type ITerraformDependable } from "cdktf";
 import { Network } from "@cdktf/provider-docker/lib/network";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { Construct } from "constructs";
 import type { StackAssets } from "./assets";
 import type { Environment } from "./environment";
+import { Hardening } from "./hardening";
 import { StackImages } from "./images";
 import { ENVIRONMENT_LABEL } from "./labels";
 import { Secrets } from "./secrets";
@@ -25,6 +26,8 @@ export class MonitoringStack extends TerraformStack {
     super(scope, env.name);
     this.env = env;
     stateBackend(this, env, statePath);
+    // Every container of the stack, checked at synth: a violation fails synth naming the container and rule.
+    Aspects.of(this).add(new Hardening({ bindAddress: env.bindAddress }));
     new DockerProvider(this, "docker", {
       host: env.docker.host,
       certPath: env.docker.certPath,

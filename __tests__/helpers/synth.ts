@@ -55,11 +55,14 @@ export interface SynthesizedStack {
   terraform: { backend: Record<string, Record<string, unknown>> };
 }
 
-/** Synthesizes one environment's stack and returns the parsed Terraform JSON. */
+/** One environment's stack, as main.ts builds it. */
+export function buildStack(env: Environment): MonitoringStack {
+  return new MonitoringStack(Testing.app(), { env, assets: ASSETS, statePath: `/state/${env.name}.tfstate` });
+}
+
+/** Synthesizes one environment's stack (the hardening aspect included) and returns the parsed Terraform JSON. */
 export function synth(env: Environment): SynthesizedStack {
-  const app = Testing.app();
-  const stack = new MonitoringStack(app, { env, assets: ASSETS, statePath: `/state/${env.name}.tfstate` });
-  return JSON.parse(Testing.synth(stack)) as SynthesizedStack;
+  return JSON.parse(Testing.synth(buildStack(env))) as SynthesizedStack;
 }
 
 export type ContainerJson = {
