@@ -9,7 +9,7 @@ import type { ServiceContext } from "./service";
 
 export interface ServiceContainerProps {
   /** The environment (name, bind address, data policy), its network and images. */
-  readonly ctx: Pick<ServiceContext, "env" | "network" | "images">;
+  readonly ctx: Pick<ServiceContext, "env" | "provider" | "network" | "images">;
   /** Short name: the container is `<environment>-<service>` and answers to it on the network. */
   readonly service: string;
   readonly image: string;
@@ -69,7 +69,7 @@ export class ServiceContainer extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceContainerProps) {
     super(scope, id);
-    const { env, network, images } = props.ctx;
+    const { env, provider, network, images } = props.ctx;
     this.name = `${env.name}-${props.service}`;
     const labels = [
       { label: ENVIRONMENT_LABEL, value: env.name },
@@ -79,6 +79,7 @@ export class ServiceContainer extends Construct {
     if (props.dataPath) {
       this.volume = new Volume(this, "data", {
         name: `${this.name}-data`,
+        provider,
         labels,
         lifecycle: { preventDestroy: env.protectData },
       });
@@ -94,6 +95,7 @@ export class ServiceContainer extends Construct {
     ].sort((a, b) => a.file.localeCompare(b.file));
 
     this.container = new Container(this, "container", {
+      provider,
       name: this.name,
       hostname: props.service,
       image: images.idOf(props.image),

@@ -1,5 +1,5 @@
 import type { Network } from "@cdktf/provider-docker/lib/network";
-import type { ITerraformDependable } from "cdktf";
+import type { ITerraformDependable, TerraformProvider } from "cdktf";
 import type { Construct } from "constructs";
 import type { StackAssets } from "./assets";
 import { ServiceContainer, type ServiceContainerProps } from "./container";
@@ -100,11 +100,18 @@ export interface BuiltService {
   readonly ready: readonly ITerraformDependable[];
 }
 
-/** The one context a service is built from. */
+/**
+ * The one context a service is built from. A service deployed on several Docker hosts builds each
+ * instance from a copy with that host's `provider` (an alias), `network` and `images`.
+ */
 export interface ServiceContext {
   readonly env: Environment;
   readonly assets: StackAssets;
+  /** The Docker host it is built on; unset: the stack's default provider. */
+  readonly provider?: TerraformProvider;
+  /** The private network of that Docker host. */
   readonly network: Network;
+  /** The images of that Docker host. */
   readonly images: StackImages;
   readonly secrets: Secrets;
   /** The service being built. */
@@ -161,18 +168,22 @@ export function publishedPorts(service: ServiceDescriptor, env: Environment): No
   return [{ internal: service.port, external }, ...(service.extraPorts ?? []).map((extra) => ({ internal: extra.internal, external, protocol: extra.protocol }))];
 }
 
-type Extras = Omit<ServiceContainerProps, "ctx" | "service" | "image" | "memoryMb" | "healthcheck" | "ports" | "dataPath" | "user" | "runsAsRoot">;
+type Extras = Omit<ServiceContainerProps, "ctx" | "service" | "image" | "memoryMb" | "healthcheck" | "ports" | "dataPath" | "user" | "runsAsRoot"> & {
+  /** One of several instances (one per Docker host): named `<hostname>-<instance>`. */
+  readonly instance?: string;
+};
 
 /**
  * The service's container as its descriptor and the environment say (image, memory, ports, data
  * volume, healthcheck, user, what it waits for), plus what only the service knows (`extras`).
  */
-export function serviceContainer(scope: Construct, ctx: ServiceContext, extras: Extras = {}): ServiceContainer {
+export function serviceContainer(scope: Construct, ctx: ServiceContext, { instance, ...extras }: Extras = {}): ServiceContainer {
   const service = ctx.service;
   const ports = publishedPorts(service, ctx.env);
-  return new ServiceContainer(scope, service.hostname, {
+  const name = instance ? `${service.hostname}-${instance}` : service.hostname;
+  return new ServiceContainer(scope, name, {
     ctx,
-    service: service.hostname,
+    service: name,
     image: ctx.env.images[service.name],
     memoryMb: ctx.env.memoryMb[service.name],
     user: service.user,

@@ -15,6 +15,7 @@ import { MonitoringStack } from "../../stacks/monitoring-stack";
 import { SERVICES } from "../../stacks/services";
 import { PROMETHEUS_PATHS } from "../../stacks/services/prometheus";
 import { extraExporter, rootExporter } from "../fixtures/services/extra-exporter";
+import { hostExporter } from "../fixtures/services/host-exporter";
 import { ASSETS, containerNamed, ROOT, type SynthesizedStack, uploadedFile } from "../helpers/synth";
 
 /**
@@ -109,5 +110,29 @@ describe("a service added by one descriptor", () => {
     expect(stderr).toMatch(/^error: extra: containers break the hardening policy \(stacks\/hardening\.ts\):\n {2}extra-root-exporter \(docker_container\.[\w-]+\): non-root: /);
     expect(stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
     expect(fs.readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith(".json"))).toEqual([]);
+  });
+});
+
+describe("a service deployed on every Docker host of a fleet", () => {
+  const fleet = [...SERVICES, hostExporter([{ name: "a", docker: "ssh://deploy@a.example" }, { name: "b", docker: "ssh://deploy@b.example" }])];
+  const environment = parseEnvironment({ name: "fleet", services: ["prometheus", "hostExporter"] }, "fleet-test", fleet);
+  const stack = new MonitoringStack(Testing.app(), { env: environment, assets: ASSETS, statePath: "/state/fleet.tfstate" });
+  const json = JSON.parse(Testing.synth(stack)) as SynthesizedStack & { provider: { docker: { alias?: string; host: string }[] } };
+
+  it("runs one hardened instance per host, each through that host's provider alias, network and images", () => {
+    expect(json.provider.docker.map((p) => [p.alias, p.host])).toEqual([
+      [undefined, "unix:///var/run/docker.sock"],
+      ["a", "ssh://deploy@a.example"],
+      ["b", "ssh://deploy@b.example"],
+    ]);
+    for (const host of ["a", "b"]) {
+      const container = containerNamed(json, `fleet-host-exporter-${host}`);
+      expect(container).toMatchObject({ provider: `docker.${host}`, healthcheck: { test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:9100/"] }, user: "65534:65534" });
+      const image = Object.values(json.resource.docker_image).find((i) => i.provider === `docker.${host}`);
+      expect(image).toMatchObject({ name: "prom/node-exporter:v1.12.1" });
+      expect(container.image).toMatch(new RegExp(`^\\$\\{docker_image\\.host-exporter_${host}_images_`));
+    }
+    // Synth passed the hardening aspect with every instance in it.
+    expect(Aspects.of(stack).all.some((aspect) => aspect instanceof Hardening)).toBe(true);
   });
 });
