@@ -144,8 +144,8 @@ export function renderTable(results: readonly CheckResult[]): string {
 
 const USAGE = `Usage: npm run health -- <environment> [--json] [--timeout SECONDS] [--host HOST]
 Checks the Protocol services the environment scrapes and the stack's services; exits 1 when
-anything is degraded. A service whose health endpoint needs a login (Elasticsearch, as elastic)
-is checked with its TF_VAR_<secret>, or the value deploy generated into .secrets/<environment>.env.
+anything is degraded. A service whose health endpoint needs a login is checked with its
+TF_VAR_<secret>, or the value deploy generated into .secrets/<environment>.env.
 --host: where the published ports answer (e.g. 127.0.0.1 through an SSH tunnel to a remote Docker
 host).`;
 

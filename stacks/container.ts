@@ -44,12 +44,6 @@ export function filesIn(directory: string, files: Readonly<Record<string, string
   return Object.fromEntries(Object.entries(files).map(([name, content]) => [path.posix.join(directory, name), content]));
 }
 
-/** JVM options for a heap of half the container's memory, as Elastic recommends. */
-export function jvmHeap(memoryMb: number): string {
-  const heapMb = Math.floor(memoryMb / 2);
-  return `-Xms${heapMb}m -Xmx${heapMb}m`;
-}
-
 /** Escapes Terraform template syntax so a file's `${…}` and `%{…}` reach the container unchanged. */
 export function literalForTerraform(text: string): string {
   // A replacer function, because "$$" in a replacement string means a single "$".

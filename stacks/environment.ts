@@ -19,7 +19,7 @@ import { SERVICES } from "./services";
 export type Catalog = readonly ServiceDescriptor[];
 
 const port = z.number().int().min(1).max(65535);
-const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, "must be a Prometheus duration such as 15s, 30d");
+const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, "must be a duration such as 15s, 30d or 1h30m");
 const size = z.string().regex(/^\d+(B|KB|MB|GB|TB|PB)$/, "must be a size such as 500MB or 10GB");
 const hostPort = z
   .string()
@@ -72,7 +72,7 @@ const stateBackend = z.discriminatedUnion("backend", [
 ]);
 
 const scrapeTarget = z.strictObject({
-  job: z.string().regex(/^[a-z][a-z0-9_]*$/, "must be a lower-case Prometheus job name"),
+  job: z.string().regex(/^[a-z][a-z0-9_]*$/, "must be a lower-case job name"),
   targets: z.array(hostPort).min(1),
   metricsPath: z.string().startsWith("/").default("/metrics"),
   scheme: z.enum(["http", "https"]).default("http"),
@@ -147,7 +147,7 @@ function buildSchema(catalog: Catalog) {
            * against (a relay or proxy with a private CA); the system's CAs otherwise.
            */
           caFile: z.string().min(1).optional(),
-          /** Alertmanager's timers: before a group's first notification, between updates of a group, before a repeat. */
+          /** The notification timers: before a group's first notification, between updates of a group, before a repeat. */
           timing: z
             .strictObject({ groupWait: duration.default("30s"), groupInterval: duration.default("5m"), repeatInterval: duration.default("4h") })
             .prefault({}),

@@ -9,8 +9,8 @@ import type { SecretName, Secrets } from "./secrets";
 
 /**
  * A service descriptor: everything the project knows about one service, in one file
- * (stacks/services/<name>.ts), from which the stack, the environment schema, prometheus.yml, the
- * health check, the secrets, preflight and the deploy report are derived. Add a service by adding a
+ * (stacks/services/<name>.ts), from which the stack, the environment schema, the scrape
+ * configuration, the health check, the secrets, preflight and the deploy report are derived. Add a service by adding a
  * descriptor to the list in stacks/services/index.ts; nothing else names it.
  */
 export interface ServiceDescriptor {
@@ -46,7 +46,7 @@ export interface ServiceDescriptor {
   readonly secrets?: (env: Environment) => readonly SecretName[];
   /** Its health endpoint: Docker's healthcheck and `npm run health` are both derived from it. */
   readonly health: HealthEndpoint;
-  /** The job it adds to prometheus.yml, scraping `<host>:<port>`. */
+  /** The job it adds to the scrape configuration, scraping `<host>:<port>`. */
   readonly scrape?: ScrapeJob;
   /** The stack outputs `<name>_url`, its published address. */
   readonly url?: boolean;
@@ -90,7 +90,7 @@ export interface HealthEndpoint {
 
 export interface ScrapeJob {
   readonly job: string;
-  /** Where Prometheus reaches it; default its hostname on the private network. */
+  /** Where the scraper reaches it; default its hostname on the private network. */
   readonly host?: string;
 }
 
@@ -122,7 +122,7 @@ export interface ServiceContext {
   runs(name: string): boolean;
 }
 
-/** The descriptor's defaults (kube-prometheus style: a params object, defaults filled in). */
+/** A descriptor from its parameters, defaults filled in (hostname: the name in kebab-case) and checked. */
 export function defineService(spec: Omit<ServiceDescriptor, "hostname"> & { readonly hostname?: string }): ServiceDescriptor {
   const descriptor: ServiceDescriptor = { ...spec, hostname: spec.hostname ?? spec.name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) };
   if (!/^[a-z][a-zA-Z0-9]*$/.test(descriptor.name)) throw new Error(`service ${descriptor.name}: the name must be a camelCase identifier (it is a key in environment files)`);

@@ -68,7 +68,7 @@ function agentsJob(env: Environment): string {
   return env.scrape.consul?.job ?? "agents";
 }
 
-/** Every job the environment's Prometheus scrapes beyond the stack's own. */
+/** Every job the environment scrapes beyond the stack's own services. */
 function scrapedJobs(env: Environment): string[] {
   const jobs = env.scrape.targets.map((t) => t.job);
   if (env.scrape.consul) jobs.push(env.scrape.consul.job);

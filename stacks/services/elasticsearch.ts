@@ -1,4 +1,4 @@
-import { jvmHeap, ServiceContainer } from "../container";
+import { ServiceContainer } from "../container";
 import { defineService, runs, serviceContainer } from "../service";
 
 /** Where the setup job's script is uploaded. */
@@ -8,6 +8,12 @@ export const ELASTICSEARCH_SETUP_SCRIPT = "/usr/local/bin/es-setup.sh";
 export const ELASTIC_VERSION = "9.5.7";
 /** Why Elasticsearch, Logstash and Kibana have no local build. */
 export const ELASTIC_NO_LOCAL_BUILD = { none: "Elastic's images are not packaged anywhere a machine without a registry reaches" } as const;
+
+/** JVM options for a heap of half the container's memory, as Elastic recommends (Elasticsearch, Logstash). */
+export function jvmHeap(memoryMb: number): string {
+  const heapMb = Math.floor(memoryMb / 2);
+  return `-Xms${heapMb}m -Xmx${heapMb}m`;
+}
 
 /**
  * Single-node Elasticsearch with security on, plus the setup job that creates its service users

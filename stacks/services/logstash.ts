@@ -1,6 +1,5 @@
-import { jvmHeap } from "../container";
 import { defineService, serviceContainer } from "../service";
-import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch } from "./elasticsearch";
+import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch, jvmHeap } from "./elasticsearch";
 
 /** Where the pipeline is uploaded: over the image's default pipeline file, so only this pipeline runs. */
 export const LOGSTASH_PIPELINE = "/usr/share/logstash/pipeline/logstash.conf";
