@@ -14,7 +14,7 @@ import { serviceNamed } from "../../stacks/services";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { SECRET_NAMES } from "../../stacks/secrets";
 import { ROOT } from "../helpers/synth";
-import { docker, dockerObjects, fingerprint, freePorts, getJson, localImages, poll, removeEverything, sequentialSteps, sh, timed } from "./harness";
+import { docker, dockerObjects, fingerprint, freePorts, getJson, poll, removeEverything, sequentialSteps, sh, stackImages, timed } from "./harness";
 
 jest.setTimeout(15 * 60_000);
 
@@ -39,10 +39,9 @@ function writeEnvironment(name: string, file: EnvironmentFile) {
 }
 
 async function writeEnvironments() {
-  const images = localImages();
   writeEnvironment(main, {
     name: main,
-    images,
+    images: stackImages(),
     ports: mainPorts,
     memoryMb: { elasticsearch: 256, logstash: 128, kibana: 128 },
     scrape: { interval: "5s", evaluationInterval: "5s", targets: scrapeTargets },
@@ -86,7 +85,7 @@ beforeAll(async () => {
   // The peer: a second, smaller environment on the same engine that nothing below may touch.
   writeEnvironment(peer, {
     name: peer,
-    images: localImages(),
+    images: stackImages(),
     services: ["prometheus", "nodeExporter", "alertmanager"],
     ports: { prometheus: ports[6], alertmanager: ports[7] },
     alerting: { slack: { channel: "#e2e" }, runbookBaseUrl: "https://runbooks.example/e2e" },

@@ -52,7 +52,7 @@ beforeAll(async () => {
     services: ["prometheus", "alertmanager"],
     images: { prometheus: images.prometheus, alertmanager: images.alertmanager },
     ports: { prometheus: ports[0], alertmanager: ports[1] },
-    alerting: { slack: { channel: "#first-run" } },
+    alerting: { slack: { channel: "#first-run" }, runbookBaseUrl: "https://runbooks.example/first-run" },
   });
 });
 
