@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { ENVIRONMENT_LABEL } from "../stacks/catalog";
+import { ENVIRONMENT_LABEL } from "../stacks/labels";
 import { loadEnvironmentFile, type Environment } from "../stacks/environment";
 import { dockerEnv } from "./docker-host";
 

@@ -2,8 +2,9 @@
 # Build the stack's container images locally, without any container registry
 # (none is reachable here, so "docker pull" fails).
 #
-#  * Real programs at exactly the versions stacks/catalog.ts pins, built from
-#    their Go modules (scripts/lib/programs.sh, cached in .tools/programs),
+#  * Real programs at exactly the versions their service descriptors pin
+#    (stacks/services/), built from their Go modules (scripts/lib/programs.sh,
+#    cached in .tools/programs),
 #    laid out like the upstream images (same binary paths, config and data
 #    dirs, user, entrypoint and command as upstream's Dockerfiles):
 #      protocol-monitoring-local/prometheus:<tag>      (like prom/prometheus)

@@ -1,15 +1,18 @@
-import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { EnvironmentError, loadEnvironmentFile, type Environment } from "../stacks/environment";
+import type { SecretName } from "../stacks/secrets";
+import { isPublished, runningServices, type HealthStatus, type HealthVerdict } from "../stacks/service";
+import { secretValue } from "./lib/secret-file";
 
 /**
  * `npm run health -- <env> [--json] [--timeout SECONDS]`: checks each Protocol service the
- * environment scrapes and each stack service it runs, prints a table (or JSON), and exits 1
- * when anything is degraded. An unreachable host is a result, not a crash.
+ * environment scrapes and each stack service it runs (by its descriptor's health endpoint, the one
+ * Docker's healthcheck uses too), prints a table (or JSON), and exits 1 when anything is degraded.
+ * An unreachable host is a result, not a crash.
  */
 
-export type Status = "ok" | "degraded";
+export type Status = HealthStatus;
 
 export interface CheckResult {
   readonly name: string;
@@ -23,7 +26,7 @@ interface Check {
   readonly name: string;
   readonly url: string;
   /** Judges a response body; unset means any 2xx is healthy. */
-  readonly judge?: (body: string) => { status: Status; detail: string };
+  readonly judge?: (body: string) => HealthVerdict;
   readonly headers?: Record<string, string>;
 }
 
@@ -45,13 +48,10 @@ function fromHost(address: string, dockerHost: string): string {
   return `${host === "host.docker.internal" ? dockerHost : host}:${port}`;
 }
 
-function elasticsearchJudge(body: string): { status: Status; detail: string } {
-  const color = (JSON.parse(body) as { status?: string }).status;
-  // A single node can never place replicas, so yellow is its normal state; red means lost data.
-  return { status: color === "red" || !color ? "degraded" : "ok", detail: `cluster ${color ?? "unknown"}` };
-}
+/** The secrets health endpoints log in with, by name. */
+export type HealthSecrets = Readonly<Partial<Record<SecretName, string>>>;
 
-export function healthChecks(env: Environment, elasticPassword?: string, hostOverride?: string): Check[] {
+export function healthChecks(env: Environment, secrets: HealthSecrets = {}, hostOverride?: string): Check[] {
   const checks: Check[] = [];
   const host = publishedHost(env, hostOverride);
   for (const target of env.scrape.targets) {
@@ -61,31 +61,23 @@ export function healthChecks(env: Environment, elasticPassword?: string, hostOve
       checks.push({ name: target.job, url: `${target.scheme}://${fromHost(address, host)}${suffix}` });
     }
   }
-  const url = (service: keyof Environment["ports"], suffix: string) => `http://${host}:${env.ports[service]}${suffix}`;
-  const runs = (service: Environment["services"][number]) => env.services.includes(service);
-  checks.push({ name: "prometheus", url: url("prometheus", "/-/ready") });
-  if (runs("alertmanager")) checks.push({ name: "alertmanager", url: url("alertmanager", "/-/ready") });
-  if (runs("grafana")) {
+  // A service that publishes nothing is left to Docker's healthcheck.
+  for (const service of runningServices(env).filter(isPublished)) {
+    const health = service.health;
+    const published = `${host}:${env.ports[service.name]}`;
+    if ((health.port ?? service.port) !== service.port) {
+      // Its health endpoint is not published: from outside, its published port must take connections.
+      checks.push({ name: service.name, url: `tcp://${published}` });
+      continue;
+    }
+    const password = health.auth && secrets[health.auth.secret];
     checks.push({
-      name: "grafana",
-      url: url("grafana", "/api/health"),
-      judge: (body) => {
-        const database = (JSON.parse(body) as { database?: string }).database;
-        return { status: database === "ok" ? "ok" : "degraded", detail: `database ${database ?? "unknown"}` };
-      },
+      name: service.name,
+      url: `http://${published}${health.path}`,
+      judge: health.judge,
+      headers: health.auth && password ? { authorization: `Basic ${Buffer.from(`${health.auth.user}:${password}`).toString("base64")}` } : undefined,
     });
   }
-  if (runs("elasticsearch")) {
-    checks.push({
-      name: "elasticsearch",
-      url: url("elasticsearch", "/_cluster/health"),
-      headers: elasticPassword ? { authorization: `Basic ${Buffer.from(`elastic:${elasticPassword}`).toString("base64")}` } : {},
-      judge: elasticsearchJudge,
-    });
-  }
-  if (runs("kibana")) checks.push({ name: "kibana", url: url("kibana", "/api/status") });
-  // Logstash's monitoring API is not published; its published input port is.
-  if (runs("logstash")) checks.push({ name: "logstash", url: `tcp://${host}:${env.ports.logstash}` });
   return checks;
 }
 
@@ -123,11 +115,8 @@ async function runCheck(check: Check, timeoutMs: number): Promise<CheckResult> {
   return { name: check.name, url: check.url, ...outcome, ms: Date.now() - start };
 }
 
-export async function runHealthChecks(
-  env: Environment,
-  options: { timeoutMs: number; elasticPassword?: string; host?: string },
-): Promise<CheckResult[]> {
-  return Promise.all(healthChecks(env, options.elasticPassword, options.host).map((check) => withDeadline(check, options.timeoutMs)));
+export async function runHealthChecks(env: Environment, options: { timeoutMs: number; secrets?: HealthSecrets; host?: string }): Promise<CheckResult[]> {
+  return Promise.all(healthChecks(env, options.secrets, options.host).map((check) => withDeadline(check, options.timeoutMs)));
 }
 
 /**
@@ -155,9 +144,10 @@ export function renderTable(results: readonly CheckResult[]): string {
 
 const USAGE = `Usage: npm run health -- <environment> [--json] [--timeout SECONDS] [--host HOST]
 Checks the Protocol services the environment scrapes and the stack's services; exits 1 when
-anything is degraded. Elasticsearch is checked as elastic, with TF_VAR_elastic_password or the
-value deploy generated into .secrets/<environment>.env. --host: where the published ports
-answer (e.g. 127.0.0.1 through an SSH tunnel to a remote Docker host).`;
+anything is degraded. A service whose health endpoint needs a login is checked with its
+TF_VAR_<secret>, or the value deploy generated into .secrets/<environment>.env.
+--host: where the published ports answer (e.g. 127.0.0.1 through an SSH tunnel to a remote Docker
+host).`;
 
 export interface HealthArgs {
   environment: string;
@@ -185,14 +175,6 @@ export function parseArgs(args: readonly string[]): HealthArgs {
   return parsed;
 }
 
-/** TF_VAR_elastic_password, else the value `npm run deploy` generated for this environment. */
-function elasticPassword(root: string, environment: string): string | undefined {
-  if (process.env.TF_VAR_elastic_password) return process.env.TF_VAR_elastic_password;
-  const file = path.join(root, ".secrets", `${environment}.env`);
-  if (!fs.existsSync(file)) return undefined;
-  return /^TF_VAR_elastic_password=(.*)$/m.exec(fs.readFileSync(file, "utf8"))?.[1];
-}
-
 async function main(argv: string[]): Promise<number> {
   if (argv.includes("-h") || argv.includes("--help")) {
     console.log(USAGE);
@@ -215,11 +197,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(`error: ${error.message}`);
     return 2;
   }
-  const results = await runHealthChecks(env, {
-    timeoutMs: args.timeoutSeconds * 1000,
-    elasticPassword: elasticPassword(root, env.name),
-    host: args.host,
-  });
+  // TF_VAR_<secret>, else the value `npm run deploy` generated for this environment.
+  const logins = runningServices(env).flatMap((service) => (service.health.auth ? [service.health.auth.secret] : []));
+  const secrets = Object.fromEntries(logins.map((name) => [name, secretValue(root, env.name, name)]));
+  const results = await runHealthChecks(env, { timeoutMs: args.timeoutSeconds * 1000, secrets, host: args.host });
   const degraded = results.filter((r) => r.status !== "ok").length;
   if (args.json) console.log(JSON.stringify({ environment: env.name, status: degraded ? "degraded" : "ok", checks: results }, null, 2));
   else console.log(`${renderTable(results)}\n\n${env.name}: ${degraded ? `${degraded} of ${results.length} checks DEGRADED` : `all ${results.length} checks ok`}`);

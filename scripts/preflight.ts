@@ -1,8 +1,9 @@
 import * as path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
-import { SERVICES } from "../stacks/catalog";
-import { EnvironmentError, loadEnvironmentFile, type Environment } from "../stacks/environment";
-import { requiredSecrets, SECRET_DESCRIPTIONS, SECRET_NAMES } from "../stacks/secrets";
+import { EnvironmentError, loadEnvironmentFile, type Catalog, type Environment } from "../stacks/environment";
+import { runningServices } from "../stacks/service";
+import { SERVICES } from "../stacks/services";
+import { requiredSecrets, SECRETS } from "../stacks/secrets";
 import { dockerEnv, hostProblem } from "./docker-host";
 
 /**
@@ -42,20 +43,21 @@ export interface Preflight {
 
 /** Distinct image references of the services the environment runs. */
 export function imagesOf(env: Environment): string[] {
-  return [...new Set(env.services.map((service) => env.images[service]))].sort();
+  return [...new Set(runningServices(env).map((service) => env.images[service.name]))].sort();
 }
 
 /**
- * `protocol-monitoring-local/<program>:<tag>` is built here from the upstream release the catalog
- * pins, so its tag must be the catalog's tag of that service. Returns the build name, a problem,
- * or nothing for any other image (stand-ins included: they are known by their label).
+ * `protocol-monitoring-local/<hostname>:<tag>` is built here from the upstream release its
+ * descriptor pins (a service with `localBuild: true`), so its tag must be that release's tag.
+ * Returns the build name, a problem, or nothing for any other image (stand-ins included: they are
+ * known by their label).
  */
-export function localBuild(reference: string): { name: string } | { problem: string } | undefined {
+export function localBuild(reference: string, catalog: Catalog = SERVICES): { name: string } | { problem: string } | undefined {
   const match = new RegExp(`^${LOCAL_IMAGE_REPOSITORY}/([a-z-]+):(.+)$`).exec(reference);
-  const spec = match && Object.values(SERVICES).find((s) => s.hostname === match[1] && s.localBuild);
-  if (!match || !spec) return undefined;
+  const service = match && catalog.find((s) => s.hostname === match[1] && s.localBuild === true);
+  if (!match || !service) return undefined;
   const [, name, tag] = match;
-  const pinned = spec.image.split(":").pop();
+  const pinned = service.image.split(":").pop();
   if (tag !== pinned) return { problem: `${reference}: the local build of ${name} is tagged ${pinned}, the version the catalog pins` };
   return { name };
 }
@@ -77,7 +79,7 @@ export async function preflight(env: Environment, host: DockerHost, { variables,
   const unreachable = host.problem();
   if (unreachable) problems.push(unreachable);
   for (const reference of images && !unreachable ? imagesOf(env) : []) {
-    const local = localBuild(reference);
+    const local = localBuild(reference, env.catalog);
     if (local && "problem" in local) problems.push(local.problem);
     else if (local) localBuilds.push(local.name);
     else remote.push(reference);
@@ -101,15 +103,15 @@ export async function preflight(env: Environment, host: DockerHost, { variables,
   for (const [reference] of states.filter(([, state]) => state === "standin" && !allowStandins)) {
     problems.push(`image ${reference} is a stand-in (a test double), not the real program: it is never deployed by a user command`);
   }
-  const missingSecrets = requiredSecrets(env).filter((key) => !variables[`TF_VAR_${SECRET_NAMES[key]}`]);
-  for (const key of missingSecrets) problems.push(`secret TF_VAR_${SECRET_NAMES[key]} is not set (${SECRET_DESCRIPTIONS[key]})`);
+  const missingSecrets = requiredSecrets(env).filter((name) => !variables[`TF_VAR_${name}`]);
+  for (const name of missingSecrets) problems.push(`secret TF_VAR_${name} is not set (${SECRETS[name].description})`);
   if (env.state.backend === "pg" && !variables.PG_CONN_STR) problems.push("state.backend is pg: set PG_CONN_STR to the PostgreSQL connection string (postgres://…)");
   return { localBuilds, problems };
 }
 
 /** The default environment: dev when its images can be had here, else the offline default. */
 export async function chooseDefault(dev: Environment, host: DockerHost): Promise<{ name: string; reason?: string }> {
-  const remote = imagesOf(dev).filter((reference) => !localBuild(reference));
+  const remote = imagesOf(dev).filter((reference) => !localBuild(reference, dev.catalog));
   const states = await Promise.all(remote.map((reference) => host.image(reference)));
   const missing = remote.filter((_, index) => typeof states[index] === "object");
   if (!missing.length) return { name: dev.name };

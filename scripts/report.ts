@@ -1,37 +1,30 @@
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { SERVICE_NAMES } from "../stacks/catalog";
 import { loadEnvironmentFile, type Environment } from "../stacks/environment";
-import { OFFLINE_DEFAULT } from "./preflight";
+import { runningServices } from "../stacks/service";
+import { DEFAULT_ENVIRONMENT, OFFLINE_DEFAULT } from "./preflight";
 
 /**
  * `node dist/scripts/report.js ENV STACK_DIR`: after a deploy, one short paragraph: what runs
- * and where, and what the environment leaves out (for the offline default, why).
+ * and where, and what the environment leaves out (for the offline default, why: each service's
+ * descriptor says why it has no local build).
  */
 
-const DISPLAY: Record<(typeof SERVICE_NAMES)[number], string> = {
-  prometheus: "Prometheus",
-  grafana: "Grafana",
-  nodeExporter: "Node Exporter",
-  alertmanager: "Alertmanager",
-  elasticsearch: "Elasticsearch",
-  logstash: "Logstash",
-  kibana: "Kibana",
-};
-
-const OFFLINE_REASON =
-  "they have no local build: Grafana's licence (AGPL) keeps it out of this project's builds, and Elastic's images are not packaged " +
-  "anywhere a machine without a registry reaches. Where a registry answers, `npm run deploy -- dev` runs all seven.";
-
 export function deployReport(env: Environment, urls: Readonly<Record<string, string>>): string {
-  const running = env.services.map((service) => {
-    const url = urls[`${service}_url`];
-    return url ? `${DISPLAY[service]} ${url}` : DISPLAY[service];
+  // In the order the environment lists them.
+  const running = [...runningServices(env)].sort((a, b) => env.services.indexOf(a.name) - env.services.indexOf(b.name)).map((service) => {
+    const url = urls[`${service.name}_url`];
+    return url ? `${service.title} ${url}` : service.title;
   });
   const lines = [`${env.name} is running: ${running.join(", ")}.`];
-  const leftOut = SERVICE_NAMES.filter((service) => !env.services.includes(service)).map((s) => DISPLAY[s]);
+  const leftOut = env.catalog.filter((service) => !env.services.includes(service.name));
   if (leftOut.length) {
-    lines.push(`Left out: ${leftOut.join(", ")}${env.name === OFFLINE_DEFAULT ? `; ${OFFLINE_REASON}` : " (not in the environment's services)."}`);
+    const reasons = [...new Set(leftOut.flatMap((service) => (service.localBuild === true ? [] : [service.localBuild.none])))];
+    const why =
+      env.name === OFFLINE_DEFAULT
+        ? `; they have no local build: ${reasons.join(", and ")}. Where a registry answers, \`npm run deploy -- ${DEFAULT_ENVIRONMENT}\` runs all ${env.catalog.length}.`
+        : " (not in the environment's services).";
+    lines.push(`Left out: ${leftOut.map((service) => service.title).join(", ")}${why}`);
   }
   lines.push(`Check it with \`npm run health -- ${env.name}\`; remove it with \`npm run destroy -- ${env.name}\`.`);
   return lines.join("\n");

@@ -1,28 +1,33 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { RuleFile } from "./config/prometheus";
 
-/** Hand-written files in assets/ that the stack uploads as they are. Read once, at synth. */
+/**
+ * Hand-written files in assets/ that services upload as they are (rule files, dashboards,
+ * templates, pipelines, scripts). Each service asks for its own; each file is read once, at synth.
+ */
 export interface StackAssets {
-  readonly ruleFiles: readonly RuleFile[];
-  readonly dashboards: Readonly<Record<string, string>>;
-  readonly alertmanagerTemplates: Readonly<Record<string, string>>;
-  readonly logstashPipeline: string;
-  readonly elasticsearchSetupScript: string;
-}
-
-function readDir(directory: string, suffix: string): Record<string, string> {
-  const names = fs.readdirSync(directory).filter((f) => f.endsWith(suffix)).sort();
-  return Object.fromEntries(names.map((name) => [name, fs.readFileSync(path.join(directory, name), "utf8")]));
+  /** The files of assets/<folder> whose names end in `suffix`: name → content, sorted by name. */
+  folder(folder: string, suffix: string): Readonly<Record<string, string>>;
+  /** One file, by its path under assets/. */
+  file(filePath: string): string;
 }
 
 export function loadAssets(assetsDir: string): StackAssets {
-  const read = (...parts: string[]) => fs.readFileSync(path.join(assetsDir, ...parts), "utf8");
+  const cache = new Map<string, string>();
+  const read = (file: string): string => {
+    let content = cache.get(file);
+    if (content === undefined) {
+      content = fs.readFileSync(file, "utf8");
+      cache.set(file, content);
+    }
+    return content;
+  };
   return {
-    ruleFiles: Object.entries(readDir(path.join(assetsDir, "rules"), ".rules.yml")).map(([name, content]) => ({ name, content })),
-    dashboards: readDir(path.join(assetsDir, "dashboards"), ".json"),
-    alertmanagerTemplates: readDir(path.join(assetsDir, "alertmanager"), ".tmpl"),
-    logstashPipeline: read("logstash", "pipeline.conf"),
-    elasticsearchSetupScript: read("elasticsearch", "setup.sh"),
+    folder(folder, suffix) {
+      const directory = path.join(assetsDir, folder);
+      const names = fs.readdirSync(directory).filter((f) => f.endsWith(suffix)).sort();
+      return Object.fromEntries(names.map((name) => [name, read(path.join(directory, name))]));
+    },
+    file: (filePath) => read(path.join(assetsDir, filePath)),
   };
 }

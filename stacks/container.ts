@@ -3,21 +3,13 @@ import { Container, type ContainerConfig, type ContainerUpload } from "@cdktf/pr
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
-import { ENVIRONMENT_LABEL } from "./catalog";
-import type { StackImages } from "./images";
-
-/** What every service container shares: the environment's name, network and data policy. */
-export interface StackContext {
-  readonly environmentName: string;
-  readonly networkName: string;
-  readonly bindAddress: string;
-  /** Keep data volumes on destroy (Terraform's prevent_destroy). */
-  readonly protectData: boolean;
-  readonly images: StackImages;
-}
+import { allowRoot } from "./hardening";
+import { ENVIRONMENT_LABEL, SERVICE_LABEL } from "./labels";
+import type { ServiceContext } from "./service";
 
 export interface ServiceContainerProps {
-  readonly context: StackContext;
+  /** The environment (name, bind address, data policy), its network and images. */
+  readonly ctx: Pick<ServiceContext, "env" | "provider" | "network" | "images">;
   /** Short name: the container is `<environment>-<service>` and answers to it on the network. */
   readonly service: string;
   readonly image: string;
@@ -37,6 +29,8 @@ export interface ServiceContainerProps {
   /** Like files, but content is passed to Terraform as is (references to sensitive variables). */
   readonly secretFiles?: Readonly<Record<string, string>>;
   readonly user?: string;
+  /** Why it runs as root (the hardening aspect refuses root without a reason). */
+  readonly runsAsRoot?: string;
   /** Root file system read-only; only for images that need no uploads (docker cp refuses a read-only root). */
   readonly readOnlyRootFs?: boolean;
   readonly extraHosts?: Readonly<Record<string, string>>;
@@ -50,12 +44,6 @@ export function filesIn(directory: string, files: Readonly<Record<string, string
   return Object.fromEntries(Object.entries(files).map(([name, content]) => [path.posix.join(directory, name), content]));
 }
 
-/** JVM options for a heap of half the container's memory, as Elastic recommends. */
-export function jvmHeap(memoryMb: number): string {
-  const heapMb = Math.floor(memoryMb / 2);
-  return `-Xms${heapMb}m -Xmx${heapMb}m`;
-}
-
 /** Escapes Terraform template syntax so a file's `${…}` and `%{…}` reach the container unchanged. */
 export function literalForTerraform(text: string): string {
   // A replacer function, because "$$" in a replacement string means a single "$".
@@ -66,6 +54,7 @@ export function literalForTerraform(text: string): string {
  * A hardened service container with secure defaults: pinned image, restart policy, memory limit,
  * rotated logs, no new privileges, all capabilities dropped, a healthcheck that `apply` waits for,
  * ports on the bind address only, and configs delivered with `upload` so remote hosts work too.
+ * The hardening aspect (hardening.ts) checks the result, whoever builds a container.
  */
 export class ServiceContainer extends Construct {
   readonly container: Container;
@@ -74,18 +63,19 @@ export class ServiceContainer extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceContainerProps) {
     super(scope, id);
-    const { context } = props;
-    this.name = `${context.environmentName}-${props.service}`;
+    const { env, provider, network, images } = props.ctx;
+    this.name = `${env.name}-${props.service}`;
     const labels = [
-      { label: ENVIRONMENT_LABEL, value: context.environmentName },
-      { label: "org.protocol-monitoring.service", value: props.service },
+      { label: ENVIRONMENT_LABEL, value: env.name },
+      { label: SERVICE_LABEL, value: props.service },
     ];
 
     if (props.dataPath) {
       this.volume = new Volume(this, "data", {
         name: `${this.name}-data`,
+        provider,
         labels,
-        lifecycle: { preventDestroy: context.protectData },
+        lifecycle: { preventDestroy: env.protectData },
       });
     }
 
@@ -99,16 +89,17 @@ export class ServiceContainer extends Construct {
     ].sort((a, b) => a.file.localeCompare(b.file));
 
     this.container = new Container(this, "container", {
+      provider,
       name: this.name,
       hostname: props.service,
-      image: context.images.idOf(props.image),
+      image: images.idOf(props.image),
       command: props.command?.map(literalForTerraform),
       entrypoint: props.entrypoint?.map(literalForTerraform),
       env: Object.entries(props.env ?? {}).map(([key, value]) => `${key}=${value}`),
       user: props.user,
       labels,
-      networksAdvanced: [{ name: context.networkName, aliases: [props.service] }],
-      ports: (props.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: context.bindAddress, protocol: p.protocol })),
+      networksAdvanced: [{ name: network.name, aliases: [props.service] }],
+      ports: (props.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: env.bindAddress, protocol: p.protocol })),
       volumes: this.volume ? [{ volumeName: this.volume.name, containerPath: props.dataPath }] : undefined,
       mounts: props.mounts,
       upload: uploads.length ? uploads : undefined,
@@ -134,5 +125,11 @@ export class ServiceContainer extends Construct {
       destroyGraceSeconds: 30,
       dependsOn: props.dependsOn,
     });
+    if (props.runsAsRoot) allowRoot(this.container, props.runsAsRoot);
+  }
+
+  /** What a service that needs this one waits for: the container, healthy (`wait`). */
+  get ready(): ITerraformDependable[] {
+    return [this.container];
   }
 }

@@ -2,16 +2,24 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { PUBLISHED_SERVICES, SERVICE_NAMES, SERVICES, type PublishedService, type ServiceName } from "./catalog";
+import { isPublished, type ServiceDescriptor } from "./service";
+import { SERVICES } from "./services";
 
 /**
  * Environment files: `environments/<name>.yaml`, parsed and validated here. Only this module,
  * assets.ts and main.ts touch the file system; everything downstream gets the typed,
- * defaults-filled `Environment`.
+ * defaults-filled `Environment`. Each default is written once, on its field: an absent block is
+ * parsed as `{}` (zod's prefault), which fills its fields' defaults; a service's defaults (port,
+ * image, memory) are its descriptor's. The schema is made from a catalog of service descriptors
+ * (stacks/services, or a test's), and the environment carries that catalog: whatever takes an
+ * environment knows its services from it.
  */
 
+/** The services an environment can run: the shipped list (stacks/services/index.ts), or a test's. */
+export type Catalog = readonly ServiceDescriptor[];
+
 const port = z.number().int().min(1).max(65535);
-const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, "must be a Prometheus duration such as 15s, 30d");
+const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, "must be a duration such as 15s, 30d or 1h30m");
 const size = z.string().regex(/^\d+(B|KB|MB|GB|TB|PB)$/, "must be a size such as 500MB or 10GB");
 const hostPort = z
   .string()
@@ -22,8 +30,21 @@ const imageRef = z
   .regex(/^[a-z0-9./_:-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64})$/, "must name a pinned tag or digest")
   .refine((ref) => !ref.endsWith(":latest"), "must not use the floating tag latest");
 
-function perService<S extends string, T extends z.ZodTypeAny>(names: readonly S[], value: T) {
-  return z.strictObject(Object.fromEntries(names.map((n) => [n, value.optional()])) as Record<S, z.ZodOptional<T>>);
+/** A block keyed by service name (ports:, images:, memoryMb:); an unknown name is a typo. */
+function perService<T extends z.ZodTypeAny>(names: readonly string[], value: T) {
+  return z.strictObject(Object.fromEntries(names.map((n) => [n, value.optional()])) as Record<string, z.ZodOptional<T>>);
+}
+
+/** `list` (services:) breaks the catalog's rules: a required service missing, or one without what it needs. */
+function serviceListIssues(catalog: Catalog, list: readonly string[]): string[] {
+  const issues = catalog.filter((service) => service.required && !list.includes(service.name)).map((service) => `must include ${service.name}`);
+  const missingNeeds = new Set(catalog.filter((service) => list.includes(service.name)).flatMap((service) => (service.needs ?? []).filter((need) => !list.includes(need))));
+  for (const need of missingNeeds) {
+    // Names every service that needs it: the rule, not only this file's case.
+    const dependents = catalog.filter((service) => service.needs?.includes(need)).map((service) => service.name);
+    issues.push(`${dependents.join(" and ")} need${dependents.length === 1 ? "s" : ""} ${need}`);
+  }
+  return issues;
 }
 
 /**
@@ -51,160 +72,169 @@ const stateBackend = z.discriminatedUnion("backend", [
 ]);
 
 const scrapeTarget = z.strictObject({
-  job: z.string().regex(/^[a-z][a-z0-9_]*$/, "must be a lower-case Prometheus job name"),
+  job: z.string().regex(/^[a-z][a-z0-9_]*$/, "must be a lower-case job name"),
   targets: z.array(hostPort).min(1),
   metricsPath: z.string().startsWith("/").default("/metrics"),
   scheme: z.enum(["http", "https"]).default("http"),
   scrapeInterval: duration.optional(),
 });
 
-const schema = z
-  .strictObject({
-    name: z
-      .string()
-      .regex(/^[a-z][a-z0-9-]{0,23}$/, "must be lower-case letters, digits and dashes (max 24), starting with a letter"),
-    description: z.string().optional(),
-    docker: z
-      .strictObject({
-        host: z
-          .string()
-          .regex(/^(unix|tcp|ssh|npipe):\/\//, "must start with unix://, tcp://, ssh:// or npipe://")
-          .default("unix:///var/run/docker.sock"),
-        /** Folder with ca.pem, cert.pem and key.pem for a tcp:// host with TLS. */
-        certPath: z.string().optional(),
-        sshOpts: z.array(z.string()).optional(),
-      })
-      .default({ host: "unix:///var/run/docker.sock" }),
-    bindAddress: z.union([z.ipv4(), z.ipv6()]).default("127.0.0.1"),
-    services: z
-      .array(z.enum(SERVICE_NAMES))
-      .default([...SERVICE_NAMES])
-      .refine((list) => new Set(list).size === list.length, "lists a service twice")
-      .refine((list) => list.includes("prometheus"), "must include prometheus")
-      .refine(
-        (list) => !(list.includes("kibana") || list.includes("logstash")) || list.includes("elasticsearch"),
-        "kibana and logstash need elasticsearch",
-      ),
-    ports: perService(PUBLISHED_SERVICES, port).default({}),
-    images: perService(SERVICE_NAMES, imageRef).default({}),
-    memoryMb: perService(SERVICE_NAMES, z.number().int().min(64)).default({}),
-    retention: z
-      .strictObject({ time: duration.default("30d"), size: size.default("10GB") })
-      .default({ time: "30d", size: "10GB" }),
-    scrape: z
-      .strictObject({
-        interval: duration.default("15s"),
-        evaluationInterval: duration.default("15s"),
-        targets: z.array(scrapeTarget).default([]),
-        consul: z
-          .strictObject({
-            server: hostPort,
-            services: z.array(z.string().min(1)).min(1),
-            job: z.string().regex(/^[a-z][a-z0-9_]*$/).default("agents"),
-          })
-          .optional(),
-      })
-      .default({ interval: "15s", evaluationInterval: "15s", targets: [] }),
-    alerting: z
-      .strictObject({
-        /** PagerDuty receives critical alerts; the routing key comes from TF_VAR_pagerduty_routing_key. */
-        pagerduty: z.boolean().default(false),
-        /** Slack receives warnings; the webhook URL comes from TF_VAR_slack_webhook_url. */
-        slack: z.strictObject({ channel: z.string().startsWith("#") }).optional(),
-        /**
-         * The Watchdog goes to a heartbeat service (a dead man's switch: it alerts when the pings
-         * stop); the ping URL comes from TF_VAR_heartbeat_url. Off: the Watchdog goes nowhere.
-         */
-        heartbeat: z.boolean().default(false),
-        /** Where alerts' runbook links point: the docs/runbooks folder of this repository as your team browses it. */
-        runbookBaseUrl: z.string().min(1).default("docs/runbooks"),
-        /** PagerDuty's Events API v2 URL: set it only to send through a relay or proxy. */
-        pagerdutyUrl: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
-        /**
-         * A PEM file, relative to this file, with the CA that the receivers' certificates are checked
-         * against (a relay or proxy with a private CA); the system's CAs otherwise.
-         */
-        caFile: z.string().min(1).optional(),
-        /** Alertmanager's timers: before a group's first notification, between updates of a group, before a repeat. */
-        timing: z
-          .strictObject({ groupWait: duration.default("30s"), groupInterval: duration.default("5m"), repeatInterval: duration.default("4h") })
-          .default({ groupWait: "30s", groupInterval: "5m", repeatInterval: "4h" }),
-      })
-      // A notification is read far from this repository: a relative link there leads nowhere.
-      .superRefine((alerting, ctx) => {
-        const notifies = alerting.pagerduty || alerting.slack !== undefined || alerting.heartbeat;
-        if (notifies && !/^https:\/\/[^/\s]+/.test(alerting.runbookBaseUrl)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["runbookBaseUrl"],
-            message: `must be an https:// URL (e.g. https://github.com/<org>/protocol-monitoring/blob/main/docs/runbooks) when PagerDuty, Slack or the heartbeat is on, not "${alerting.runbookBaseUrl}"`,
-          });
+function buildSchema(catalog: Catalog) {
+  const names = catalog.map((service) => service.name);
+  const published = catalog.filter(isPublished);
+  return z
+    .strictObject({
+      name: z
+        .string()
+        .regex(/^[a-z][a-z0-9-]{0,23}$/, "must be lower-case letters, digits and dashes (max 24), starting with a letter"),
+      description: z.string().optional(),
+      docker: z
+        .strictObject({
+          host: z
+            .string()
+            .regex(/^(unix|tcp|ssh|npipe):\/\//, "must start with unix://, tcp://, ssh:// or npipe://")
+            .default("unix:///var/run/docker.sock"),
+          /** Folder with ca.pem, cert.pem and key.pem for a tcp:// host with TLS. */
+          certPath: z.string().optional(),
+          sshOpts: z.array(z.string()).optional(),
+        })
+        .prefault({}),
+      bindAddress: z.union([z.ipv4(), z.ipv6()]).default("127.0.0.1"),
+      services: z
+        .array(z.enum(names as [string, ...string[]]))
+        .default(() => [...names])
+        .refine((list) => new Set(list).size === list.length, "lists a service twice")
+        .superRefine((list, ctx) => {
+          for (const message of serviceListIssues(catalog, list)) ctx.addIssue({ code: "custom", message });
+        }),
+      ports: perService(published.map((service) => service.name), port).default({}),
+      images: perService(names, imageRef).default({}),
+      memoryMb: perService(names, z.number().int().min(64)).default({}),
+      retention: z
+        .strictObject({ time: duration.default("30d"), size: size.default("10GB") })
+        .prefault({}),
+      scrape: z
+        .strictObject({
+          interval: duration.default("15s"),
+          evaluationInterval: duration.default("15s"),
+          targets: z.array(scrapeTarget).default([]),
+          consul: z
+            .strictObject({
+              server: hostPort,
+              services: z.array(z.string().min(1)).min(1),
+              job: z.string().regex(/^[a-z][a-z0-9_]*$/).default("agents"),
+            })
+            .optional(),
+        })
+        .prefault({}),
+      alerting: z
+        .strictObject({
+          /** PagerDuty receives critical alerts; the routing key comes from TF_VAR_pagerduty_routing_key. */
+          pagerduty: z.boolean().default(false),
+          /** Slack receives warnings; the webhook URL comes from TF_VAR_slack_webhook_url. */
+          slack: z.strictObject({ channel: z.string().startsWith("#") }).optional(),
+          /**
+           * The Watchdog goes to a heartbeat service (a dead man's switch: it alerts when the pings
+           * stop); the ping URL comes from TF_VAR_heartbeat_url. Off: the Watchdog goes nowhere.
+           */
+          heartbeat: z.boolean().default(false),
+          /** Where alerts' runbook links point: the docs/runbooks folder of this repository as your team browses it. */
+          runbookBaseUrl: z.string().min(1).default("docs/runbooks"),
+          /** PagerDuty's Events API v2 URL: set it only to send through a relay or proxy. */
+          pagerdutyUrl: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
+          /**
+           * A PEM file, relative to this file, with the CA that the receivers' certificates are checked
+           * against (a relay or proxy with a private CA); the system's CAs otherwise.
+           */
+          caFile: z.string().min(1).optional(),
+          /** The notification timers: before a group's first notification, between updates of a group, before a repeat. */
+          timing: z
+            .strictObject({ groupWait: duration.default("30s"), groupInterval: duration.default("5m"), repeatInterval: duration.default("4h") })
+            .prefault({}),
+        })
+        // A notification is read far from this repository: a relative link there leads nowhere.
+        .superRefine((alerting, ctx) => {
+          const notifies = alerting.pagerduty || alerting.slack !== undefined || alerting.heartbeat;
+          if (notifies && !/^https:\/\/[^/\s]+/.test(alerting.runbookBaseUrl)) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["runbookBaseUrl"],
+              message: `must be an https:// URL (e.g. https://github.com/<org>/protocol-monitoring/blob/main/docs/runbooks) when PagerDuty, Slack or the heartbeat is on, not "${alerting.runbookBaseUrl}"`,
+            });
+          }
+        })
+        .prefault({}),
+      /** Alert thresholds an operator tunes per environment; rule files refer to them as [[ name ]]. */
+      thresholds: z
+        .strictObject({
+          treasuryMinimumTokens: z.number().nonnegative().default(1000),
+          latencyP99Seconds: z.number().positive().default(2),
+          transfersPerMinuteMax: z.number().positive().default(100),
+          authFailuresPerMinuteMax: z.number().positive().default(10),
+          certificateExpiryDays: z.number().positive().default(7),
+          /** CPU and memory in use on the Docker host, in percent (the seed's "resource usage > 80%"). */
+          resourceUsagePercentMax: z.number().positive().max(100).default(80),
+          /** Fewest federation peers a registry should have; 0 turns the alert off (a registry without federation). */
+          federationPeersMin: z.number().int().nonnegative().default(1),
+          /** Mean duration of an agent's requests (the SDK's request_duration timer). */
+          agentLatencySeconds: z.number().positive().default(1),
+        })
+        .prefault({}),
+      state: stateBackend.default({ backend: "local" }),
+      /** Keep data volumes on `destroy`: Terraform refuses to delete them. */
+      protectData: z.boolean().default(false),
+    })
+    .superRefine((env, ctx) => {
+      const seenJobs = new Map<string, number>();
+      const seenTargets = new Map<string, number>();
+      env.scrape.targets.forEach((target, index) => {
+        if (seenJobs.has(target.job)) {
+          ctx.addIssue({ code: "custom", path: ["scrape", "targets", index, "job"], message: `duplicates job "${target.job}"` });
         }
-      })
-      .default({ pagerduty: false, heartbeat: false, runbookBaseUrl: "docs/runbooks", timing: { groupWait: "30s", groupInterval: "5m", repeatInterval: "4h" } }),
-    /** Alert thresholds an operator tunes per environment; rule files refer to them as [[ name ]]. */
-    thresholds: z
-      .strictObject({
-        treasuryMinimumTokens: z.number().nonnegative().default(1000),
-        latencyP99Seconds: z.number().positive().default(2),
-        transfersPerMinuteMax: z.number().positive().default(100),
-        authFailuresPerMinuteMax: z.number().positive().default(10),
-        certificateExpiryDays: z.number().positive().default(7),
-        /** CPU and memory in use on the Docker host, in percent (the seed's "resource usage > 80%"). */
-        resourceUsagePercentMax: z.number().positive().max(100).default(80),
-        /** Fewest federation peers a registry should have; 0 turns the alert off (a registry without federation). */
-        federationPeersMin: z.number().int().nonnegative().default(1),
-        /** Mean duration of an agent's requests (the SDK's request_duration timer). */
-        agentLatencySeconds: z.number().positive().default(1),
-      })
-      .default({
-        treasuryMinimumTokens: 1000,
-        latencyP99Seconds: 2,
-        transfersPerMinuteMax: 100,
-        authFailuresPerMinuteMax: 10,
-        certificateExpiryDays: 7,
-        resourceUsagePercentMax: 80,
-        federationPeersMin: 1,
-        agentLatencySeconds: 1,
-      }),
-    state: stateBackend.default({ backend: "local" }),
-    /** Keep data volumes on `destroy`: Terraform refuses to delete them. */
-    protectData: z.boolean().default(false),
-  })
-  .superRefine((env, ctx) => {
-    const seenJobs = new Map<string, number>();
-    const seenTargets = new Map<string, number>();
-    env.scrape.targets.forEach((target, index) => {
-      if (seenJobs.has(target.job)) {
-        ctx.addIssue({ code: "custom", path: ["scrape", "targets", index, "job"], message: `duplicates job "${target.job}"` });
-      }
-      seenJobs.set(target.job, index);
-      target.targets.forEach((address, t) => {
-        const key = `${target.scheme}://${address}${target.metricsPath}`;
-        if (seenTargets.has(key)) {
-          ctx.addIssue({ code: "custom", path: ["scrape", "targets", index, "targets", t], message: `duplicates target ${key}` });
-        }
-        seenTargets.set(key, index);
+        seenJobs.set(target.job, index);
+        target.targets.forEach((address, t) => {
+          const key = `${target.scheme}://${address}${target.metricsPath}`;
+          if (seenTargets.has(key)) {
+            ctx.addIssue({ code: "custom", path: ["scrape", "targets", index, "targets", t], message: `duplicates target ${key}` });
+          }
+          seenTargets.set(key, index);
+        });
       });
+      const byPort = new Map<number, string>();
+      for (const service of published) {
+        const hostPortNumber = env.ports[service.name] ?? service.hostPort;
+        if (hostPortNumber === undefined || !env.services.includes(service.name)) continue;
+        const other = byPort.get(hostPortNumber);
+        if (other) ctx.addIssue({ code: "custom", path: ["ports", service.name], message: `host port ${hostPortNumber} is also used by ${other}` });
+        byPort.set(hostPortNumber, service.name);
+      }
     });
-    const byPort = new Map<number, string>();
-    for (const service of PUBLISHED_SERVICES) {
-      const hostPortNumber = env.ports[service] ?? SERVICES[service].defaultHostPort;
-      if (hostPortNumber === undefined || !env.services.includes(service)) continue;
-      const other = byPort.get(hostPortNumber);
-      if (other) ctx.addIssue({ code: "custom", path: ["ports", service], message: `host port ${hostPortNumber} is also used by ${other}` });
-      byPort.set(hostPortNumber, service);
-    }
-  });
+}
 
-export type EnvironmentFile = z.input<typeof schema>;
-type Parsed = z.output<typeof schema>;
+type Schema = ReturnType<typeof buildSchema>;
+const schemas = new WeakMap<Catalog, Schema>();
+function schemaFor(catalog: Catalog): Schema {
+  let schema = schemas.get(catalog);
+  if (!schema) {
+    schema = buildSchema(catalog);
+    schemas.set(catalog, schema);
+  }
+  return schema;
+}
+
+export type EnvironmentFile = z.input<Schema>;
+type Parsed = z.output<Schema>;
 
 /** A validated environment with every default filled in. */
 export interface Environment extends Omit<Parsed, "ports" | "images" | "memoryMb"> {
-  readonly ports: Readonly<Record<PublishedService, number>>;
-  readonly images: Readonly<Record<ServiceName, string>>;
-  readonly memoryMb: Readonly<Record<ServiceName, number>>;
+  /** The host port of every published service, by name. */
+  readonly ports: Readonly<Record<string, number>>;
+  /** The image of every service, by name. */
+  readonly images: Readonly<Record<string, string>>;
+  /** The memory limit (MiB) of every service, by name. */
+  readonly memoryMb: Readonly<Record<string, number>>;
+  /** The services it could run, which it was validated against; `services` names those it runs. */
+  readonly catalog: Catalog;
   /** The file the environment was read from, for messages. */
   readonly source: string;
   /** The content of alerting.caFile, read with the file. */
@@ -223,8 +253,8 @@ function fieldPath(pathParts: readonly PropertyKey[]): string {
 }
 
 /** Validates already-parsed data; `source` names the file in error messages. */
-export function parseEnvironment(data: unknown, source: string): Environment {
-  const result = schema.safeParse(data);
+export function parseEnvironment(data: unknown, source: string, catalog: Catalog = SERVICES): Environment {
+  const result = schemaFor(catalog).safeParse(data);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `  ${fieldPath(issue.path) || "(file)"}: ${issue.message}`);
     throw new EnvironmentError(`${source}: invalid environment\n${lines.join("\n")}`);
@@ -234,25 +264,26 @@ export function parseEnvironment(data: unknown, source: string): Environment {
   if (source.endsWith(".yaml") && env.name !== expectedName) {
     throw new EnvironmentError(`${source}: invalid environment\n  name: "${env.name}" must match the file name "${expectedName}"`);
   }
-  const fill = <K extends string, V>(names: readonly K[], given: Partial<Record<K, V>>, fallback: (k: K) => V) =>
-    Object.fromEntries(names.map((n) => [n, given[n] ?? fallback(n)])) as Record<K, V>;
+  const fill = <V>(services: Catalog, given: Readonly<Record<string, V | undefined>>, fallback: (service: ServiceDescriptor) => V) =>
+    Object.fromEntries(services.map((service) => [service.name, given[service.name] ?? fallback(service)])) as Record<string, V>;
   return {
     ...env,
-    ports: fill(PUBLISHED_SERVICES, env.ports, (s) => SERVICES[s].defaultHostPort as number),
-    images: fill(SERVICE_NAMES, env.images, (s) => SERVICES[s].image),
-    memoryMb: fill(SERVICE_NAMES, env.memoryMb, (s) => SERVICES[s].defaultMemoryMb),
+    ports: fill(catalog.filter(isPublished), env.ports, (service) => service.hostPort as number),
+    images: fill(catalog, env.images, (service) => service.image),
+    memoryMb: fill(catalog, env.memoryMb, (service) => service.memoryMb),
+    catalog,
     source,
   };
 }
 
-export function loadEnvironmentFile(file: string): Environment {
+export function loadEnvironmentFile(file: string, catalog: Catalog = SERVICES): Environment {
   let data: unknown;
   try {
     data = parseYaml(fs.readFileSync(file, "utf8"));
   } catch (error) {
     throw new EnvironmentError(`${file}: cannot be read as YAML: ${(error as Error).message}`);
   }
-  const env = parseEnvironment(data, file);
+  const env = parseEnvironment(data, file, catalog);
   if (!env.alerting.caFile) return env;
   const caFile = path.resolve(path.dirname(file), env.alerting.caFile);
   let pem: string;
@@ -266,12 +297,12 @@ export function loadEnvironmentFile(file: string): Environment {
 }
 
 /** Loads every environments/*.yaml file, sorted by name, and checks they can live side by side. */
-export function loadEnvironments(directory: string): Environment[] {
+export function loadEnvironments(directory: string, catalog: Catalog = SERVICES): Environment[] {
   const files = fs
     .readdirSync(directory)
     .filter((f) => f.endsWith(".yaml"))
     .sort();
-  const environments = files.map((f) => loadEnvironmentFile(path.join(directory, f)));
+  const environments = files.map((f) => loadEnvironmentFile(path.join(directory, f), catalog));
   assertNoClashes(environments);
   return environments;
 }
@@ -281,8 +312,8 @@ export function assertNoClashes(environments: readonly Environment[]): void {
   const claimed = new Map<string, string>();
   for (const env of environments) {
     const keys = [`name ${env.name}`];
-    for (const service of PUBLISHED_SERVICES) {
-      if (env.services.includes(service)) keys.push(`host port ${env.ports[service]}`);
+    for (const service of env.catalog.filter(isPublished)) {
+      if (env.services.includes(service.name)) keys.push(`host port ${env.ports[service.name]}`);
     }
     for (const key of keys) {
       const claim = `${env.docker.host} ${key}`;

@@ -1,21 +1,15 @@
-import { TerraformOutput, TerraformStack } from "cdktf";
+import { Aspects, TerraformOutput, TerraformStack, type ITerraformDependable } from "cdktf";
 import { Network } from "@cdktf/provider-docker/lib/network";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
-import type { Construct } from "constructs";
+import { Construct } from "constructs";
 import type { StackAssets } from "./assets";
-import { ENVIRONMENT_LABEL } from "./catalog";
-import type { StackContext } from "./container";
 import type { Environment } from "./environment";
+import { Hardening } from "./hardening";
 import { StackImages } from "./images";
+import { ENVIRONMENT_LABEL } from "./labels";
 import { Secrets } from "./secrets";
+import { runningServices, runs, type ServiceContext, type ServiceDescriptor } from "./service";
 import { stateBackend } from "./state-backend";
-import { Alertmanager } from "./services/alertmanager";
-import { Elasticsearch } from "./services/elasticsearch";
-import { Grafana } from "./services/grafana";
-import { Kibana } from "./services/kibana";
-import { Logstash } from "./services/logstash";
-import { NodeExporter } from "./services/node-exporter";
-import { Prometheus } from "./services/prometheus";
 
 export interface MonitoringStackProps {
   readonly env: Environment;
@@ -24,11 +18,16 @@ export interface MonitoringStackProps {
   readonly statePath: string;
 }
 
-/** One environment: provider, state, private network, secrets and the services it enables. */
+/** One environment: provider, state, private network, secrets and the services it runs. */
 export class MonitoringStack extends TerraformStack {
+  readonly env: Environment;
+
   constructor(scope: Construct, { env, assets, statePath }: MonitoringStackProps) {
     super(scope, env.name);
+    this.env = env;
     stateBackend(this, env, statePath);
+    // Every container of the stack, checked at synth: a violation fails synth naming the container and rule.
+    Aspects.of(this).add(new Hardening({ bindAddress: env.bindAddress }));
     new DockerProvider(this, "docker", {
       host: env.docker.host,
       certPath: env.docker.certPath,
@@ -40,42 +39,30 @@ export class MonitoringStack extends TerraformStack {
       driver: "bridge",
       labels: [{ label: ENVIRONMENT_LABEL, value: env.name }],
     });
-    const context: StackContext = {
-      environmentName: env.name,
-      networkName: network.name,
-      bindAddress: env.bindAddress,
-      protectData: env.protectData,
-      images: new StackImages(this, "images"),
-    };
-    const secrets = new Secrets(this, "secrets", env);
-    const runs = (service: Environment["services"][number]) => env.services.includes(service);
-    const url = (name: string, port: number, pathSuffix = "") =>
-      new TerraformOutput(this, `${name}_url`, { value: `http://${env.bindAddress}:${port}${pathSuffix}` });
+    const shared = { env, assets, network, images: new StackImages(this, "images"), secrets: new Secrets(this, "secrets", env), runs: (name: string) => runs(env, name) };
 
-    new Prometheus(this, "prometheus", { context, env, ruleFiles: assets.ruleFiles });
-    url("prometheus", env.ports.prometheus);
-    if (runs("alertmanager")) {
-      new Alertmanager(this, "alertmanager", { context, env, secrets, templates: assets.alertmanagerTemplates });
-      url("alertmanager", env.ports.alertmanager);
-    }
-    if (runs("nodeExporter")) new NodeExporter(this, "node-exporter", { context, env });
-    if (runs("grafana")) {
-      new Grafana(this, "grafana", { context, env, secrets, dashboards: assets.dashboards });
-      url("grafana", env.ports.grafana);
-    }
-    if (runs("elasticsearch")) {
-      const elasticsearch = new Elasticsearch(this, "elasticsearch", {
-        context,
-        env,
-        secrets,
-        setupScript: assets.elasticsearchSetupScript,
-      });
-      const after = [elasticsearch.setup.container];
-      if (runs("logstash")) new Logstash(this, "logstash", { context, env, secrets, pipeline: assets.logstashPipeline, after });
-      if (runs("kibana")) {
-        new Kibana(this, "kibana", { context, env, secrets, after });
-        url("kibana", env.ports.kibana);
-      }
+    // The one place services are composed: each descriptor builds itself from one context.
+    const ready = new Map<string, readonly ITerraformDependable[]>();
+    for (const service of inDependencyOrder(runningServices(env))) {
+      const ctx: ServiceContext = { ...shared, service, after: (service.needs ?? []).flatMap((need) => ready.get(need) ?? []) };
+      ready.set(service.name, service.build(new Construct(this, service.hostname), ctx).ready);
+      if (service.url) new TerraformOutput(this, `${service.name}_url`, { value: `http://${env.bindAddress}:${env.ports[service.name]}` });
     }
   }
+}
+
+/** The services in catalog order, but each after the services it needs (the schema made sure they run). */
+function inDependencyOrder(services: readonly ServiceDescriptor[]): ServiceDescriptor[] {
+  const ordered: ServiceDescriptor[] = [];
+  const visit = (service: ServiceDescriptor, path: readonly string[]) => {
+    if (ordered.includes(service)) return;
+    if (path.includes(service.name)) throw new Error(`services need each other in a circle: ${[...path, service.name].join(" → ")}`);
+    for (const need of service.needs ?? []) {
+      const needed = services.find((s) => s.name === need);
+      if (needed) visit(needed, [...path, service.name]);
+    }
+    ordered.push(service);
+  };
+  for (const service of services) visit(service, []);
+  return ordered;
 }

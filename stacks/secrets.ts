@@ -1,117 +1,99 @@
 import { Fn, TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
 import type { Environment } from "./environment";
+import table from "./secrets.json";
+import { runningServices } from "./service";
 
 /**
  * Every secret is a sensitive Terraform variable without a default, given as `TF_VAR_<name>`.
  * The synthesized JSON only holds `${var.<name>}`; `plan` stops with the variable's name when
- * one is missing, before anything touches Docker.
+ * one is missing, before anything touches Docker. What each secret is lives in one table,
+ * secrets.json, which the deploy scripts read too (scripts/lib/secret-file.js); which secrets an
+ * environment needs, its services say (their descriptors' `secrets`).
  */
-export const SECRET_NAMES = {
-  grafanaAdminPassword: "grafana_admin_password",
-  elasticPassword: "elastic_password",
-  kibanaSystemPassword: "kibana_system_password",
-  logstashWriterPassword: "logstash_writer_password",
-  grafanaEsPassword: "grafana_es_password",
-  kibanaEncryptionKey: "kibana_encryption_key",
-  pagerdutyRoutingKey: "pagerduty_routing_key",
-  slackWebhookUrl: "slack_webhook_url",
-  heartbeatUrl: "heartbeat_url",
-} as const;
 
-export type SecretKey = keyof typeof SECRET_NAMES;
+/** A secret's name: its Terraform variable, set as TF_VAR_<name>. */
+export type SecretName = keyof typeof table.secrets;
 
-/** Secrets a local deploy may generate at random; the receivers' keys come from their services. */
-const RECEIVER_SECRETS: readonly string[] = ["pagerdutyRoutingKey", "slackWebhookUrl", "heartbeatUrl"];
-export const GENERATABLE_SECRETS: readonly string[] = Object.entries(SECRET_NAMES)
-  .filter(([key]) => !RECEIVER_SECRETS.includes(key))
-  .map(([, name]) => name);
+type Validation = { readonly kind: "password"; readonly minLength: number } | { readonly kind: "https-url"; readonly messageName?: string };
 
-interface SecretRule {
+export interface SecretSpec {
+  /** What it is, for messages that name a missing one. */
   readonly description: string;
-  readonly condition: (ref: string) => string;
-  readonly errorMessage: string;
+  readonly validation: Validation;
+  /** A local deploy may generate it at random; the receivers' keys come from their services. */
+  readonly generate: boolean;
 }
 
-// Passwords are embedded in JSON bodies and env files, so quotes and backslashes are ruled out.
-const password = (what: string, minLength = 12): SecretRule => ({
-  description: what,
-  condition: (ref) => `can(regex("^[A-Za-z0-9_.~+=@!-]{${minLength},}$", ${ref}))`,
-  errorMessage: `${what}: at least ${minLength} characters of A-Z a-z 0-9 _ . ~ + = @ ! -`,
-});
-
-const RULES: Record<SecretKey, SecretRule> = {
-  grafanaAdminPassword: password("Grafana admin password"),
-  elasticPassword: password("Elasticsearch elastic superuser password"),
-  kibanaSystemPassword: password("Elasticsearch kibana_system password"),
-  logstashWriterPassword: password("Elasticsearch logstash_writer password"),
-  grafanaEsPassword: password("Elasticsearch grafana_reader password"),
-  kibanaEncryptionKey: password("Kibana encryption key", 32),
-  pagerdutyRoutingKey: password("PagerDuty Events v2 routing key", 20),
-  slackWebhookUrl: {
-    description: "Slack incoming webhook URL",
-    condition: (ref) => `startswith(${ref}, "https://")`,
-    errorMessage: "Slack incoming webhook URL: must start with https://",
-  },
-  heartbeatUrl: {
-    description: "Heartbeat (dead man's switch) ping URL",
-    condition: (ref) => `startswith(${ref}, "https://")`,
-    errorMessage: "Heartbeat ping URL: must start with https://",
-  },
-};
-
-/** What each secret is, for messages that name a missing one. */
-export const SECRET_DESCRIPTIONS = Object.fromEntries(Object.entries(RULES).map(([key, rule]) => [key, rule.description])) as Record<SecretKey, string>;
-
-/** Which secrets an environment needs, from the services it runs and the receivers it enables. */
-export function requiredSecrets(env: Environment): SecretKey[] {
-  const keys: SecretKey[] = [];
-  if (env.services.includes("grafana")) keys.push("grafanaAdminPassword");
-  if (env.services.includes("elasticsearch")) {
-    keys.push("elasticPassword", "logstashWriterPassword", "kibanaSystemPassword");
-    if (env.services.includes("grafana")) keys.push("grafanaEsPassword");
+// The JSON's types are wide (string, not the kinds): check the table once, when it is loaded.
+function checked(entries: Record<string, { description: string; validation: Record<string, unknown>; generate: boolean }>): Record<SecretName, SecretSpec> {
+  for (const [name, spec] of Object.entries(entries)) {
+    const { kind, minLength } = spec.validation;
+    const valid = (kind === "password" && typeof minLength === "number") || kind === "https-url";
+    if (!valid) throw new Error(`stacks/secrets.json: ${name}: validation must be {kind: "password", minLength} or {kind: "https-url"}`);
   }
-  if (env.services.includes("kibana")) keys.push("kibanaEncryptionKey");
-  if (env.alerting.pagerduty) keys.push("pagerdutyRoutingKey");
-  if (env.alerting.slack) keys.push("slackWebhookUrl");
-  if (env.alerting.heartbeat) keys.push("heartbeatUrl");
-  return keys;
+  return entries as unknown as Record<SecretName, SecretSpec>;
+}
+
+export const SECRETS: Readonly<Record<SecretName, SecretSpec>> = checked(table.secrets);
+
+/** Every secret, in the table's order (the order of messages). */
+export const SECRET_NAMES = Object.keys(SECRETS) as SecretName[];
+
+/** The variable's validation: an HCL condition on `ref` and the message when it fails. */
+function validationOf(spec: SecretSpec): { condition: (ref: string) => string; errorMessage: string } {
+  const rule = spec.validation;
+  if (rule.kind === "https-url") {
+    return { condition: (ref) => `startswith(${ref}, "https://")`, errorMessage: `${rule.messageName ?? spec.description}: must start with https://` };
+  }
+  // Passwords are embedded in JSON bodies and env files, so quotes and backslashes are ruled out.
+  return {
+    condition: (ref) => `can(regex("^[A-Za-z0-9_.~+=@!-]{${rule.minLength},}$", ${ref}))`,
+    errorMessage: `${spec.description}: at least ${rule.minLength} characters of A-Z a-z 0-9 _ . ~ + = @ ! -`,
+  };
+}
+
+/** Which secrets an environment needs: those its services read (in the table's order). */
+export function requiredSecrets(env: Environment): SecretName[] {
+  const needed = new Set(runningServices(env).flatMap((service) => service.secrets?.(env) ?? []));
+  return SECRET_NAMES.filter((name) => needed.has(name));
 }
 
 export class Secrets extends Construct {
-  private readonly refs = new Map<SecretKey, string>();
+  private readonly refs = new Map<SecretName, string>();
 
   constructor(scope: Construct, id: string, env: Environment) {
     super(scope, id);
-    for (const key of requiredSecrets(env)) {
-      const rule = RULES[key];
-      const variable = new TerraformVariable(this, SECRET_NAMES[key], {
+    for (const name of requiredSecrets(env)) {
+      const spec = SECRETS[name];
+      const validation = validationOf(spec);
+      const variable = new TerraformVariable(this, name, {
         type: "string",
         sensitive: true,
         nullable: false,
-        description: `${rule.description} (set TF_VAR_${SECRET_NAMES[key]})`,
+        description: `${spec.description} (set TF_VAR_${name})`,
       });
-      variable.overrideLogicalId(SECRET_NAMES[key]);
+      variable.overrideLogicalId(name);
       // The condition is an HCL expression: it must be interpolated, not a plain string.
-      variable.addValidation({ condition: `\${${rule.condition(`var.${SECRET_NAMES[key]}`)}}`, errorMessage: rule.errorMessage });
-      this.refs.set(key, variable.stringValue);
+      variable.addValidation({ condition: `\${${validation.condition(`var.${name}`)}}`, errorMessage: validation.errorMessage });
+      this.refs.set(name, variable.stringValue);
     }
   }
 
   /** Whether the environment needs this secret (requiredSecrets decides, nobody else). */
-  has(key: SecretKey): boolean {
-    return this.refs.has(key);
+  has(name: SecretName): boolean {
+    return this.refs.has(name);
   }
 
   /** A Terraform reference to the secret; throws if the environment does not need it. */
-  get(key: SecretKey): string {
-    const ref = this.refs.get(key);
-    if (!ref) throw new Error(`secret ${SECRET_NAMES[key]} is not required by this environment`);
+  get(name: SecretName): string {
+    const ref = this.refs.get(name);
+    if (!ref) throw new Error(`secret ${name} is not required by this environment`);
     return ref;
   }
 
   /** A key derived from a secret, so one variable can feed several independent keys. */
-  derived(key: SecretKey, purpose: string): string {
-    return Fn.sha256(`${purpose}:${this.get(key)}`);
+  derived(name: SecretName, purpose: string): string {
+    return Fn.sha256(`${purpose}:${this.get(name)}`);
   }
 }

@@ -11,11 +11,11 @@ import * as os from "node:os";
 import * as net from "node:net";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { SERVICES } from "../../stacks/catalog";
+import { serviceNamed } from "../../stacks/services";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { SECRET_NAMES } from "../../stacks/secrets";
 import { ASSETS, ROOT } from "../helpers/synth";
-import { docker, dockerObjects, fingerprint, freePorts, getJson, localStackImages, poll, removeEverything, sequentialSteps, sh, timed } from "./harness";
+import { docker, dockerObjects, fingerprint, freePorts, getJson, poll, removeEverything, sequentialSteps, sh, stackImages, timed } from "./harness";
 
 jest.setTimeout(15 * 60_000);
 
@@ -28,7 +28,7 @@ const timings: Record<string, number> = {};
 const engine = process.env.TERRAFORM_BINARY_NAME ?? "terraform";
 
 // Random secrets for this run only, passed the way users pass them.
-const secretEnv = Object.fromEntries(Object.values(SECRET_NAMES).map((n) => [`TF_VAR_${n}`, `e2e-${crypto.randomBytes(16).toString("hex")}`]));
+const secretEnv = Object.fromEntries(SECRET_NAMES.map((n) => [`TF_VAR_${n}`, `e2e-${crypto.randomBytes(16).toString("hex")}`]));
 secretEnv.TF_VAR_slack_webhook_url = "https://hooks.slack.invalid/e2e";
 const env: NodeJS.ProcessEnv = { ...process.env, ...secretEnv, PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
 
@@ -40,10 +40,9 @@ function writeEnvironment(name: string, file: EnvironmentFile) {
 }
 
 async function writeEnvironments() {
-  const images = localStackImages();
   writeEnvironment(main, {
     name: main,
-    images,
+    images: stackImages(),
     ports: mainPorts,
     memoryMb: { elasticsearch: 256, logstash: 128, kibana: 128 },
     scrape: { interval: "5s", evaluationInterval: "5s", targets: scrapeTargets },
@@ -88,7 +87,7 @@ beforeAll(async () => {
   // The peer: a second, smaller environment on the same engine that nothing below may touch.
   writeEnvironment(peer, {
     name: peer,
-    images: localStackImages(),
+    images: stackImages(),
     services: ["prometheus", "nodeExporter", "alertmanager"],
     ports: { prometheus: ports[6], alertmanager: ports[7] },
     alerting: { slack: { channel: "#e2e" }, runbookBaseUrl: "https://runbooks.example/e2e" },
@@ -142,7 +141,7 @@ test("Prometheus scrapes the stack, loads the rules, and the Watchdog reaches Al
     expect(rules).not.toContain("RegistryDown");
     type Managers = { data: { activeAlertmanagers: { url: string }[] } };
     const managers = (await getJson<Managers>(url("prometheus", "/api/v1/alertmanagers"))).data.activeAlertmanagers;
-    expect(managers.map((m) => m.url)).toEqual([`http://alertmanager:${SERVICES.alertmanager.port}/api/v2/alerts`]);
+    expect(managers.map((m) => m.url)).toEqual([`http://alertmanager:${serviceNamed("alertmanager").port}/api/v2/alerts`]);
     // `npm run health` against the running stack: every service answers.
     const health = sh("node", [path.join(ROOT, "dist/scripts/health.js"), main, "--json"], { env, allowFailure: true });
     const healthReport = JSON.parse(health.stdout) as { status: string; checks: { name: string; status: string }[] };

@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
-import { ENVIRONMENT_LABEL, SERVICE_NAMES } from "../../stacks/catalog";
+import { ENVIRONMENT_LABEL } from "../../stacks/labels";
+import { SERVICES } from "../../stacks/services";
 import { ROOT } from "../helpers/synth";
 
 /** Small helpers for the end-to-end test: shell commands, Docker queries, polling, timing. */
@@ -97,11 +98,6 @@ export function timed<T>(record: Record<string, number>, label: string, fn: () =
   }
 }
 
-/** The local images of the stack's services, as an environment file's `images:` takes them. */
-export function localStackImages(): Record<string, string> {
-  return Object.fromEntries(Object.entries(localImages()).filter(([service]) => (SERVICE_NAMES as readonly string[]).includes(service)));
-}
-
 /** Images the project's scripts built for this machine (scripts/build-local-images.sh). */
 export function localImages(): Record<string, string> {
   const file = path.join(ROOT, ".tools", "local-images.env");
@@ -113,6 +109,12 @@ export function localImages(): Record<string, string> {
     .filter((m): m is RegExpExecArray => m !== null)
     .map(([, key, value]) => [key.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value]);
   return Object.fromEntries(entries);
+}
+
+/** The local images of the stack's services (an environment's `images:`), without the simulator's. */
+export function stackImages(): Record<string, string> {
+  const images = localImages();
+  return Object.fromEntries(SERVICES.filter((service) => images[service.name]).map((service) => [service.name, images[service.name]]));
 }
 
 /**

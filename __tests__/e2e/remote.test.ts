@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
-import { ENVIRONMENT_LABEL } from "../../stacks/catalog";
+import { ENVIRONMENT_LABEL } from "../../stacks/labels";
 import { ROOT } from "../helpers/synth";
 import { localImages, sequentialSteps } from "./harness";
 

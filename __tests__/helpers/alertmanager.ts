@@ -7,9 +7,8 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ASSETS, ROOT } from "./synth";
+import { ASSETS, CONFIG_PATHS, ROOT } from "./synth";
 import { run, tool } from "./tools";
-import { CONFIG_PATHS } from "../../stacks/catalog";
 
 /** The version a Prometheus-project program prints with --version, as [major, minor, patch]. */
 function versionOf(program: string): [number, number, number] {

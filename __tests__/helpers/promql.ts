@@ -8,8 +8,8 @@ import * as path from "node:path";
 import { parser } from "@prometheus-io/lezer-promql";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import type { RuleFile } from "../../stacks/config/prometheus";
-import { METRIC_SOURCES, renderRuleFile, ruleParameters } from "../../stacks/config/rules";
+import { metricSources, renderRuleFile, ruleParameters, type RuleFile } from "../../stacks/config/rules";
+import { SERVICES } from "../../stacks/services";
 import { environment, ROOT } from "./synth";
 
 // ---------------------------------------------------------------------------------------------
@@ -24,8 +24,8 @@ export const TARGET_LABELS = ["job", "instance"];
 /** Components whose metrics are not documented anywhere yet, so the only ones that may be `expected`. */
 export const PROTOCOL_SOURCES = ["registry", "teg", "spire", "agent"];
 
-/** The sources stacks/config/rules.ts maps to environments (exportedSources). */
-const SOURCES = METRIC_SOURCES;
+/** The sources stacks/config/rules.ts maps to environments (exportedSources): the services' and the scraped ones. */
+const SOURCES = metricSources(SERVICES) as [string, ...string[]];
 
 const entryFields = {
   source: z.enum(SOURCES),

@@ -4,9 +4,35 @@ import { Testing } from "cdktf";
 import { loadAssets } from "../../stacks/assets";
 import { loadEnvironmentFile, parseEnvironment, type Environment, type EnvironmentFile } from "../../stacks/environment";
 import { MonitoringStack } from "../../stacks/monitoring-stack";
+import { ALERTMANAGER_PATHS } from "../../stacks/services/alertmanager";
+import { ELASTICSEARCH_SETUP_SCRIPT } from "../../stacks/services/elasticsearch";
+import { GRAFANA_PATHS } from "../../stacks/services/grafana";
+import { LOGSTASH_PIPELINE } from "../../stacks/services/logstash";
+import { PROMETHEUS_PATHS } from "../../stacks/services/prometheus";
 
 export const ROOT = path.resolve(__dirname, "../..");
-export const ASSETS = loadAssets(path.join(ROOT, "assets"));
+const stackAssets = loadAssets(path.join(ROOT, "assets"));
+/** The assets as the stack reads them, plus the folders the tests look at by name. */
+export const ASSETS = Object.assign(stackAssets, {
+  ruleFiles: Object.entries(stackAssets.folder("rules", ".rules.yml")).map(([name, content]) => ({ name, content })),
+  dashboards: stackAssets.folder("dashboards", ".json"),
+  alertmanagerTemplates: stackAssets.folder("alertmanager", ".tmpl"),
+});
+
+/** Where the services upload their files (each path is its service descriptor's), by one name for the tests. */
+export const CONFIG_PATHS = {
+  prometheusConfig: PROMETHEUS_PATHS.config,
+  prometheusRulesDir: PROMETHEUS_PATHS.rulesDir,
+  alertmanagerConfig: ALERTMANAGER_PATHS.config,
+  alertmanagerTemplatesDir: ALERTMANAGER_PATHS.templatesDir,
+  alertmanagerSecretsDir: ALERTMANAGER_PATHS.secretsDir,
+  alertmanagerCa: ALERTMANAGER_PATHS.ca,
+  grafanaDatasources: GRAFANA_PATHS.datasources,
+  grafanaDashboardProvider: GRAFANA_PATHS.dashboardProvider,
+  grafanaDashboardsDir: GRAFANA_PATHS.dashboardsDir,
+  logstashPipeline: LOGSTASH_PIPELINE,
+  elasticsearchSetupScript: ELASTICSEARCH_SETUP_SCRIPT,
+} as const;
 /** Every file in environments/, by name. */
 export const SHIPPED_ENVIRONMENTS = fs
   .readdirSync(path.join(ROOT, "environments"))
@@ -29,11 +55,14 @@ export interface SynthesizedStack {
   terraform: { backend: Record<string, Record<string, unknown>> };
 }
 
-/** Synthesizes one environment's stack and returns the parsed Terraform JSON. */
+/** One environment's stack, as main.ts builds it. */
+export function buildStack(env: Environment): MonitoringStack {
+  return new MonitoringStack(Testing.app(), { env, assets: ASSETS, statePath: `/state/${env.name}.tfstate` });
+}
+
+/** Synthesizes one environment's stack (the hardening aspect included) and returns the parsed Terraform JSON. */
 export function synth(env: Environment): SynthesizedStack {
-  const app = Testing.app();
-  const stack = new MonitoringStack(app, { env, assets: ASSETS, statePath: `/state/${env.name}.tfstate` });
-  return JSON.parse(Testing.synth(stack)) as SynthesizedStack;
+  return JSON.parse(Testing.synth(buildStack(env))) as SynthesizedStack;
 }
 
 export type ContainerJson = {

@@ -2,14 +2,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { CONFIG_PATHS, DATASOURCE_UIDS } from "../../stacks/catalog";
 import { loadEnvironmentFile } from "../../stacks/environment";
-import { alertmanagerConfig } from "../../stacks/config/alertmanager";
-import { dashboardFor } from "../../stacks/config/grafana";
-import { prometheusConfig } from "../../stacks/config/prometheus";
+import { alertmanagerConfig } from "../../stacks/services/alertmanager";
+import { dashboardFor, DATASOURCE_UIDS } from "../../stacks/services/grafana";
+import { prometheusConfig } from "../../stacks/services/prometheus";
 import { loadedRuleFiles } from "../../stacks/config/rules";
-import { requiredSecrets, SECRET_NAMES } from "../../stacks/secrets";
-import { ASSETS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";
+import { requiredSecrets } from "../../stacks/secrets";
+import { ASSETS, CONFIG_PATHS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";
 import { amtool } from "../helpers/alertmanager";
 import { run, tool } from "../helpers/tools";
 
@@ -191,10 +190,28 @@ describe("secrets", () => {
       const env = shippedEnvironment(name);
       const json = JSON.stringify(synth(env));
       expect(json).not.toContain(secret);
-      for (const key of requiredSecrets(env)) expect(json).toContain(`\${var.${SECRET_NAMES[key]}}`);
+      for (const name of requiredSecrets(env)) expect(json).toContain(`\${var.${name}}`);
     } finally {
       process.env = saved;
     }
+  });
+
+  it("are those the running services read: ELK's and Grafana's where they run, the receivers' where Alertmanager runs", () => {
+    expect(requiredSecrets(shippedEnvironment("dev"))).toEqual([
+      "grafana_admin_password",
+      "elastic_password",
+      "logstash_writer_password",
+      "kibana_system_password",
+      "grafana_es_password",
+      "kibana_encryption_key",
+    ]);
+    expect(requiredSecrets(shippedEnvironment("prod"))).toEqual(expect.arrayContaining(["pagerduty_routing_key", "slack_webhook_url", "heartbeat_url"]));
+    expect(requiredSecrets(shippedEnvironment("local"))).toEqual([]);
+    const alerting = { pagerduty: true, runbookBaseUrl: "https://example.org/runbooks" };
+    expect(requiredSecrets(environment({ services: ["prometheus", "alertmanager"], alerting }))).toEqual(["pagerduty_routing_key"]);
+    // Nothing reads the routing key where no Alertmanager runs.
+    expect(requiredSecrets(environment({ services: ["prometheus"], alerting }))).toEqual([]);
+    expect(requiredSecrets(environment({ services: ["prometheus", "elasticsearch"] }))).toEqual(["elastic_password", "logstash_writer_password", "kibana_system_password"]);
   });
 
   it("are sensitive variables without defaults", () => {

@@ -3,7 +3,7 @@
  * loads it. (configs.test.ts checks the copies uploaded into the Grafana container;
  * promql.test.ts checks the queries.)
  */
-import { DATASOURCE_UIDS } from "../../stacks/catalog";
+import { DATASOURCE_UIDS } from "../../stacks/services/grafana";
 import { ASSETS } from "../helpers/synth";
 
 const PROMETHEUS = { type: "prometheus", uid: DATASOURCE_UIDS.prometheus };

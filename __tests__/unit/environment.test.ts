@@ -37,6 +37,27 @@ describe("environment files", () => {
     expect(env.protectData).toBe(false);
   });
 
+  it("fills every block's defaults when the block is absent, and a block's missing fields when it is partial", () => {
+    const env = load({ name: "minimal" }).load();
+    expect(env.retention).toEqual({ time: "30d", size: "10GB" });
+    expect(env.scrape).toEqual({ interval: "15s", evaluationInterval: "15s", targets: [] });
+    expect(env.alerting).toEqual({ pagerduty: false, heartbeat: false, runbookBaseUrl: "docs/runbooks", timing: { groupWait: "30s", groupInterval: "5m", repeatInterval: "4h" } });
+    expect(env.thresholds).toEqual({
+      treasuryMinimumTokens: 1000,
+      latencyP99Seconds: 2,
+      transfersPerMinuteMax: 100,
+      authFailuresPerMinuteMax: 10,
+      certificateExpiryDays: 7,
+      resourceUsagePercentMax: 80,
+      federationPeersMin: 1,
+      agentLatencySeconds: 1,
+    });
+    expect(env.state).toEqual({ backend: "local" });
+    const partial = load({ name: "partial", retention: { time: "7d" }, alerting: { timing: { groupWait: "5s" } } }).load();
+    expect(partial.retention).toEqual({ time: "7d", size: "10GB" });
+    expect(partial.alerting.timing).toEqual({ groupWait: "5s", groupInterval: "5m", repeatInterval: "4h" });
+  });
+
   it("rejects a bad port, naming the field", () => {
     expectInvalid({ name: "bad", ports: { grafana: 70000 } }, "ports.grafana");
   });

@@ -7,11 +7,10 @@
  * dormant.
  */
 import { parse as parseYaml } from "yaml";
-import { CONFIG_PATHS } from "../../stacks/catalog";
 import { exportedSources, type MetricSource } from "../../stacks/config/rules";
 import type { Environment } from "../../stacks/environment";
 import { analyse, CATALOG } from "../helpers/promql";
-import { ASSETS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";
+import { ASSETS, CONFIG_PATHS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";
 
 interface LoadedAlert {
   file: string;

@@ -61,7 +61,7 @@ describe("npm run health", () => {
       const es = await server({ "/_cluster/health": [200, JSON.stringify({ status: color })] });
       try {
         const env = environment({ services: ["prometheus", "elasticsearch"], ports: { prometheus: await closedPort(), elasticsearch: es.port } });
-        const result = (await runHealthChecks(env, { timeoutMs: 500, elasticPassword: "x" })).find((r) => r.name === "elasticsearch");
+        const result = (await runHealthChecks(env, { timeoutMs: 500, secrets: { elastic_password: "x" } })).find((r) => r.name === "elasticsearch");
         expect(result).toMatchObject({ status, detail: `cluster ${color}` });
       } finally {
         await es.close();

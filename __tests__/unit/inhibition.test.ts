@@ -6,7 +6,7 @@
  * inhibit rule requires to be equal, so cases cannot mute each other.
  */
 import { parse } from "yaml";
-import { alertmanagerConfig } from "../../stacks/config/alertmanager";
+import { alertmanagerConfig } from "../../stacks/services/alertmanager";
 import { type AlertStatus, type PostedAlert, RunningAlertmanager } from "../helpers/alertmanager";
 import { environment, shippedEnvironment } from "../helpers/synth";
 

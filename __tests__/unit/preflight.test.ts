@@ -1,4 +1,4 @@
-import { SERVICES } from "../../stacks/catalog";
+import { SERVICES, serviceNamed } from "../../stacks/services";
 import { chooseDefault, imagesOf, localBuild, preflight, type DockerHost, type ImageState } from "../../scripts/preflight";
 import { deployReport } from "../../scripts/report";
 import { environment, shippedEnvironment } from "../helpers/synth";
@@ -34,7 +34,7 @@ describe("preflight", () => {
   it("names every image that cannot be pulled, grouped by reason, and the command that works instead", async () => {
     const { problems } = await preflight(dev, host({}), { variables: allSecrets });
     expect(problems).toHaveLength(2);
-    for (const service of Object.values(SERVICES)) expect(problems[0]).toContain(service.image);
+    for (const service of SERVICES) expect(problems[0]).toContain(service.image);
     expect(problems[0]).toContain("lookup registry-1.docker.io: no such host");
     expect(problems[1]).toContain('run `npm run deploy` with no environment: it deploys the offline default "local"');
   });
@@ -65,11 +65,11 @@ describe("preflight", () => {
     expect(await preflight(local, probe, { variables: {} })).toEqual({ localBuilds: ["alertmanager", "node-exporter", "prometheus"], problems: [] });
     expect(probe.asked).toEqual([]);
     for (const service of local.services) {
-      expect(local.images[service].split(":").pop()).toBe(SERVICES[service].image.split(":").pop());
+      expect(local.images[service].split(":").pop()).toBe(serviceNamed(service).image.split(":").pop());
     }
     const stale = environment({ services: ["prometheus"], images: { prometheus: "protocol-monitoring-local/prometheus:v2.0.0" } });
     expect((await preflight(stale, probe, { variables: {} })).problems).toEqual([
-      `protocol-monitoring-local/prometheus:v2.0.0: the local build of prometheus is tagged ${SERVICES.prometheus.image.split(":").pop()}, the version the catalog pins`,
+      `protocol-monitoring-local/prometheus:v2.0.0: the local build of prometheus is tagged ${serviceNamed("prometheus").image.split(":").pop()}, the version the catalog pins`,
     ]);
   });
 

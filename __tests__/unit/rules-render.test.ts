@@ -1,6 +1,6 @@
-import { exportedSources, loadedRuleFiles, renderRuleFile, RULE_FILE_NEEDS, ruleParameters } from "../../stacks/config/rules";
-import { CONFIG_PATHS } from "../../stacks/catalog";
-import { ASSETS, containerNamed, environment, shippedEnvironment, synth, uploadedFile } from "../helpers/synth";
+import { exportedSources, loadedRuleFiles, renderRuleFile, ruleFileNeeds, ruleParameters } from "../../stacks/config/rules";
+import { SERVICES } from "../../stacks/services";
+import { ASSETS, CONFIG_PATHS, containerNamed, environment, shippedEnvironment, synth, uploadedFile } from "../helpers/synth";
 
 const protocolTargets = { targets: [{ job: "registry_a", targets: ["h:1"] }, { job: "teg_layer", targets: ["h:2"] }] };
 const loaded = (env: ReturnType<typeof environment>) => loadedRuleFiles(env, ASSETS.ruleFiles).map((f) => f.name);
@@ -39,7 +39,7 @@ describe("rule placeholders", () => {
 // alert with `and on() vector(n) > 0`).
 describe("which rule files an environment loads", () => {
   it("names what every shipped rule file needs, and refuses a file it does not know", () => {
-    expect(Object.keys(RULE_FILE_NEEDS).sort()).toEqual(ASSETS.ruleFiles.map((f) => f.name).sort());
+    expect(Object.keys(ruleFileNeeds(SERVICES)).sort()).toEqual(ASSETS.ruleFiles.map((f) => f.name).sort());
     expect(() => loadedRuleFiles(environment(), [{ name: "new.rules.yml", content: "" }])).toThrow(/new\.rules\.yml: not in RULE_FILE_NEEDS/);
   });
 

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { alertmanagerConfig } from "../../stacks/config/alertmanager";
+import { alertmanagerConfig } from "../../stacks/services/alertmanager";
 import { renderRuleFile, ruleParameters } from "../../stacks/config/rules";
 import type { Environment } from "../../stacks/environment";
 import { amtool } from "../helpers/alertmanager";

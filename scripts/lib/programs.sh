@@ -1,12 +1,12 @@
 # shellcheck shell=bash
 # Shared helper, sourced by scripts/bootstrap.sh (promtool, amtool) and
 # scripts/build-local-images.sh (the images): Prometheus, Alertmanager and Node
-# Exporter at exactly the versions stacks/catalog.ts pins, built from their Go
-# modules into the git-ignored .tools/programs/<name>/ (rebuilt only when the
-# catalog's version changes).
+# Exporter at exactly the versions their service descriptors pin (stacks/services/*.ts,
+# the catalog), built from their Go modules into the git-ignored .tools/programs/<name>/
+# (rebuilt only when the catalog's version changes).
 #
-#   catalog_tag SERVICE  the tag of SERVICES.<SERVICE>.image (prometheus -> v3.5.5), read
-#                        from the compiled catalog (dist/, compiled first when stale)
+#   catalog_tag SERVICE  the tag of the image of the service named SERVICE (prometheus -> v3.5.5),
+#                        read from the compiled catalog (dist/, compiled first when stale)
 #   ensure_program NAME  NAME = prometheus | alertmanager | node-exporter. Builds (or finds
 #                        built) its binaries. Sets PROGRAM_TAG (v3.5.5), PROGRAM_BIN (their
 #                        folder), PROGRAM_FILES (files copied from the module for the image),
@@ -50,12 +50,17 @@ _programs_say() {
 }
 
 catalog_tag() {
-  local js=$PROGRAMS_ROOT/dist/stacks/catalog.js image
-  if [[ ! -f $js || $PROGRAMS_ROOT/stacks/catalog.ts -nt $js ]]; then
+  local ts js stale=false image
+  # tsc rewrites only what changed: compare each descriptor with its own output.
+  for ts in "$PROGRAMS_ROOT"/stacks/services/*.ts; do
+    js=$PROGRAMS_ROOT/dist/stacks/services/$(basename "$ts" .ts).js
+    [[ -f $js && ! $ts -nt $js ]] || stale=true
+  done
+  if [[ $stale == true ]]; then
     [[ -x $PROGRAMS_ROOT/node_modules/.bin/tsc ]] || { echo "catalog: no TypeScript compiler: run scripts/install-deps.sh" >&2; return 1; }
     (cd "$PROGRAMS_ROOT" && node_modules/.bin/tsc -p tsconfig.app.json) >&2 || { echo "catalog: tsc failed" >&2; return 1; }
   fi
-  image=$(cd "$PROGRAMS_ROOT" && node -p "require('./dist/stacks/catalog').SERVICES['$1'].image") || return 1
+  image=$(cd "$PROGRAMS_ROOT" && node -p "require('./dist/stacks/services').serviceNamed('$1').image") || return 1
   echo "${image##*:}"
 }
 
@@ -75,7 +80,7 @@ ensure_program() {
   local name=$1 module tag modver dir stamp lock rc=0
   PROGRAM_TAG="" PROGRAM_BIN="" PROGRAM_FILES="" PROGRAM_SAYS="" PROGRAM_BUILT_S=""
   module=${PROGRAM_MODULE[$name]:?unknown program $name}
-  tag=$(catalog_tag "${PROGRAM_SERVICE[$name]}") || { echo "$name: cannot read its version from stacks/catalog.ts" >&2; return 1; }
+  tag=$(catalog_tag "${PROGRAM_SERVICE[$name]}") || { echo "$name: cannot read its version from its descriptor (stacks/services/)" >&2; return 1; }
   modver=$(program_module_version "$name" "$tag") || { echo "$name: no Go module version known for tag $tag" >&2; return 1; }
   dir=$PROGRAMS_DIR/$name
   stamp="$module $modver tags=$PROGRAMS_TAGS recipe=$PROGRAMS_RECIPE"

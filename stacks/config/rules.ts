@@ -1,5 +1,11 @@
 import type { Environment } from "../environment";
-import type { RuleFile } from "./prometheus";
+import { runningServices, type ServiceDescriptor } from "../service";
+
+/** A rule file shipped in assets/rules, uploaded beside the scraper's configuration. */
+export interface RuleFile {
+  readonly name: string;
+  readonly content: string;
+}
 
 /**
  * Rule files in assets/rules are data with a few placeholders, `[[ name ]]`, for the values an
@@ -32,40 +38,37 @@ export function renderRuleFile(file: RuleFile, parameters: RuleParameters): Rule
 // Which rule files an environment loads
 // ---------------------------------------------------------------------------------------------
 
-/** The components that export metrics: the `source` of every entry in assets/metrics.yml. */
-export const METRIC_SOURCES = [
-  "prometheus",
-  "client_library",
-  "alertmanager",
-  "node_exporter",
-  "grafana",
-  "registry",
-  "teg",
-  "spire",
-  "agent",
-  "x509-certificate-exporter",
-  "elasticsearch_exporter",
-  "postgres_exporter",
-  "cadvisor",
-] as const;
-export type MetricSource = (typeof METRIC_SOURCES)[number];
+/** A component that exports metrics: the `source` of an entry in assets/metrics.yml. */
+export type MetricSource = string;
 
 /**
- * Exporters the stack does not run: an environment has their metrics when it scrapes a job
- * whose name starts with this (a `scrape.targets` entry such as `job: elasticsearch`).
+ * Sources an environment has because it scrapes their jobs (`scrape.targets`, `scrape.consul`):
+ * the Protocol's services, and exporters the stack does not run itself (yet), known by a job name
+ * that starts with a prefix (`job: postgres_registry`). The stack's own services say what they
+ * export in their descriptors (`metrics.sources`); an exporter that becomes a service moves there.
  */
-export const EXPORTER_JOB_PREFIXES: Readonly<Partial<Record<MetricSource, string>>> = {
-  "x509-certificate-exporter": "x509",
-  elasticsearch_exporter: "elasticsearch",
-  postgres_exporter: "postgres",
-  cadvisor: "cadvisor",
+const anyJobStartingWith = (prefix: string) => (jobs: readonly string[]) => jobs.some((job) => job.startsWith(prefix));
+const SCRAPED_SOURCES: Readonly<Record<MetricSource, (jobs: readonly string[], env: Environment) => boolean>> = {
+  registry: anyJobStartingWith("registry_"),
+  teg: (jobs) => jobs.includes("teg_layer"),
+  spire: (jobs) => jobs.includes("spire_server"),
+  agent: (jobs, env) => jobs.includes(agentsJob(env)),
+  "x509-certificate-exporter": anyJobStartingWith("x509"),
+  elasticsearch_exporter: anyJobStartingWith("elasticsearch"),
+  postgres_exporter: anyJobStartingWith("postgres"),
+  cadvisor: anyJobStartingWith("cadvisor"),
 };
+
+/** Every metric source there is: the services' and the scraped ones. */
+export function metricSources(catalog: readonly ServiceDescriptor[]): MetricSource[] {
+  return [...new Set([...catalog.flatMap((service) => service.metrics?.sources ?? []), ...Object.keys(SCRAPED_SOURCES)])];
+}
 
 function agentsJob(env: Environment): string {
   return env.scrape.consul?.job ?? "agents";
 }
 
-/** Every job the environment's Prometheus scrapes. */
+/** Every job the environment scrapes beyond the stack's own services. */
 function scrapedJobs(env: Environment): string[] {
   const jobs = env.scrape.targets.map((t) => t.job);
   if (env.scrape.consul) jobs.push(env.scrape.consul.job);
@@ -75,30 +78,20 @@ function scrapedJobs(env: Environment): string[] {
 /** The metric sources an environment has: the stack services it runs and the jobs it scrapes. */
 export function exportedSources(env: Environment): Set<MetricSource> {
   const jobs = scrapedJobs(env);
-  const sources = new Set<MetricSource>(["prometheus", "client_library"]);
-  const add = (source: MetricSource, when: boolean) => when && sources.add(source);
-  add("alertmanager", env.services.includes("alertmanager"));
-  add("node_exporter", env.services.includes("nodeExporter"));
-  add("grafana", env.services.includes("grafana"));
-  add("registry", jobs.some((job) => job.startsWith("registry_")));
-  add("teg", jobs.includes("teg_layer"));
-  add("spire", jobs.includes("spire_server"));
-  add("agent", jobs.includes(agentsJob(env)));
-  for (const [source, prefix] of Object.entries(EXPORTER_JOB_PREFIXES)) add(source as MetricSource, jobs.some((job) => job.startsWith(prefix as string)));
+  const sources = new Set<MetricSource>(runningServices(env).flatMap((service) => service.metrics?.sources ?? []));
+  for (const [source, scraped] of Object.entries(SCRAPED_SOURCES)) if (scraped(jobs, env)) sources.add(source);
   return sources;
 }
 
 /**
- * What each rule file needs to be loaded: the source of the metrics its alerts read, or
- * "always". Rules about a service the environment does not run or scrape are not loaded there,
- * so no loaded alert is silent for want of its metrics. Files of dormant alerts (annotation
- * `dormant`: their metric has no source in any shipped environment yet) are always loaded:
- * they show on Prometheus's rules page and start working when the metric appears.
+ * What each rule file not owned by a service needs to be loaded: the source of the metrics its
+ * alerts read, or "always". Rules about something the environment does not run or scrape are not
+ * loaded there, so no loaded alert is silent for want of its metrics. Files of dormant alerts
+ * (annotation `dormant`: their metric has no source in any shipped environment yet) are always
+ * loaded: they show on the rules page and start working when the metric appears. A service's own
+ * rule files (`metrics.ruleFiles` in its descriptor) are loaded where it runs.
  */
 export const RULE_FILE_NEEDS: Readonly<Record<string, MetricSource | "always">> = {
-  "stack.rules.yml": "prometheus",
-  "alertmanager.rules.yml": "alertmanager",
-  "host.rules.yml": "node_exporter",
   "registry.rules.yml": "registry",
   "teg.rules.yml": "teg",
   "agents.rules.yml": "agent",
@@ -107,12 +100,27 @@ export const RULE_FILE_NEEDS: Readonly<Record<string, MetricSource | "always">> 
   "database.rules.yml": "always",
 };
 
+/** What every rule file needs: RULE_FILE_NEEDS, and each service's files its first metric source. */
+export function ruleFileNeeds(catalog: readonly ServiceDescriptor[]): Record<string, MetricSource | "always"> {
+  const needs: Record<string, MetricSource | "always"> = { ...RULE_FILE_NEEDS };
+  for (const service of catalog) {
+    for (const file of service.metrics?.ruleFiles ?? []) {
+      if (file in needs) throw new Error(`assets/rules/${file}: claimed by service ${service.name} and by another owner`);
+      needs[file] = service.metrics?.sources[0] ?? "always";
+    }
+  }
+  return needs;
+}
+
 /** The rule files an environment loads, in the order given. */
 export function loadedRuleFiles(env: Environment, files: readonly RuleFile[]): RuleFile[] {
   const sources = exportedSources(env);
+  const needs = ruleFileNeeds(env.catalog);
   return files.filter((file) => {
-    const needs = RULE_FILE_NEEDS[file.name];
-    if (needs === undefined) throw new Error(`assets/rules/${file.name}: not in RULE_FILE_NEEDS (stacks/config/rules.ts): say what it needs to be loaded`);
-    return needs === "always" || sources.has(needs);
+    const need = needs[file.name];
+    if (need === undefined) {
+      throw new Error(`assets/rules/${file.name}: not in RULE_FILE_NEEDS (stacks/config/rules.ts) nor in a service's metrics.ruleFiles: say what it needs to be loaded`);
+    }
+    return need === "always" || sources.has(need);
   });
 }

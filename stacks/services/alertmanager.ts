@@ -1,46 +1,221 @@
-import { Construct } from "constructs";
-import { CONFIG_PATHS, SERVICES } from "../catalog";
-import { ALERTMANAGER_SECRET_FILES, alertmanagerConfig, alertmanagerFlags } from "../config/alertmanager";
-import { filesIn, ServiceContainer, type StackContext } from "../container";
+import { filesIn } from "../container";
+import { toYaml } from "../config/yaml";
 import type { Environment } from "../environment";
-import type { Secrets } from "../secrets";
+import type { SecretName } from "../secrets";
+import { defineService, serviceContainer } from "../service";
 
-export interface AlertmanagerProps {
-  readonly context: StackContext;
-  readonly env: Environment;
-  readonly secrets: Secrets;
-  /** Notification templates (assets/alertmanager/*.tmpl), file name → content. */
-  readonly templates: Readonly<Record<string, string>>;
+/** Paths inside the container where the generated configuration, templates and secrets are uploaded. */
+export const ALERTMANAGER_PATHS = {
+  config: "/etc/alertmanager/alertmanager.yml",
+  templatesDir: "/etc/alertmanager/templates",
+  secretsDir: "/etc/alertmanager/secrets",
+  ca: "/etc/alertmanager/ca.pem",
+} as const;
+
+const DATA_PATH = "/alertmanager";
+
+/** The receivers' secrets, by the alerting switch that turns each on. */
+function receiverSecrets(env: Environment): SecretName[] {
+  return [
+    ...(env.alerting.pagerduty ? (["pagerduty_routing_key"] as const) : []),
+    ...(env.alerting.slack ? (["slack_webhook_url"] as const) : []),
+    ...(env.alerting.heartbeat ? (["heartbeat_url"] as const) : []),
+  ];
 }
 
-export class Alertmanager extends Construct {
-  readonly service: ServiceContainer;
-
-  constructor(scope: Construct, id: string, { context, env, secrets, templates }: AlertmanagerProps) {
-    super(scope, id);
-    const spec = SERVICES.alertmanager;
-    const files = {
-      [CONFIG_PATHS.alertmanagerConfig]: alertmanagerConfig(env),
-      ...filesIn(CONFIG_PATHS.alertmanagerTemplatesDir, templates),
-      ...(env.alertingCaPem ? { [CONFIG_PATHS.alertmanagerCa]: env.alertingCaPem } : {}),
-    };
-    const secretFiles: Record<string, string> = {};
-    if (env.alerting.pagerduty) secretFiles[ALERTMANAGER_SECRET_FILES.pagerdutyRoutingKey] = secrets.get("pagerdutyRoutingKey");
-    if (env.alerting.slack) secretFiles[ALERTMANAGER_SECRET_FILES.slackWebhookUrl] = secrets.get("slackWebhookUrl");
-    if (env.alerting.heartbeat) secretFiles[ALERTMANAGER_SECRET_FILES.heartbeatUrl] = secrets.get("heartbeatUrl");
-
-    this.service = new ServiceContainer(this, "alertmanager", {
-      context,
-      service: spec.hostname,
-      image: env.images.alertmanager,
-      memoryMb: env.memoryMb.alertmanager,
+/** Alertmanager: routes Prometheus's alerts to PagerDuty, Slack and the heartbeat service (alerting: in the environment). */
+export const alertmanager = defineService({
+  name: "alertmanager",
+  title: "Alertmanager",
+  image: "prom/alertmanager:v0.34.0",
+  localBuild: true,
+  port: 9093,
+  hostPort: 9093,
+  dataPath: DATA_PATH,
+  memoryMb: 256,
+  user: "65534:65534",
+  secrets: receiverSecrets,
+  health: { path: "/-/ready", client: "wget" },
+  scrape: { job: "alertmanager" },
+  url: true,
+  metrics: { sources: ["alertmanager"], ruleFiles: ["alertmanager.rules.yml"] },
+  build: (scope, ctx) => {
+    const { env, secrets } = ctx;
+    const secretFiles = Object.fromEntries(receiverSecrets(env).map((name) => [`${ALERTMANAGER_PATHS.secretsDir}/${name}`, secrets.get(name)]));
+    return serviceContainer(scope, ctx, {
       command: alertmanagerFlags(),
-      user: "65534:65534",
-      ports: [{ internal: spec.port, external: env.ports.alertmanager }],
-      dataPath: spec.dataPath,
-      files,
+      files: {
+        [ALERTMANAGER_PATHS.config]: alertmanagerConfig(env),
+        ...filesIn(ALERTMANAGER_PATHS.templatesDir, ctx.assets.folder("alertmanager", ".tmpl")),
+        ...(env.alertingCaPem ? { [ALERTMANAGER_PATHS.ca]: env.alertingCaPem } : {}),
+      },
       secretFiles,
-      healthcheck: `wget -q -O /dev/null http://127.0.0.1:${spec.port}/-/ready`,
+    });
+  },
+});
+
+/** Secret files Alertmanager reads (`*_file` settings), so alertmanager.yml itself holds no secret. */
+const secretFile = (name: SecretName) => `${ALERTMANAGER_PATHS.secretsDir}/${name}`;
+
+export const NULL_RECEIVER = "null";
+export const HEARTBEAT_RECEIVER = "heartbeat";
+
+/** How often the Watchdog is sent to the heartbeat service; see the Dead man's switch section of the README. */
+export const HEARTBEAT_TIMING = { group_wait: "10s", group_interval: "1m", repeat_interval: "1m" } as const;
+
+/** The value of the `integration` label Alertmanager puts on its notification metrics, per receiver. */
+type Integration = "pagerduty" | "slack" | "webhook";
+
+/** The integration that pages: critical alerts go there (PagerDuty, else Slack), or none. */
+function pagingIntegration(env: Environment): Integration | undefined {
+  if (env.alerting.pagerduty) return "pagerduty";
+  return env.alerting.slack ? "slack" : undefined;
+}
+
+function receivers(env: Environment): Record<string, unknown>[] {
+  const list: Record<string, unknown>[] = [{ name: NULL_RECEIVER }];
+  // Receivers behind a relay or proxy with a private CA are checked against it, never skipped.
+  const tls = env.alertingCaPem ? { http_config: { tls_config: { ca_file: ALERTMANAGER_PATHS.ca } } } : {};
+  if (env.alerting.pagerduty) {
+    list.push({
+      name: "pagerduty",
+      pagerduty_configs: [
+        {
+          routing_key_file: secretFile("pagerduty_routing_key"),
+          description: '{{ template "protocol.title" . }}',
+          details: { summary: '{{ template "protocol.text" . }}' },
+          send_resolved: true,
+          ...tls,
+        },
+      ],
     });
   }
+  if (env.alerting.slack) {
+    list.push({
+      name: "slack",
+      slack_configs: [
+        {
+          api_url_file: secretFile("slack_webhook_url"),
+          channel: env.alerting.slack.channel,
+          title: '{{ template "protocol.title" . }}',
+          text: '{{ template "protocol.text" . }}',
+          send_resolved: true,
+          ...tls,
+        },
+      ],
+    });
+  }
+  if (env.alerting.heartbeat) {
+    list.push({
+      name: HEARTBEAT_RECEIVER,
+      webhook_configs: [
+        {
+          // url_file needs Alertmanager 0.26+ (0.28+ fixes a crash with it); the catalog pins 0.34.
+          url_file: secretFile("heartbeat_url"),
+          // A "resolved" Watchdog means Prometheus stopped sending it: that must not count as a beat.
+          send_resolved: false,
+          ...tls,
+        },
+      ],
+    });
+  }
+  return list;
+}
+
+/**
+ * Where each alert goes. Critical pages (PagerDuty, else Slack), warnings go to Slack, info goes
+ * nowhere; a receiver that is not configured falls back to null. The Watchdog goes to the
+ * heartbeat service where there is one, else nowhere. A failing integration's own
+ * AlertmanagerFailedToSendAlerts goes to the other one (README, "Dead man's switch").
+ */
+function routes(env: Environment): Record<string, unknown>[] {
+  const slack = env.alerting.slack ? "slack" : NULL_RECEIVER;
+  const critical = env.alerting.pagerduty ? "pagerduty" : slack;
+  const failed = (integration: Integration) => ['alertname="AlertmanagerFailedToSendAlerts"', `integration="${integration}"`];
+  return [
+    // The Watchdog always fires; it proves the pipeline works and must never page anyone. A
+    // heartbeat service pages when it stops arriving.
+    env.alerting.heartbeat
+      ? { matchers: ['alertname="Watchdog"'], receiver: HEARTBEAT_RECEIVER, ...HEARTBEAT_TIMING }
+      : { matchers: ['alertname="Watchdog"'], receiver: NULL_RECEIVER },
+    ...(env.alerting.pagerduty && env.alerting.slack
+      ? [
+          { matchers: failed("pagerduty"), receiver: "slack", repeat_interval: "1h" },
+          { matchers: failed("slack"), receiver: "pagerduty", repeat_interval: "1h" },
+        ]
+      : []),
+    { matchers: ['severity="critical"'], receiver: critical, repeat_interval: "1h" },
+    { matchers: ['severity="warning"'], receiver: slack },
+    { matchers: ['severity="info"'], receiver: NULL_RECEIVER },
+  ];
+}
+
+/**
+ * Inhibition: a cause mutes its own symptoms and nothing else. `equal` names the labels that
+ * identify the same thing (Alertmanager counts a label missing on both sides as equal).
+ */
+function inhibitRules(env: Environment): Record<string, unknown>[] {
+  const rules: Record<string, unknown>[] = [
+    // A target that cannot be scraped: its own warnings and infos are symptoms (same job and
+    // instance; registry_a being down says nothing about registry_b).
+    {
+      source_matchers: ['alertname=~"RegistryDown|TEGLayerDown"'],
+      target_matchers: ['severity=~"warning|info"'],
+      equal: ["environment", "job", "instance"],
+    },
+    // An empty treasury is also a low one.
+    {
+      source_matchers: ['alertname="TreasuryDepleted"'],
+      target_matchers: ['alertname="LowTreasuryBalance"'],
+      equal: ["environment", "job", "instance"],
+    },
+    // A file system that is almost full is also filling up: the same file system only.
+    {
+      source_matchers: ['alertname="NodeFilesystemAlmostFull"'],
+      target_matchers: ['alertname="NodeFilesystemFillingUp"'],
+      equal: ["environment", "instance", "mountpoint"],
+    },
+    {
+      source_matchers: ['alertname="NodeFilesystemAlmostOutOfFiles"'],
+      target_matchers: ['alertname="NodeFilesystemFilesFillingUp"'],
+      equal: ["environment", "instance", "mountpoint"],
+    },
+  ];
+  // When the integration that pages fails, nobody would hear of it: stop the heartbeat, so the
+  // heartbeat service pages through its own channels.
+  const paging = pagingIntegration(env);
+  if (env.alerting.heartbeat && paging) {
+    rules.push({
+      source_matchers: ['alertname="AlertmanagerFailedToSendAlerts"', `integration="${paging}"`],
+      target_matchers: ['alertname="Watchdog"'],
+      equal: ["environment"],
+    });
+  }
+  return rules;
+}
+
+export function alertmanagerConfig(env: Environment): string {
+  return toYaml({
+    global: { resolve_timeout: "5m", ...(env.alerting.pagerdutyUrl ? { pagerduty_url: env.alerting.pagerdutyUrl } : {}) },
+    templates: [`${ALERTMANAGER_PATHS.templatesDir}/*.tmpl`],
+    route: {
+      receiver: NULL_RECEIVER,
+      group_by: ["alertname", "service", "severity"],
+      group_wait: env.alerting.timing.groupWait,
+      group_interval: env.alerting.timing.groupInterval,
+      repeat_interval: env.alerting.timing.repeatInterval,
+      routes: routes(env),
+    },
+    inhibit_rules: inhibitRules(env),
+    receivers: receivers(env),
+  });
+}
+
+export function alertmanagerFlags(): string[] {
+  return [
+    `--config.file=${ALERTMANAGER_PATHS.config}`,
+    `--storage.path=${DATA_PATH}`,
+    // A single instance: no gossip port (9094) is opened.
+    "--cluster.listen-address=",
+  ];
 }

@@ -1,66 +1,83 @@
-import { Construct } from "constructs";
-import { CONFIG_PATHS, SERVICES } from "../catalog";
-import { jvmHeap, ServiceContainer, type StackContext } from "../container";
-import type { Environment } from "../environment";
-import type { Secrets } from "../secrets";
+import { ServiceContainer } from "../container";
+import { defineService, runs, serviceContainer } from "../service";
 
-export interface ElasticsearchProps {
-  readonly context: StackContext;
-  readonly env: Environment;
-  readonly secrets: Secrets;
-  /** assets/elasticsearch/setup.sh: sets the service users' passwords through the API. */
-  readonly setupScript: string;
+/** Where the setup job's script is uploaded. */
+export const ELASTICSEARCH_SETUP_SCRIPT = "/usr/local/bin/es-setup.sh";
+
+// Elastic ships Elasticsearch, Logstash and Kibana in lockstep: keep them on one version.
+export const ELASTIC_VERSION = "9.5.7";
+/** Why Elasticsearch, Logstash and Kibana have no local build. */
+export const ELASTIC_NO_LOCAL_BUILD = { none: "Elastic's images are not packaged anywhere a machine without a registry reaches" } as const;
+
+/** JVM options for a heap of half the container's memory, as Elastic recommends (Elasticsearch, Logstash). */
+export function jvmHeap(memoryMb: number): string {
+  const heapMb = Math.floor(memoryMb / 2);
+  return `-Xms${heapMb}m -Xmx${heapMb}m`;
 }
 
-/** Single-node Elasticsearch with security on, plus the setup container that creates its service users. */
-export class Elasticsearch extends Construct {
-  readonly service: ServiceContainer;
-  readonly setup: ServiceContainer;
-
-  constructor(scope: Construct, id: string, props: ElasticsearchProps) {
-    super(scope, id);
-    const { context, env, secrets } = props;
-    const spec = SERVICES.elasticsearch;
-
-    this.service = new ServiceContainer(this, "elasticsearch", {
-      context,
-      service: spec.hostname,
-      image: env.images.elasticsearch,
-      memoryMb: env.memoryMb.elasticsearch,
-      user: "1000:0",
+/**
+ * Single-node Elasticsearch with security on, plus the setup job that creates its service users
+ * (kibana_system's password, logstash_writer, grafana_reader): the services that need Elasticsearch
+ * start once the setup is done.
+ */
+export const elasticsearch = defineService({
+  name: "elasticsearch",
+  title: "Elasticsearch",
+  image: `docker.elastic.co/elasticsearch/elasticsearch:${ELASTIC_VERSION}`,
+  localBuild: ELASTIC_NO_LOCAL_BUILD,
+  port: 9200,
+  hostPort: 9200,
+  dataPath: "/usr/share/elasticsearch/data",
+  memoryMb: 2048,
+  user: "1000:0",
+  // The setup job creates every service user, whichever of their services run.
+  secrets: (env) => ["elastic_password", "logstash_writer_password", "kibana_system_password", ...(runs(env, "grafana") ? (["grafana_es_password"] as const) : [])],
+  health: {
+    path: "/_cluster/health",
+    client: "curl",
+    waitQuery: "wait_for_status=yellow&timeout=3s",
+    auth: { user: "elastic", secret: "elastic_password", env: "ELASTIC_PASSWORD" },
+    judge: (body) => {
+      const color = (JSON.parse(body) as { status?: string }).status;
+      // A single node can never place replicas, so yellow is its normal state; red means lost data.
+      return { status: color === "red" || !color ? "degraded" : "ok", detail: `cluster ${color ?? "unknown"}` };
+    },
+  },
+  build: (scope, ctx) => {
+    const { env, secrets } = ctx;
+    const service = serviceContainer(scope, ctx, {
       env: {
         "discovery.type": "single-node",
         "cluster.name": `${env.name}-logs`,
-        ES_JAVA_OPTS: jvmHeap(env.memoryMb.elasticsearch),
+        ES_JAVA_OPTS: jvmHeap(env.memoryMb[elasticsearch.name]),
         // Only applies on the first start of an empty data volume; later changes go through the setup job.
-        ELASTIC_PASSWORD: secrets.get("elasticPassword"),
+        ELASTIC_PASSWORD: secrets.get("elastic_password"),
         "xpack.security.enabled": "true",
         // Plain HTTP on the private network; published on the bind address only (127.0.0.1 by default).
         "xpack.security.http.ssl.enabled": "false",
         "xpack.license.self_generated.type": "basic",
       },
-      ports: [{ internal: spec.port, external: env.ports.elasticsearch }],
-      dataPath: spec.dataPath,
-      healthcheck: `curl -fsS --max-time 4 -u "elastic:$ELASTIC_PASSWORD" "http://127.0.0.1:${spec.port}/_cluster/health?wait_for_status=yellow&timeout=3s" >/dev/null`,
     });
 
-    this.setup = new ServiceContainer(this, "setup", {
-      context,
-      service: "elasticsearch-setup",
-      image: env.images.elasticsearch,
+    const setup = new ServiceContainer(scope, "setup", {
+      ctx,
+      service: `${elasticsearch.hostname}-setup`,
+      image: env.images[elasticsearch.name],
       memoryMb: 128,
       user: "1000:0",
-      entrypoint: ["/bin/sh", CONFIG_PATHS.elasticsearchSetupScript],
+      entrypoint: ["/bin/sh", ELASTICSEARCH_SETUP_SCRIPT],
       env: {
-        ES_URL: `http://${spec.hostname}:${spec.port}`,
-        ELASTIC_PASSWORD: secrets.get("elasticPassword"),
-        KIBANA_SYSTEM_PASSWORD: secrets.get("kibanaSystemPassword"),
-        LOGSTASH_WRITER_PASSWORD: secrets.get("logstashWriterPassword"),
-        ...(secrets.has("grafanaEsPassword") ? { GRAFANA_ES_PASSWORD: secrets.get("grafanaEsPassword") } : {}),
+        ES_URL: `http://${elasticsearch.hostname}:${elasticsearch.port}`,
+        ELASTIC_PASSWORD: secrets.get("elastic_password"),
+        KIBANA_SYSTEM_PASSWORD: secrets.get("kibana_system_password"),
+        LOGSTASH_WRITER_PASSWORD: secrets.get("logstash_writer_password"),
+        ...(secrets.has("grafana_es_password") ? { GRAFANA_ES_PASSWORD: secrets.get("grafana_es_password") } : {}),
       },
-      files: { [CONFIG_PATHS.elasticsearchSetupScript]: props.setupScript },
+      files: { [ELASTICSEARCH_SETUP_SCRIPT]: ctx.assets.file("elasticsearch/setup.sh") },
+      // Healthy once setup.sh finished: apply fails when the setup fails.
       healthcheck: "test -f /tmp/es-setup.done",
-      dependsOn: [this.service.container],
+      dependsOn: [service.container],
     });
-  }
-}
+    return { ready: setup.ready };
+  },
+});

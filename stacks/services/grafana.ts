@@ -1,51 +1,135 @@
-import { Construct } from "constructs";
-import { CONFIG_PATHS, SERVICES } from "../catalog";
-import { dashboardFor, grafanaDashboardProvider, grafanaDatasources } from "../config/grafana";
-import { filesIn, ServiceContainer, type StackContext } from "../container";
+import { filesIn } from "../container";
+import { toYaml } from "../config/yaml";
 import type { Environment } from "../environment";
-import type { Secrets } from "../secrets";
+import { defineService, serviceContainer } from "../service";
+import { elasticsearch } from "./elasticsearch";
+import { prometheus } from "./prometheus";
 
-export interface GrafanaProps {
-  readonly context: StackContext;
-  readonly env: Environment;
-  readonly secrets: Secrets;
-  /** Dashboard JSON files (assets/dashboards), file name → content. */
-  readonly dashboards: Readonly<Record<string, string>>;
-}
+/** Paths inside the container where the provisioning files and dashboards are uploaded. */
+export const GRAFANA_PATHS = {
+  datasources: "/etc/grafana/provisioning/datasources/datasources.yml",
+  dashboardProvider: "/etc/grafana/provisioning/dashboards/provider.yml",
+  dashboardsDir: "/etc/grafana/dashboards",
+} as const;
 
-export class Grafana extends Construct {
-  readonly service: ServiceContainer;
+/** Grafana datasource uids, fixed so dashboards can reference them. */
+export const DATASOURCE_UIDS = { prometheus: "prometheus", elasticsearch: "elasticsearch" } as const;
 
-  constructor(scope: Construct, id: string, { context, env, secrets, dashboards }: GrafanaProps) {
-    super(scope, id);
-    const spec = SERVICES.grafana;
-    const files = {
-      [CONFIG_PATHS.grafanaDatasources]: grafanaDatasources(env),
-      [CONFIG_PATHS.grafanaDashboardProvider]: grafanaDashboardProvider(),
-      ...filesIn(CONFIG_PATHS.grafanaDashboardsDir, Object.fromEntries(Object.entries(dashboards).map(([name, text]) => [name, dashboardFor(env, text)]))),
-    };
-
-    this.service = new ServiceContainer(this, "grafana", {
-      context,
-      service: spec.hostname,
-      image: env.images.grafana,
-      memoryMb: env.memoryMb.grafana,
-      user: "472:0",
+/** Grafana: the dashboards of assets/dashboards on Prometheus, and the logs on Elasticsearch where it runs. */
+export const grafana = defineService({
+  name: "grafana",
+  title: "Grafana",
+  image: "grafana/grafana:13.2.3",
+  localBuild: { none: "Grafana's licence (AGPL) keeps it out of this project's builds" },
+  port: 3000,
+  hostPort: 3000,
+  dataPath: "/var/lib/grafana",
+  memoryMb: 512,
+  user: "472:0",
+  // Its read-only Elasticsearch user exists only where both run.
+  secrets: (env) => ["grafana_admin_password", ...(env.services.includes(elasticsearch.name) ? (["grafana_es_password"] as const) : [])],
+  health: {
+    path: "/api/health",
+    client: "wget",
+    judge: (body) => {
+      const database = (JSON.parse(body) as { database?: string }).database;
+      return { status: database === "ok" ? "ok" : "degraded", detail: `database ${database ?? "unknown"}` };
+    },
+  },
+  scrape: { job: "grafana" },
+  url: true,
+  metrics: { sources: ["grafana"] },
+  build: (scope, ctx) => {
+    const { env, secrets } = ctx;
+    const dashboards = ctx.assets.folder("dashboards", ".json");
+    return serviceContainer(scope, ctx, {
       env: {
         GF_SECURITY_ADMIN_USER: "admin",
-        GF_SECURITY_ADMIN_PASSWORD: secrets.get("grafanaAdminPassword"),
+        GF_SECURITY_ADMIN_PASSWORD: secrets.get("grafana_admin_password"),
         GF_USERS_ALLOW_SIGN_UP: "false",
         GF_AUTH_ANONYMOUS_ENABLED: "false",
         GF_ANALYTICS_REPORTING_ENABLED: "false",
         GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
-        GF_SERVER_ROOT_URL: `http://${context.bindAddress}:${env.ports.grafana}/`,
-        // Grafana's read-only Elasticsearch user exists only when both run.
-        ...(secrets.has("grafanaEsPassword") ? { GRAFANA_ES_PASSWORD: secrets.get("grafanaEsPassword") } : {}),
+        GF_SERVER_ROOT_URL: `http://${env.bindAddress}:${env.ports[grafana.name]}/`,
+        ...(secrets.has("grafana_es_password") ? { GRAFANA_ES_PASSWORD: secrets.get("grafana_es_password") } : {}),
       },
-      ports: [{ internal: spec.port, external: env.ports.grafana }],
-      dataPath: spec.dataPath,
-      files,
-      healthcheck: `wget -q -O /dev/null http://127.0.0.1:${spec.port}/api/health`,
+      files: {
+        [GRAFANA_PATHS.datasources]: grafanaDatasources(env),
+        [GRAFANA_PATHS.dashboardProvider]: grafanaDashboardProvider(),
+        ...filesIn(GRAFANA_PATHS.dashboardsDir, Object.fromEntries(Object.entries(dashboards).map(([name, text]) => [name, dashboardFor(env, text)]))),
+      },
+    });
+  },
+});
+
+/** Name of the Elasticsearch user Grafana reads logs with (created by the setup job). */
+export const GRAFANA_ES_USER = "grafana_reader";
+
+/** The uids of the datasources an environment provisions. */
+function provisionedUids(env: Environment): string[] {
+  return [DATASOURCE_UIDS.prometheus, ...(env.services.includes(elasticsearch.name) ? [DATASOURCE_UIDS.elasticsearch] : [])];
+}
+
+type DashboardPanel = { type?: string; datasource?: { uid?: string } };
+
+/**
+ * A dashboard as the environment gets it: panels on a datasource it does not provision (the log
+ * panels, where Elasticsearch does not run) are left out, with a row left empty by that. A
+ * dashboard that loses nothing is returned as the same text (its upload, and the plan, unchanged).
+ */
+export function dashboardFor(env: Environment, text: string): string {
+  const dashboard = JSON.parse(text) as { panels?: DashboardPanel[] };
+  const provisioned = provisionedUids(env);
+  const panels = dashboard.panels ?? [];
+  const kept = panels.filter((panel) => panel.type === "row" || !panel.datasource?.uid || provisioned.includes(panel.datasource.uid));
+  if (kept.length === panels.length) return text;
+  const withoutEmptyRows = kept.filter((panel, i) => panel.type !== "row" || (kept[i + 1] !== undefined && kept[i + 1].type !== "row"));
+  return `${JSON.stringify({ ...dashboard, panels: withoutEmptyRows }, null, 2)}\n`;
+}
+
+export function grafanaDatasources(env: Environment): string {
+  const datasources: Record<string, unknown>[] = [
+    {
+      name: "Prometheus",
+      uid: DATASOURCE_UIDS.prometheus,
+      type: "prometheus",
+      access: "proxy",
+      url: `http://${prometheus.hostname}:${prometheus.port}`,
+      isDefault: true,
+      editable: false,
+      jsonData: { timeInterval: env.scrape.interval },
+    },
+  ];
+  if (env.services.includes(elasticsearch.name)) {
+    datasources.push({
+      name: "Elasticsearch",
+      uid: DATASOURCE_UIDS.elasticsearch,
+      type: "elasticsearch",
+      access: "proxy",
+      url: `http://${elasticsearch.hostname}:${elasticsearch.port}`,
+      basicAuth: true,
+      basicAuthUser: GRAFANA_ES_USER,
+      editable: false,
+      jsonData: { index: "protocol-logs-*", timeField: "@timestamp" },
+      // Grafana expands $__env{…} itself at provisioning; the password never enters this file.
+      secureJsonData: { basicAuthPassword: "$__env{GRAFANA_ES_PASSWORD}" },
     });
   }
+  return toYaml({ apiVersion: 1, deleteDatasources: [], datasources });
+}
+
+export function grafanaDashboardProvider(): string {
+  return toYaml({
+    apiVersion: 1,
+    providers: [
+      {
+        name: "protocol",
+        folder: "Protocol",
+        type: "file",
+        disableDeletion: true,
+        allowUiUpdates: false,
+        options: { path: GRAFANA_PATHS.dashboardsDir, foldersFromFilesStructure: false },
+      },
+    ],
+  });
 }

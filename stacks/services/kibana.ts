@@ -1,47 +1,36 @@
-import { Construct } from "constructs";
-import type { ITerraformDependable } from "cdktf";
-import { SERVICES } from "../catalog";
-import { ServiceContainer, type StackContext } from "../container";
-import type { Environment } from "../environment";
-import type { Secrets } from "../secrets";
+import { defineService, serviceContainer } from "../service";
+import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch } from "./elasticsearch";
 
-export interface KibanaProps {
-  readonly context: StackContext;
-  readonly env: Environment;
-  readonly secrets: Secrets;
-  /** The Elasticsearch setup job, which sets the kibana_system password. */
-  readonly after: ITerraformDependable[];
-}
-
-/** Kibana logs in as kibana_system (never elastic) and gets fixed encryption keys. */
-export class Kibana extends Construct {
-  readonly service: ServiceContainer;
-
-  constructor(scope: Construct, id: string, { context, env, secrets, after }: KibanaProps) {
-    super(scope, id);
-    const spec = SERVICES.kibana;
-    const es = SERVICES.elasticsearch;
-    this.service = new ServiceContainer(this, "kibana", {
-      context,
-      service: spec.hostname,
-      image: env.images.kibana,
-      memoryMb: env.memoryMb.kibana,
-      user: "1000:0",
+/** Kibana: searches the logs in Elasticsearch. It logs in as kibana_system (never elastic) and gets fixed encryption keys. */
+export const kibana = defineService({
+  name: "kibana",
+  title: "Kibana",
+  image: `docker.elastic.co/kibana/kibana:${ELASTIC_VERSION}`,
+  localBuild: ELASTIC_NO_LOCAL_BUILD,
+  port: 5601,
+  hostPort: 5601,
+  memoryMb: 1024,
+  user: "1000:0",
+  // It starts once the setup job has set the kibana_system password.
+  needs: [elasticsearch.name],
+  secrets: () => ["kibana_system_password", "kibana_encryption_key"],
+  health: { path: "/api/status", client: "curl" },
+  url: true,
+  build: (scope, ctx) => {
+    const { env, secrets } = ctx;
+    return serviceContainer(scope, ctx, {
       env: {
         SERVER_NAME: `${env.name}-kibana`,
-        SERVER_PUBLICBASEURL: `http://${context.bindAddress}:${env.ports.kibana}`,
-        ELASTICSEARCH_HOSTS: `http://${es.hostname}:${es.port}`,
+        SERVER_PUBLICBASEURL: `http://${env.bindAddress}:${env.ports[kibana.name]}`,
+        ELASTICSEARCH_HOSTS: `http://${elasticsearch.hostname}:${elasticsearch.port}`,
         ELASTICSEARCH_USERNAME: "kibana_system",
-        ELASTICSEARCH_PASSWORD: secrets.get("kibanaSystemPassword"),
+        ELASTICSEARCH_PASSWORD: secrets.get("kibana_system_password"),
         // Without fixed keys Kibana makes new ones at every start and disables alerting and reporting.
-        XPACK_SECURITY_ENCRYPTIONKEY: secrets.derived("kibanaEncryptionKey", "security"),
-        XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY: secrets.derived("kibanaEncryptionKey", "saved-objects"),
-        XPACK_REPORTING_ENCRYPTIONKEY: secrets.derived("kibanaEncryptionKey", "reporting"),
+        XPACK_SECURITY_ENCRYPTIONKEY: secrets.derived("kibana_encryption_key", "security"),
+        XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY: secrets.derived("kibana_encryption_key", "saved-objects"),
+        XPACK_REPORTING_ENCRYPTIONKEY: secrets.derived("kibana_encryption_key", "reporting"),
         TELEMETRY_OPTIN: "false",
       },
-      ports: [{ internal: spec.port, external: env.ports.kibana }],
-      healthcheck: `curl -fsS --max-time 4 http://127.0.0.1:${spec.port}/api/status >/dev/null`,
-      dependsOn: after,
     });
-  }
-}
+  },
+});

@@ -1,47 +1,41 @@
-import { Construct } from "constructs";
-import { CONFIG_PATHS, LOGSTASH_API_PORT, LOGSTASH_GELF_PORT, SERVICES } from "../catalog";
-import { jvmHeap, ServiceContainer, type StackContext } from "../container";
-import type { Environment } from "../environment";
-import type { Secrets } from "../secrets";
-import type { ITerraformDependable } from "cdktf";
+import { defineService, serviceContainer } from "../service";
+import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch, jvmHeap } from "./elasticsearch";
 
-export interface LogstashProps {
-  readonly context: StackContext;
-  readonly env: Environment;
-  readonly secrets: Secrets;
-  /** assets/logstash/pipeline.conf */
-  readonly pipeline: string;
-  /** The Elasticsearch setup job, which creates the writer user Logstash logs in with. */
-  readonly after: ITerraformDependable[];
-}
+/** Where the pipeline is uploaded: over the image's default pipeline file, so only this pipeline runs. */
+export const LOGSTASH_PIPELINE = "/usr/share/logstash/pipeline/logstash.conf";
+/** Logstash's monitoring API: not published, checked by Docker. */
+const API_PORT = 9600;
 
-export class Logstash extends Construct {
-  readonly service: ServiceContainer;
-
-  constructor(scope: Construct, id: string, { context, env, secrets, pipeline, after }: LogstashProps) {
-    super(scope, id);
-    const spec = SERVICES.logstash;
-    this.service = new ServiceContainer(this, "logstash", {
-      context,
-      service: spec.hostname,
-      image: env.images.logstash,
-      memoryMb: env.memoryMb.logstash,
-      user: "1000:0",
+/**
+ * Logstash: takes JSON lines over TCP and Docker's gelf log driver over UDP, both on its one
+ * published host port (TCP and UDP ports are separate), and writes them to Elasticsearch as the
+ * least-privileged logstash_writer. Beats shippers reach port 5044 on the private network.
+ */
+export const logstash = defineService({
+  name: "logstash",
+  title: "Logstash",
+  image: `docker.elastic.co/logstash/logstash:${ELASTIC_VERSION}`,
+  localBuild: ELASTIC_NO_LOCAL_BUILD,
+  // The JSON-lines TCP input.
+  port: 5000,
+  hostPort: 5000,
+  // The GELF input (UDP).
+  extraPorts: [{ internal: 12201, protocol: "udp" }],
+  memoryMb: 1024,
+  user: "1000:0",
+  // It starts once the setup job has created the writer user it logs in with.
+  needs: [elasticsearch.name],
+  secrets: () => ["logstash_writer_password"],
+  health: { path: "/", port: API_PORT, client: "curl" },
+  build: (scope, ctx) => {
+    const { env, secrets } = ctx;
+    return serviceContainer(scope, ctx, {
       env: {
-        LS_JAVA_OPTS: jvmHeap(env.memoryMb.logstash),
-        LOGSTASH_WRITER_PASSWORD: secrets.get("logstashWriterPassword"),
+        LS_JAVA_OPTS: jvmHeap(env.memoryMb[logstash.name]),
+        LOGSTASH_WRITER_PASSWORD: secrets.get("logstash_writer_password"),
         XPACK_MONITORING_ENABLED: "false",
       },
-      // JSON lines over TCP and Docker's gelf log driver over UDP, both on the one host port
-      // (TCP and UDP ports are separate); Beats shippers reach port 5044 on the private network.
-      ports: [
-        { internal: spec.port, external: env.ports.logstash },
-        { internal: LOGSTASH_GELF_PORT, external: env.ports.logstash, protocol: "udp" },
-      ],
-      // Overwrites the image's default pipeline file, so only this pipeline runs.
-      files: { [CONFIG_PATHS.logstashPipeline]: pipeline },
-      healthcheck: `curl -fsS --max-time 4 http://127.0.0.1:${LOGSTASH_API_PORT}/ >/dev/null`,
-      dependsOn: after,
+      files: { [LOGSTASH_PIPELINE]: ctx.assets.file("logstash/pipeline.conf") },
     });
-  }
-}
+  },
+});

@@ -1,0 +1,55 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFileSync } from "node:child_process";
+import { exportGenerated, parseSecretFile, readSecretFile, secretFilePath, secretValue } from "../../scripts/lib/secret-file";
+import { SECRET_NAMES, SECRETS } from "../../stacks/secrets";
+import { ROOT } from "../helpers/synth";
+
+const generatable = SECRET_NAMES.filter((name) => SECRETS[name].generate);
+
+describe("the local secrets file, .secrets/<env>.env", () => {
+  it("generates each generatable secret once, privately, and keeps the caller's values", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "pm-secrets-"));
+    const said: string[] = [];
+    const first = exportGenerated(root, "demo", { TF_VAR_elastic_password: "mine" }, (line) => said.push(line));
+    expect(first.map(([variable]) => variable)).toEqual(generatable.filter((n) => n !== "elastic_password").map((n) => `TF_VAR_${n}`));
+    expect(said).toContain("secrets: generated TF_VAR_grafana_admin_password into .secrets/demo.env");
+    const file = secretFilePath(root, "demo");
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
+    // Again: the same values, nothing generated.
+    expect(exportGenerated(root, "demo", {}, (line) => said.push(`again: ${line}`)).filter(([v]) => v !== "TF_VAR_elastic_password")).toEqual(first);
+    expect(said.filter((line) => line.startsWith("again: ") && !line.includes("elastic_password"))).toEqual([]);
+    expect(readSecretFile(root, "demo").grafana_admin_password).toMatch(/^[0-9a-f]{48}$/);
+    expect(secretValue(root, "demo", "grafana_admin_password", {})).toBe(readSecretFile(root, "demo").grafana_admin_password);
+    expect(secretValue(root, "demo", "grafana_admin_password", { TF_VAR_grafana_admin_password: "set" })).toBe("set");
+  });
+
+  it("never generates the receivers' keys, nor anything in CI", () => {
+    expect(generatable).not.toContain("pagerduty_routing_key");
+    expect(generatable).not.toContain("slack_webhook_url");
+    expect(generatable).not.toContain("heartbeat_url");
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "pm-secrets-"));
+    expect(exportGenerated(root, "ci", { CI: "true" }, () => undefined)).toEqual([]);
+    expect(fs.existsSync(secretFilePath(root, "ci"))).toBe(false);
+  });
+
+  it("reads the lines it writes, and nothing else", () => {
+    expect(parseSecretFile("TF_VAR_elastic_password=a=b\n# note\nOTHER=1\nTF_VAR_x=\n")).toEqual({ elastic_password: "a=b", x: "" });
+  });
+
+  it("is what scripts/lib/secrets.sh exports, without a build", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "pm-secrets-"));
+    fs.symlinkSync(path.join(ROOT, "scripts"), path.join(root, "scripts"));
+    const out = execFileSync("bash", ["-c", "set -euo pipefail; source scripts/lib/secrets.sh; load_secrets demo; env"], {
+      cwd: root,
+      env: { PATH: process.env.PATH, TF_VAR_elastic_password: "mine" },
+      encoding: "utf8",
+      stdio: "pipe",
+    });
+    const exported = Object.fromEntries(out.split("\n").filter((l) => l.startsWith("TF_VAR_")).map((l) => [l.slice(7, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    expect(exported).toEqual({ ...readSecretFile(root, "demo"), elastic_password: "mine" });
+    expect(Object.keys(exported).sort()).toEqual([...generatable].sort());
+  });
+});
