@@ -107,6 +107,7 @@ async function deployBench(): Promise<void> {
   );
   const env = { ...process.env, ...secrets, CI: "true", PM_ALLOW_STANDINS: "1", PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: path.join(work, "state"), PM_PLANS_DIR: dirs.plans, CDKTF_OUTDIR: path.join(work, "out") };
   const deploy = path.join(root, "scripts/deploy.sh");
+  let healthCost = "";
   const samples = { deploy: [] as number[], replace: [] as number[], destroy: [] as number[], floorDeploy: [] as number[], floorReplace: [] as number[], floorDestroy: [] as number[] };
   try {
     for (let i = 0; i < runs; i++) {
@@ -119,6 +120,7 @@ async function deployBench(): Promise<void> {
 
       const replay = replayOf(plan);
       samples.floorDeploy.push(await seconds(() => replayDeploy(replay)));
+      if (i === 0) healthCost = healthcheckCost(replay);
       samples.floorReplace.push(await seconds(() => replayReplace(replay, `${name}-prometheus`)));
       samples.floorDestroy.push(await seconds(() => replayDestroy(replay)));
       process.stderr.write(`bench: run ${i + 1} of ${runs} done\n`);
@@ -142,7 +144,38 @@ async function deployBench(): Promise<void> {
     const b = figure(floor);
     console.log(`  ${label.padEnd(26)} ${show(a)}   floor ${show(b)}   ×${(a.median / b.median).toFixed(2)}`);
   }
+  console.log(`  healthchecks at rest: ${healthCost}`);
   console.log(`  (machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? "unknown CPU"})`);
+}
+
+/** CPU time of the whole machine (all cores), in seconds, from /proc/stat. */
+function cpuSeconds(): number {
+  const [, ...fields] = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq] = fields.map(Number);
+  return (user + nice + system + irq + softirq) / 100; // USER_HZ
+}
+
+/**
+ * What the stack's healthchecks cost at rest: each container's own check run 10 times through
+ * `docker exec` (as the engine runs it), the machine's CPU time per check, times the checks per
+ * second the interval makes. An upper bound: it counts the docker CLI's own start, which the
+ * engine's healthchecks do without, and any other load on the machine.
+ */
+function healthcheckCost(replay: ReturnType<typeof replayOf>): string {
+  let perSecond = 0;
+  let cpu = 0;
+  let checks = 0;
+  for (const container of replay.containers) {
+    const command = container.args[container.args.indexOf("--health-cmd") + 1];
+    const interval = Number.parseFloat(container.args[container.args.indexOf("--health-interval") + 1]);
+    const before = cpuSeconds();
+    for (let i = 0; i < 10; i++) spawnSync("docker", ["exec", container.name, "sh", "-c", command]);
+    cpu += cpuSeconds() - before;
+    checks += 10;
+    perSecond += 1 / interval;
+  }
+  const share = (cpu / checks) * perSecond;
+  return `${perSecond.toFixed(1)} checks/s × ${((cpu / checks) * 1000).toFixed(0)} ms CPU each ≈ ${(share * 100).toFixed(1)}% of one core at most`;
 }
 
 async function main(): Promise<void> {

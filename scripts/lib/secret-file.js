@@ -7,8 +7,9 @@
  * and writes it: scripts/lib/secrets.sh runs it as a program, scripts/health.ts imports it. Which
  * secrets may be generated comes from the table, stacks/secrets.json.
  *
- *   node scripts/lib/secret-file.js export ENV
- *       For each secret the table lets a local deploy generate and the caller's environment lacks,
+ *   node scripts/lib/secret-file.js export ENV [NAME…]
+ *       For each secret the table lets a local deploy generate (of the NAMEs given: the ones the
+ *       environment needs) and the caller's environment lacks,
  *       generates a value once into .secrets/ENV.env (never in CI, CI=true), then prints
  *       TF_VAR_<name>=<value> pairs, each ended by a NUL byte, for the shell to export.
  *       Run from the project root; says on stderr what it generated.
@@ -75,16 +76,17 @@ function secretValue(root, environment, name, variables = process.env) {
  * @param {string} environment
  * @param {Variables} variables the caller's environment: values set there win
  * @param {(line: string) => void} say
+ * @param {readonly string[]} [only] the secrets to consider (default: all)
  * @returns {[string, string][]} [TF_VAR_<name>, value]
  */
-function exportGenerated(root, environment, variables, say) {
+function exportGenerated(root, environment, variables, say, only) {
   /** @type {[string, string][]} */
   const exported = [];
   // In CI a missing secret must stop the plan, naming it: nothing is generated there.
   if (variables.CI === "true") return exported;
   const file = secretFilePath(root, environment);
   for (const [name, spec] of Object.entries(TABLE)) {
-    if (!spec.generate || variables[variableOf(name)]) continue;
+    if (!spec.generate || variables[variableOf(name)] || (only && !only.includes(name))) continue;
     let value = readSecretFile(root, environment)[name];
     if (value === undefined) {
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -102,12 +104,12 @@ function exportGenerated(root, environment, variables, say) {
 module.exports = { secretFilePath, parseSecretFile, readSecretFile, secretValue, exportGenerated };
 
 if (require.main === module) {
-  const [command, environment] = process.argv.slice(2);
+  const [command, environment, ...only] = process.argv.slice(2);
   if (command !== "export" || !environment) {
-    console.error("usage: node scripts/lib/secret-file.js export ENV");
+    console.error("usage: node scripts/lib/secret-file.js export ENV [NAME…]");
     process.exitCode = 2;
   } else {
-    const pairs = exportGenerated(process.cwd(), environment, process.env, (line) => console.error(line));
+    const pairs = exportGenerated(process.cwd(), environment, process.env, (line) => console.error(line), only.length ? only : undefined);
     process.stdout.write(pairs.map(([variable, value]) => `${variable}=${value}\0`).join(""));
   }
 }

@@ -6,9 +6,15 @@
 # Which secrets may be generated is stacks/secrets.json; the file is scripts/lib/secret-file.js's
 # (plain JavaScript: no build needed). Run from the project root.
 load_secrets() {
-  local pairs=() pair
+  local pairs=() pair needed
+  # Only the secrets the environment needs (the callers compiled the app to dist/ beforehand).
+  needed=$(node -e 'const p = require("node:path"); const { loadEnvironmentFile } = require("./dist/stacks/environment");
+    const { requiredSecrets } = require("./dist/stacks/secrets");
+    const env = loadEnvironmentFile(p.join(process.env.PM_ENVIRONMENTS_DIR || "environments", `${process.argv[1]}.yaml`));
+    console.log(requiredSecrets(env).join(" ") || "-")' "$1" 2>/dev/null) || needed="" # an invalid file: preflight names the field
   # NUL-separated NAME=value pairs: values are exported as they are, never evaluated.
-  mapfile -t -d '' pairs < <(node scripts/lib/secret-file.js export "$1")
+  # shellcheck disable=SC2086 # one name per word
+  mapfile -t -d '' pairs < <(node scripts/lib/secret-file.js export "$1" $needed)
   wait $! || { echo "secrets: could not read or generate .secrets/$1.env" >&2; return 1; }
   for pair in "${pairs[@]}"; do
     export "${pair?}"

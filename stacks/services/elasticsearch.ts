@@ -45,7 +45,7 @@ export const elasticsearch = defineService({
   },
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
-    const service = serviceContainer(scope, ctx, {
+    serviceContainer(scope, ctx, {
       env: {
         "discovery.type": "single-node",
         "cluster.name": `${env.name}-logs`,
@@ -59,7 +59,7 @@ export const elasticsearch = defineService({
       },
     });
 
-    const setup = new ServiceContainer(scope, "setup", {
+    new ServiceContainer(scope, "setup", {
       ctx,
       service: `${elasticsearch.hostname}-setup`,
       image: env.images[elasticsearch.name],
@@ -74,10 +74,12 @@ export const elasticsearch = defineService({
         ...(secrets.has("grafana_es_password") ? { GRAFANA_ES_PASSWORD: secrets.get("grafana_es_password") } : {}),
       },
       files: { [ELASTICSEARCH_SETUP_SCRIPT]: ctx.assets.file("elasticsearch/setup.sh") },
-      // Healthy once setup.sh finished: apply fails when the setup fails.
+      // Healthy once setup.sh finished: apply fails when the setup fails. It starts with
+      // Elasticsearch, not after it: setup.sh waits for Elasticsearch itself.
       healthcheck: "test -f /tmp/es-setup.done",
-      dependsOn: [service.container],
     });
-    return { ready: setup.ready };
+    // Nothing waits for it either: Kibana and Logstash retry their logins until the setup job
+    // has made their users, and report unhealthy until then, so apply still waits for them.
+    return { ready: [] };
   },
 });
