@@ -140,23 +140,24 @@ fi
 rm -f "$dir/adopt.tf.json"
 plan_args=(plan -input=false "-lock-timeout=${PM_LOCK_TIMEOUT:-60s}" -out=plan.bin)
 [[ $command == destroy ]] && plan_args+=(-destroy)
+json=$plans/$env_name.json
 engine "${plan_args[@]}"
-if [[ $command != destroy ]]; then
-  # Objects an interrupted run created but never recorded are adopted (import blocks), not
-  # re-created. Looked for only once a plan got the lock: a run still going holds it, and its
-  # objects are its own.
+"$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
+# Objects an interrupted run created but never recorded are adopted (import blocks), not
+# re-created: looked for when the plan creates a container, network or volume, and only once a
+# plan got the lock (a run still going holds it, and its objects are its own).
+if [[ $command != destroy ]] && grep -qE '"type":"docker_(container|network|volume)"[^}]*"change":\{"actions":\["(create|delete","create)' "$json"; then
   adopted=$(node dist/scripts/adopt.js "$env_name" "$dir")
   if [[ -n $adopted ]]; then
     say "adopting what an interrupted run left on Docker (the plan shows each):"$'\n'"$(sed 's/^/  /' <<<"$adopted")"
     engine "${plan_args[@]}"
+    "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
   fi
 fi
-json=$plans/$env_name.json
-"$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
 verdict=0
 node dist/scripts/plan/cli.js "$json" || verdict=$?
 case $verdict in
-  0) say "$env_name: no changes"; [[ $command == diff ]] || node dist/scripts/report.js "$env_name" "$dir"; exit 0 ;;
+  0) say "$env_name: no changes"; [[ $command == diff ]] || node dist/scripts/report.js "$env_name" "$json"; exit 0 ;;
   2 | 3) ;;
   *) exit "$verdict" ;;
 esac
@@ -194,5 +195,5 @@ if [[ $command == destroy ]]; then
   say "$env_name destroyed ($(($(date +%s) - t0)) s)"
   exit 0
 fi
-node dist/scripts/report.js "$env_name" "$dir"
+node dist/scripts/report.js "$env_name" "$json"
 say "done in $(($(date +%s) - t0)) s"

@@ -1,5 +1,5 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
 import { loadEnvironmentFile, type Environment } from "../stacks/environment";
 import { runningServices } from "../stacks/service";
 import { DEFAULT_ENVIRONMENT, OFFLINE_DEFAULT } from "./preflight";
@@ -30,17 +30,13 @@ export function deployReport(env: Environment, urls: Readonly<Record<string, str
   return lines.join("\n");
 }
 
-function main([name, stackDir]: string[]): number {
+/** The outputs come from the plan JSON the deploy just applied: no engine run needed. */
+function main([name, planJson]: string[]): number {
   const root = path.resolve(__dirname, "../..");
   const env = loadEnvironmentFile(path.join(process.env.PM_ENVIRONMENTS_DIR ?? path.join(root, "environments"), `${name}.yaml`));
-  const engine = process.env.TERRAFORM_BINARY_NAME ?? "terraform";
-  const shown = spawnSync(engine, [`-chdir=${stackDir}`, "output", "-json"], { encoding: "utf8" });
-  if (shown.status !== 0) {
-    console.error(shown.stderr);
-    return 1;
-  }
-  const outputs = JSON.parse(shown.stdout) as Record<string, { value: string }>;
-  console.log(deployReport(env, Object.fromEntries(Object.entries(outputs).map(([key, output]) => [key, output.value]))));
+  const plan = JSON.parse(fs.readFileSync(planJson, "utf8")) as { planned_values?: { outputs?: Record<string, { value?: unknown }> } };
+  const outputs = Object.entries(plan.planned_values?.outputs ?? {}).filter(([, output]) => typeof output.value === "string");
+  console.log(deployReport(env, Object.fromEntries(outputs.map(([key, output]) => [key, output.value as string]))));
   return 0;
 }
 

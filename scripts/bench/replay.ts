@@ -22,6 +22,8 @@ interface PlanJson {
 
 export interface Replay {
   network: string;
+  /** `--label` arguments of the network and volumes: the environment's, so cleanup finds them. */
+  labels: string[];
   volumes: string[];
   containers: { name: string; args: string[]; uploads: { file: string; content: string; mode: string }[] }[];
 }
@@ -33,7 +35,9 @@ export function replayOf(plan: PlanJson): Replay {
   const resources = plan.planned_values.root_module.resources ?? [];
   const byAddress = new Map(resources.map((r) => [r.address, r]));
   const configuration = new Map((plan.configuration.root_module.resources ?? []).map((r) => [r.address, r]));
-  const network = resources.find((r) => r.type === "docker_network")?.values.name as string;
+  const networkValues = resources.find((r) => r.type === "docker_network")?.values ?? {};
+  const network = networkValues.name as string;
+  const labels = list<{ label: string; value: string }>(networkValues.labels).flatMap((l) => ["--label", `${l.label}=${l.value}`]);
   const volumes = resources.filter((r) => r.type === "docker_volume").map((r) => r.values.name as string);
   const containers = resources
     .filter((r) => r.type === "docker_container")
@@ -73,10 +77,10 @@ export function replayOf(plan: PlanJson): Replay {
       const entrypoint = list<string>(v.entrypoint);
       if (entrypoint.length) args.push("--entrypoint", entrypoint[0]);
       args.push(image, ...entrypoint.slice(1), ...list<string>(v.command));
-      const uploads = list<{ file: string; content: string; permissions?: string }>(v.upload).map((u) => ({ file: u.file, content: u.content, mode: u.permissions ?? "0644" }));
+      const uploads = list<{ file: string; content: string; permissions?: string }>(v.upload).map((u) => ({ file: u.file, content: u.content, mode: u.permissions || "0644" }));
       return { name: v.name as string, args, uploads };
     });
-  return { network, volumes, containers };
+  return { network, labels, volumes, containers };
 }
 
 function docker(...args: string[]): void {
@@ -119,12 +123,15 @@ async function allHealthy(names: readonly string[], timeoutMs = 300_000): Promis
   throw new Error(`not all healthy within ${timeoutMs / 1000} s: ${names.join(", ")}`);
 }
 
-/** Everything at once, then wait for every healthcheck. */
-export async function replayDeploy(replay: Replay): Promise<void> {
-  docker("network", "create", replay.network);
-  for (const volume of replay.volumes) docker("volume", "create", volume);
-  await Promise.all(replay.containers.map(startContainer));
-  await allHealthy(replay.containers.map((c) => c.name));
+/** Everything at once, then (unless told not to) wait for every healthcheck. */
+export async function replayDeploy(replay: Replay, waitForHealth = true): Promise<void> {
+  docker("network", "create", ...replay.labels, replay.network);
+  for (const volume of replay.volumes) docker("volume", "create", ...replay.labels, volume);
+  // Settled, not raced: a failure must not leave containers being created behind the cleanup.
+  const started = await Promise.allSettled(replay.containers.map(startContainer));
+  const failure = started.find((result): result is PromiseRejectedResult => result.status === "rejected");
+  if (failure) throw failure.reason;
+  if (waitForHealth) await allHealthy(replay.containers.map((c) => c.name));
 }
 
 /** What a config change costs Docker: one container removed, created with its files, healthy again. */
@@ -136,8 +143,12 @@ export async function replayReplace(replay: Replay, name: string): Promise<void>
   await allHealthy([name]);
 }
 
+/** As the provider destroys: each container stopped gracefully (SIGTERM, up to its grace period), then removed. */
 export async function replayDestroy(replay: Replay): Promise<void> {
-  await Promise.all(replay.containers.map((c) => dockerAsync(["rm", "-f", c.name])));
+  await Promise.all(replay.containers.map(async (c) => {
+    await dockerAsync(["stop", "-t", "30", c.name]);
+    await dockerAsync(["rm", c.name]);
+  }));
   docker("network", "rm", replay.network);
   await Promise.all(replay.volumes.map((v) => dockerAsync(["volume", "rm", v])));
 }
