@@ -93,8 +93,9 @@ export class ServiceContainer extends Construct {
     // API 1.44): the interval is how long a ready service waits to be called healthy, and what its
     // checks cost at rest (npm run bench measures both). A slow start within start_period counts
     // no failure. The provider (3.6.2) plans healthcheck edits as in-place updates it never makes:
-    // the label makes a changed healthcheck replace the container instead.
-    const healthcheck = { test: ["CMD-SHELL", literalForTerraform(props.healthcheck)], interval: "5s", timeout: "5s", retries: 5, startPeriod: "120s" };
+    // the label makes a changed healthcheck replace the container instead. Durations are written
+    // as the provider reads them back (Go's "2m0s", not "120s"), or every plan shows an update.
+    const healthcheck = { test: ["CMD-SHELL", literalForTerraform(props.healthcheck)], interval: "5s", timeout: "5s", retries: 5, startPeriod: "2m0s" };
     const healthcheckLabel = { label: HEALTHCHECK_LABEL, value: createHash("sha256").update(JSON.stringify(healthcheck)).digest("hex").slice(0, 12) };
 
     this.container = new Container(this, "container", {

@@ -29,6 +29,20 @@ describe.each(SHIPPED_ENVIRONMENTS)("the shipped %s environment", (name) => {
     expect(Aspects.of(buildStack(env)).all.filter((aspect) => aspect instanceof Hardening)).toHaveLength(1);
   });
 
+  // The provider reads healthcheck durations back in Go's form ("2m0s"); any other spelling of
+  // the same duration ("120s") makes every later plan show an update of every container.
+  it("writes each healthcheck duration as the provider reads it back", () => {
+    const goDuration = (text: string) => {
+      const total = [...text.matchAll(/(\d+)(h|m|s)/g)].reduce((sum, [, n, unit]) => sum + Number(n) * { h: 3600, m: 60, s: 1 }[unit as "h" | "m" | "s"], 0);
+      const [h, m, s] = [Math.floor(total / 3600), Math.floor(total / 60) % 60, total % 60];
+      return h ? `${h}h${m}m${s}s` : m ? `${m}m${s}s` : `${s}s`;
+    };
+    for (const c of all) {
+      const { interval, timeout, start_period } = c.healthcheck as Record<string, string>;
+      for (const duration of [interval, timeout, start_period]) expect(duration).toBe(goDuration(duration));
+    }
+  });
+
   it.each(hostnames)("pins %s's image and puts it on the private network", (service) => {
     const c = containerNamed(stack, `${name}-${service}`);
     const image = imageOf(stack, c);
