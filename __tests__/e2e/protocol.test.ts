@@ -82,7 +82,18 @@ beforeAll(async () => {
   const target = (job: string, port: number, metricsPath?: string) => ({ job, targets: [`host.docker.internal:${port}`], ...(metricsPath ? { metricsPath } : {}) });
   const environment: EnvironmentFile = {
     name,
-    images: { prometheus: images.prometheus, alertmanager: images.alertmanager, nodeExporter: images.nodeExporter, grafana: images.grafana, elasticsearch: images.elasticsearch, logstash: images.logstash, kibana: images.kibana },
+    images: {
+      prometheus: images.prometheus,
+      alertmanager: images.alertmanager,
+      nodeExporter: images.nodeExporter,
+      grafana: images.grafana,
+      elasticsearch: images.elasticsearch,
+      logstash: images.logstash,
+      kibana: images.kibana,
+      blackbox: images.blackbox,
+      elasticsearchExporter: images.elasticsearchExporter,
+      cadvisor: images.cadvisor,
+    },
     ports: { prometheus: ports.prometheus, alertmanager: ports.alertmanager, grafana: ports.grafana, elasticsearch: ports.elasticsearch, logstash: ports.logstash, kibana: ports.kibana },
     memoryMb: { elasticsearch: 256, logstash: 128, kibana: 128 },
     scrape: {
