@@ -33,6 +33,7 @@ const secrets = {
   TF_VAR_kibana_system_password: `e2e-${crypto.randomBytes(12).toString("hex")}`,
   TF_VAR_logstash_writer_password: `e2e-${crypto.randomBytes(12).toString("hex")}`,
   TF_VAR_grafana_es_password: `e2e-${crypto.randomBytes(12).toString("hex")}`,
+  TF_VAR_elasticsearch_monitor_password: `e2e-${crypto.randomBytes(12).toString("hex")}`,
   TF_VAR_kibana_encryption_key: crypto.randomBytes(24).toString("hex"),
   TF_VAR_pagerduty_routing_key: crypto.randomBytes(16).toString("hex"),
   TF_VAR_slack_webhook_url: `https://${SINK_HOST}:8443/services/T0E2E/B0E2E/e2e`,
