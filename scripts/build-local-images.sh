@@ -10,8 +10,14 @@
 #      protocol-monitoring-local/prometheus:<tag>      (like prom/prometheus)
 #      protocol-monitoring-local/alertmanager:<tag>    (like prom/alertmanager)
 #      protocol-monitoring-local/node-exporter:<tag>   (like prom/node-exporter)
-#    When a program cannot be built from its module, Debian bookworm's older
-#    package stands in, tagged with its own version, and the output says so.
+#      protocol-monitoring-local/blackbox:<tag>        (like prom/blackbox-exporter)
+#      protocol-monitoring-local/elasticsearch-exporter:<tag>
+#                              (like prometheuscommunity/elasticsearch-exporter)
+#      protocol-monitoring-local/cadvisor:<tag>        (like ghcr.io/google/cadvisor; its main is
+#                              images/cadvisor, see scripts/lib/programs.sh)
+#    When Prometheus, Alertmanager or Node Exporter cannot be built from its
+#    module, Debian bookworm's older package stands in, tagged with its own
+#    version, and the output says so (the exporters have no such fallback).
 #  * Stand-ins (images/standin, a tiny Go program answering health and setup
 #    endpoints only) for what neither Go modules nor Debian provide:
 #      protocol-monitoring-local/{grafana,elasticsearch,logstash,kibana}:standin
@@ -31,7 +37,8 @@
 # lines of images not named in this run are kept).
 #
 # Usage: scripts/build-local-images.sh [--force] [IMAGE...]
-#   IMAGE                 prometheus alertmanager node-exporter (the real programs)
+#   IMAGE                 prometheus alertmanager node-exporter blackbox
+#                         elasticsearch-exporter cadvisor (the real programs)
 #                         grafana elasticsearch logstash kibana (stand-ins)
 #                         protocol-sim (the simulator); default: all
 #   --force (or FORCE=1)  rebuild the images even when the recipe label matches
@@ -209,9 +216,11 @@ build_program() {
   if ensure_program "$name"; then
     SAYS=$PROGRAM_SAYS
     "build_${name//-/_}_module"
-  else
+  elif declare -F "build_${name//-/_}_debian" >/dev/null; then
     log "$name: the Go module build failed (above); falling back to Debian's package"
     "build_${name//-/_}_debian"
+  else
+    die "$name: the Go module build failed (above), and it has no fallback"
   fi
 }
 
@@ -278,6 +287,56 @@ build_node_exporter_module() {
   install -m 0755 "$PROGRAM_BIN/node_exporter" "$root/bin/"
   import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
     'EXPOSE 9100' 'USER nobody' 'ENTRYPOINT ["/bin/node_exporter"]'
+}
+
+# As prom/blackbox-exporter's Dockerfile: /bin/blackbox_exporter, upstream's example config in
+# /etc/blackbox_exporter/config.yml. Upstream sets no USER (ICMP probes need root); the stack's
+# descriptor runs it as nobody (it probes over HTTP and TCP only).
+build_blackbox_module() {
+  local tag="$REPO/blackbox:$PROGRAM_TAG" recipe root f=$PROGRAM_FILES
+  record LOCAL_IMAGE_BLACKBOX "$tag"
+  program_recipe recipe blackbox "$f/blackbox.yml" "$f/LICENSE" "$f/NOTICE"
+  if up_to_date "$tag" "$recipe"; then return; fi
+
+  root=$(new_rootfs blackbox)
+  install -m 0755 "$PROGRAM_BIN/blackbox_exporter" "$root/bin/"
+  install -D -m 0644 "$f/blackbox.yml" "$root/etc/blackbox_exporter/config.yml"
+  install -m 0644 "$f/LICENSE" "$f/NOTICE" "$root/"
+  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
+    'EXPOSE 9115' 'ENTRYPOINT ["/bin/blackbox_exporter"]' \
+    'CMD ["--config.file=/etc/blackbox_exporter/config.yml"]'
+}
+
+# As prometheus-community/elasticsearch_exporter's Dockerfile: /bin/elasticsearch_exporter as
+# nobody. (Upstream's EXPOSE says 7979; the exporter listens on 9114 unless told otherwise.)
+build_elasticsearch_exporter_module() {
+  local tag="$REPO/elasticsearch-exporter:$PROGRAM_TAG" recipe root
+  record LOCAL_IMAGE_ELASTICSEARCH_EXPORTER "$tag"
+  program_recipe recipe elasticsearch-exporter
+  if up_to_date "$tag" "$recipe"; then return; fi
+
+  root=$(new_rootfs elasticsearch-exporter)
+  install -m 0755 "$PROGRAM_BIN/elasticsearch_exporter" "$root/bin/"
+  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
+    'EXPOSE 7979' 'USER nobody' 'ENTRYPOINT ["/bin/elasticsearch_exporter"]'
+}
+
+# As cAdvisor's deploy/Dockerfile: /usr/bin/cadvisor, started by upstream's entrypoint.sh
+# (cadvisor -logtostderr "$@"), its healthcheck.sh (wget /healthz), port 8080, no USER (it reads
+# the host's cgroups and the Docker socket). Its Alpine packages (device-mapper, zfs, ndctl tools)
+# serve file systems the stack does not use; libpfm is not built in (upstream's libpfm tag).
+build_cadvisor_module() {
+  local tag="$REPO/cadvisor:$PROGRAM_TAG" recipe root f=$PROGRAM_FILES
+  record LOCAL_IMAGE_CADVISOR "$tag"
+  program_recipe recipe cadvisor "$f/deploy/entrypoint.sh" "$f/deploy/healthcheck.sh" "$f/LICENSE"
+  if up_to_date "$tag" "$recipe"; then return; fi
+
+  root=$(new_rootfs cadvisor)
+  install -D -m 0755 "$PROGRAM_BIN/cadvisor" "$root/usr/bin/cadvisor"
+  install -m 0755 "$f/deploy/entrypoint.sh" "$f/deploy/healthcheck.sh" "$root/usr/bin/"
+  install -m 0644 "$f/LICENSE" "$root/"
+  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
+    'EXPOSE 8080' 'ENTRYPOINT ["/usr/bin/entrypoint.sh"]'
 }
 
 # ---------------------------------------------------------------------------
@@ -531,7 +590,7 @@ write_env_file() {
   mv -f "$tmp" "$ENV_FILE"
 }
 
-PROGRAMS=(prometheus alertmanager node-exporter)
+PROGRAMS=(prometheus alertmanager node-exporter blackbox elasticsearch-exporter cadvisor)
 IMAGES=("${PROGRAMS[@]}" "${STANDIN_ROLES[@]}" protocol-sim)
 
 main() {

@@ -1,6 +1,6 @@
 import * as net from "node:net";
 import * as path from "node:path";
-import { EnvironmentError, loadEnvironmentFile, type Environment } from "../stacks/environment";
+import { EnvironmentError, loadEnvironmentFile, protocolHealthPath, type Environment } from "../stacks/environment";
 import type { SecretName } from "../stacks/secrets";
 import { isPublished, runningServices, type HealthStatus, type HealthVerdict } from "../stacks/service";
 import { secretValue } from "./lib/secret-file";
@@ -55,10 +55,8 @@ export function healthChecks(env: Environment, secrets: HealthSecrets = {}, host
   const checks: Check[] = [];
   const host = publishedHost(env, hostOverride);
   for (const target of env.scrape.targets) {
-    const protocolService = target.job.startsWith("registry_") || target.job === "teg_layer";
     for (const address of target.targets) {
-      const suffix = protocolService ? "/health" : target.metricsPath;
-      checks.push({ name: target.job, url: `${target.scheme}://${fromHost(address, host)}${suffix}` });
+      checks.push({ name: target.job, url: `${target.scheme}://${fromHost(address, host)}${protocolHealthPath(target)}` });
     }
   }
   // A service that publishes nothing is left to Docker's healthcheck.

@@ -18,13 +18,20 @@ export function deployReport(env: Environment, urls: Readonly<Record<string, str
   });
   const lines = [`${env.name} is running: ${running.join(", ")}.`];
   const leftOut = env.catalog.filter((service) => !env.services.includes(service.name));
-  if (leftOut.length) {
-    const reasons = [...new Set(leftOut.flatMap((service) => (service.localBuild === true ? [] : [service.localBuild.none])))];
-    const why =
-      env.name === OFFLINE_DEFAULT
-        ? `; they have no local build: ${reasons.join(", and ")}. Where a registry answers, \`npm run deploy -- ${DEFAULT_ENVIRONMENT}\` runs all ${env.catalog.length}.`
-        : " (not in the environment's services).";
-    lines.push(`Left out: ${leftOut.map((service) => service.title).join(", ")}${why}`);
+  if (leftOut.length && env.name === OFFLINE_DEFAULT) {
+    // Those without a local build, and those left out with them because they need one of them.
+    const noBuild = leftOut.filter((service) => service.localBuild !== true);
+    const reasons = [...new Set(noBuild.flatMap((service) => (service.localBuild === true ? [] : [service.localBuild.none])))];
+    const withThem = leftOut
+      .filter((service) => service.localBuild === true)
+      .map((service) => `${service.title} (it needs ${(service.needs ?? []).map((name) => env.catalog.find((s) => s.name === name)?.title ?? name).join(" and ")})`);
+    lines.push(
+      `Left out: ${noBuild.map((service) => service.title).join(", ")}; they have no local build: ${reasons.join(", and ")}.` +
+        (withThem.length ? ` Left out with them: ${withThem.join(", ")}.` : "") +
+        ` Where a registry answers, \`npm run deploy -- ${DEFAULT_ENVIRONMENT}\` runs all ${env.catalog.length}.`,
+    );
+  } else if (leftOut.length) {
+    lines.push(`Left out: ${leftOut.map((service) => service.title).join(", ")} (not in the environment's services).`);
   }
   lines.push(`Check it with \`npm run health -- ${env.name}\`; remove it with \`npm run destroy -- ${env.name}\`.`);
   return lines.join("\n");

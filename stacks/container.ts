@@ -37,6 +37,8 @@ export interface ServiceContainerProps {
   readonly extraHosts?: Readonly<Record<string, string>>;
   readonly mounts?: ContainerConfig["mounts"];
   readonly pidMode?: string;
+  /** "host": it sees the host's cgroups (cAdvisor); unset: the engine's default. */
+  readonly cgroupnsMode?: "host" | "private";
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -115,6 +117,7 @@ export class ServiceContainer extends Construct {
       upload: uploads.length ? uploads : undefined,
       host: Object.entries(props.extraHosts ?? {}).map(([host, ip]) => ({ host, ip })),
       pidMode: props.pidMode,
+      cgroupnsMode: props.cgroupnsMode,
       memory: props.memoryMb,
       // No swap beyond the limit: a memory leak is OOM-killed and restarted, not slowed down.
       memorySwap: props.memoryMb,

@@ -79,6 +79,15 @@ const scrapeTarget = z.strictObject({
   scrapeInterval: duration.optional(),
 });
 
+/**
+ * The endpoint that says whether a Protocol service the environment scrapes is healthy, as the
+ * seed's health check has it: `/health` of the registries and the TEG layer, the metrics path of
+ * the others. `npm run health` requests it once; the blackbox exporter probes it continuously.
+ */
+export function protocolHealthPath(target: { readonly job: string; readonly metricsPath: string }): string {
+  return target.job.startsWith("registry_") || target.job === "teg_layer" ? "/health" : target.metricsPath;
+}
+
 function buildSchema(catalog: Catalog) {
   const names = catalog.map((service) => service.name);
   const published = catalog.filter(isPublished);

@@ -84,6 +84,8 @@ export interface HealthEndpoint {
   readonly waitQuery?: string;
   /** HTTP basic auth: inside the container the password is in variable `env`; `npm run health` reads TF_VAR_<secret>. */
   readonly auth?: { readonly user: string; readonly secret: SecretName; readonly env: string };
+  /** The low-privilege login the blackbox exporter's continuous probe uses where `auth` needs one (never a superuser's). */
+  readonly probeAuth?: { readonly user: string; readonly secret: SecretName };
   /** For `npm run health`: the verdict on a 2xx answer's body; unset, any 2xx is healthy. */
   readonly judge?: (body: string) => HealthVerdict;
 }
@@ -92,6 +94,10 @@ export interface ScrapeJob {
   readonly job: string;
   /** Where the scraper reaches it; default its hostname on the private network. */
   readonly host?: string;
+  /** More settings of its job (scrape_interval, metric_relabel_configs), given the environment. */
+  readonly settings?: (env: Environment) => Readonly<Record<string, unknown>>;
+  /** More jobs it serves, whole scrape configurations (the blackbox exporter's probes). */
+  readonly moreJobs?: (env: Environment) => readonly Readonly<Record<string, unknown>>[];
 }
 
 /** What a service's build leaves for the services that need it. */

@@ -115,7 +115,7 @@ test("cdktf deploy brings every container up healthy", () =>
     peerBefore = fingerprint(peer);
     timed(timings, "deploy", () => cdktf("deploy", main, "--auto-approve"));
     const objects = dockerObjects(main);
-    expect(objects.containers).toHaveLength(8);
+    expect(objects.containers).toHaveLength(11);
     for (const name of objects.containers) {
       const state = docker("inspect", "-f", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}} {{.State.ExitCode}}", name);
       expect(`${name} ${state}`).toBe(`${name} running healthy 0`);
@@ -129,10 +129,11 @@ test("Prometheus scrapes the stack, loads the rules, and the Watchdog reaches Al
   step(async () => {
     expect((await fetch(url("prometheus", "/-/ready"))).status).toBe(200);
     type Targets = { data: { activeTargets: { labels: { job: string }; health: string }[] } };
-    await poll("node, alertmanager and prometheus targets up", async () => {
+    const exporters = ["blackbox_exporter", "blackbox", "elasticsearch", "cadvisor"];
+    await poll("node, alertmanager, prometheus and the exporters' targets up", async () => {
       const { data } = await getJson<Targets>(url("prometheus", "/api/v1/targets"));
       const up = new Set(data.activeTargets.filter((t) => t.health === "up").map((t) => t.labels.job));
-      return ["node", "alertmanager", "prometheus"].every((j) => up.has(j)) ? true : undefined;
+      return ["node", "alertmanager", "prometheus", ...exporters].every((j) => up.has(j)) ? true : undefined;
     });
     type Rules = { data: { groups: { rules: { name: string }[] }[] } };
     const rules = (await getJson<Rules>(url("prometheus", "/api/v1/rules"))).data.groups.flatMap((g) => g.rules.map((r) => r.name));
@@ -186,6 +187,68 @@ test("the log stack checks credentials: Elasticsearch refuses a wrong password, 
     const prometheus = await getJson<{ uid: string; type: string }>(url("grafana", "/api/datasources/uid/prometheus"), admin);
     expect(prometheus).toMatchObject({ uid: "prometheus", type: "prometheus" });
     report(`Elasticsearch: wrong and missing passwords 401; a JSON line to Logstash found in Elasticsearch; Grafana serves ${Object.keys(ASSETS.dashboards).length} dashboards to its admin only`);
+  }));
+
+type Query = { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+const query = async (expr: string) => (await getJson<Query>(url("prometheus", `/api/v1/query?query=${encodeURIComponent(expr)}`))).data.result;
+/** The alerts of a name that Prometheus holds pending or firing now. */
+const activeAlerts = async (name: string) => query(`ALERTS{alertname="${name}"}`);
+
+test("the exporters see the stack: probes of every endpoint, the log cluster's health read as the monitor user, container starts", () =>
+  step(async () => {
+    const probes = await poll("a probe of every published service", async () => {
+      const result = await query('probe_success{job="blackbox"}');
+      return result.length >= 6 && result.every((r) => r.value[1] === "1") ? result : undefined;
+    });
+    expect(probes.map((r) => r.metric.service).sort()).toEqual(["alertmanager", "elasticsearch", "grafana", "kibana", "logstash", "prometheus"]);
+    // The stand-in's cluster health, through the exporter that logs in as prometheus_monitor.
+    const health = await poll("elasticsearch_cluster_health_status", async () => {
+      const result = await query('elasticsearch_cluster_health_status{job="elasticsearch"} == 1');
+      return result.length ? result : undefined;
+    });
+    expect(health.map((r) => `${r.metric.cluster} ${r.metric.color}`)).toEqual([`${main}-logs green`]);
+    // cAdvisor's series are this environment's containers only, each with its service.
+    const starts = await query('container_start_time_seconds{job="cadvisor"}');
+    expect([...new Set(starts.map((r) => r.metric.name))].sort()).toEqual(dockerObjects(main).containers);
+    expect(starts.every((r) => r.metric.service)).toBe(true);
+    report(`${probes.length} probes up, cluster ${health[0].metric.color}, ${starts.length} containers seen by cAdvisor`);
+  }));
+
+test("a stopped Alertmanager, a stopped Kibana and a container restarted again and again drive their alerts to pending", () =>
+  step(async () => {
+    const started = Date.now();
+    docker("stop", `${main}-alertmanager`, `${main}-kibana`);
+    try {
+      // Three restarts, each seen by a scrape (5 s) before the next.
+      for (let i = 0; i < 3; i++) {
+        docker("restart", "-t", "0", `${main}-node-exporter`);
+        await new Promise((r) => setTimeout(r, 7_000));
+      }
+      const seen: Record<string, number> = {};
+      const want: Record<string, (labels: Record<string, string>) => boolean> = {
+        PrometheusErrorSendingAlertsToAnyAlertmanager: () => true,
+        ProbeFailed: (labels) => labels.service === "kibana" && labels.instance === `kibana:5601`,
+        ContainerRestarting: (labels) => labels.name === `${main}-node-exporter` && labels.service === "node-exporter",
+      };
+      await poll(
+        "the three alerts pending",
+        async () => {
+          for (const [name, matches] of Object.entries(want)) {
+            if (!(name in seen) && (await activeAlerts(name)).some((a) => matches(a.metric))) seen[name] = (Date.now() - started) / 1000;
+          }
+          return Object.keys(seen).length === Object.keys(want).length ? true : undefined;
+        },
+        180_000,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; seen: ${JSON.stringify(seen)}`);
+      });
+      report(`pending after: ${Object.entries(seen).map(([name, s]) => `${name} ${s.toFixed(0)} s`).join(", ")}`);
+    } finally {
+      docker("start", `${main}-alertmanager`, `${main}-kibana`);
+    }
+    await poll("Alertmanager and Kibana healthy again", async () =>
+      ["alertmanager", "kibana"].every((s) => docker("inspect", "-f", "{{.State.Health.Status}}", `${main}-${s}`) === "healthy") ? true : undefined,
+    );
   }));
 
 test("rotating the Logstash writer's password and deploying again keeps Logstash healthy", () =>

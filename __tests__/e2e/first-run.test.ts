@@ -131,7 +131,7 @@ test("npm run deploy with no environment deploys the offline default, healthy, a
   expect(run.output).toContain("Left out: Grafana, Elasticsearch, Logstash, Kibana; they have no local build");
 
   const objects = dockerObjects("local");
-  expect(objects.containers).toEqual(["local-alertmanager", "local-node-exporter", "local-prometheus"]);
+  expect(objects.containers).toEqual(["local-alertmanager", "local-blackbox", "local-cadvisor", "local-node-exporter", "local-prometheus"]);
   for (const container of objects.containers) {
     expect(`${container} ${docker("inspect", "-f", "{{.State.Status}} {{.State.Health.Status}}", container)}`).toBe(`${container} running healthy`);
   }

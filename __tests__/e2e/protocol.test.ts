@@ -33,6 +33,7 @@ const secrets = {
   TF_VAR_kibana_system_password: `e2e-${crypto.randomBytes(12).toString("hex")}`,
   TF_VAR_logstash_writer_password: `e2e-${crypto.randomBytes(12).toString("hex")}`,
   TF_VAR_grafana_es_password: `e2e-${crypto.randomBytes(12).toString("hex")}`,
+  TF_VAR_elasticsearch_monitor_password: `e2e-${crypto.randomBytes(12).toString("hex")}`,
   TF_VAR_kibana_encryption_key: crypto.randomBytes(24).toString("hex"),
   TF_VAR_pagerduty_routing_key: crypto.randomBytes(16).toString("hex"),
   TF_VAR_slack_webhook_url: `https://${SINK_HOST}:8443/services/T0E2E/B0E2E/e2e`,
@@ -82,7 +83,18 @@ beforeAll(async () => {
   const target = (job: string, port: number, metricsPath?: string) => ({ job, targets: [`host.docker.internal:${port}`], ...(metricsPath ? { metricsPath } : {}) });
   const environment: EnvironmentFile = {
     name,
-    images: { prometheus: images.prometheus, alertmanager: images.alertmanager, nodeExporter: images.nodeExporter, grafana: images.grafana, elasticsearch: images.elasticsearch, logstash: images.logstash, kibana: images.kibana },
+    images: {
+      prometheus: images.prometheus,
+      alertmanager: images.alertmanager,
+      nodeExporter: images.nodeExporter,
+      grafana: images.grafana,
+      elasticsearch: images.elasticsearch,
+      logstash: images.logstash,
+      kibana: images.kibana,
+      blackbox: images.blackbox,
+      elasticsearchExporter: images.elasticsearchExporter,
+      cadvisor: images.cadvisor,
+    },
     ports: { prometheus: ports.prometheus, alertmanager: ports.alertmanager, grafana: ports.grafana, elasticsearch: ports.elasticsearch, logstash: ports.logstash, kibana: ports.kibana },
     memoryMb: { elasticsearch: 256, logstash: 128, kibana: 128 },
     scrape: {

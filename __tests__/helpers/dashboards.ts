@@ -7,7 +7,6 @@ import { ASSETS } from "./synth";
  * stack and wants data.
  */
 export const EXPECTED_EMPTY: Readonly<Record<string, string>> = {
-  'assets/dashboards/operations.json › panel 18 "Container restarts (1 h)" › target A': "dormant: container restarts need a cAdvisor job, which no environment runs yet",
   'assets/dashboards/operations.json › panel 7 "Firing alerts" › target A': "no alert but the Watchdog fires during the test: the driven ones are pending, within their `for`",
 };
 

@@ -23,9 +23,66 @@ describe("generated prometheus.yml", () => {
   const jobs = new Map<string, Doc>(config.scrape_configs.map((j: Doc) => [j.job_name, j]));
 
   it("scrapes the stack and every target of the environment", () => {
-    expect([...jobs.keys()]).toEqual(["prometheus", "node", "alertmanager", "grafana", "registry_a", "registry_b", "teg_layer", "spire_server"]);
+    expect([...jobs.keys()]).toEqual([
+      "prometheus",
+      "node",
+      "alertmanager",
+      "grafana",
+      "blackbox_exporter",
+      "blackbox",
+      "elasticsearch",
+      "cadvisor",
+      "registry_a",
+      "registry_b",
+      "teg_layer",
+      "spire_server",
+    ]);
     expect(jobs.get("teg_layer")).toMatchObject({ metrics_path: "/api/metrics", static_configs: [{ targets: ["host.docker.internal:8080"] }] });
     expect(jobs.get("node")).toMatchObject({ static_configs: [{ targets: ["node-exporter:9100"] }] });
+    expect(jobs.get("elasticsearch")).toMatchObject({ static_configs: [{ targets: ["elasticsearch-exporter:9114"] }] });
+  });
+
+  it("probes every published UI and API and every Protocol service through the blackbox exporter (multi-target)", () => {
+    const probe = jobs.get("blackbox") as Doc;
+    expect(probe.metrics_path).toBe("/probe");
+    const targets = (probe.static_configs as Doc[]).map((c) => `${c.labels.service} ${c.labels.__param_module} ${c.targets.join(",")}`);
+    expect(targets).toEqual([
+      "prometheus http_2xx http://prometheus:9090/-/ready",
+      "alertmanager http_2xx http://alertmanager:9093/-/ready",
+      "grafana http_2xx http://grafana:3000/api/health",
+      "elasticsearch http_2xx_elasticsearch http://elasticsearch:9200/_cluster/health",
+      "logstash http_2xx http://logstash:9600/",
+      "kibana http_2xx http://kibana:5601/api/status",
+      "registry_a http_2xx http://host.docker.internal:8000/health",
+      "registry_b http_2xx http://host.docker.internal:8001/health",
+      "teg_layer http_2xx http://host.docker.internal:8080/health",
+      "spire_server http_2xx http://host.docker.internal:9988/metrics",
+    ]);
+    // The probed URL becomes the exporter's target parameter, its host:port the instance, and the exporter the address.
+    expect(probe.relabel_configs).toEqual([
+      { source_labels: ["__address__"], target_label: "__param_target" },
+      { source_labels: ["__param_target"], target_label: "url" },
+      { source_labels: ["__param_target"], regex: "[a-z]+://([^/]+).*", target_label: "instance" },
+      { target_label: "__address__", replacement: "blackbox:9115" },
+    ]);
+    // Elasticsearch is probed as the monitor-only user, whose password is a secret file.
+    const blackbox = parse(file("blackbox", "/etc/blackbox_exporter/config.yml")) as Doc;
+    expect(blackbox.modules.http_2xx_elasticsearch.http.basic_auth).toEqual({
+      username: "prometheus_monitor",
+      password_file: "/etc/blackbox_exporter/secrets/elasticsearch_monitor_password",
+    });
+    expect(uploadedFile(containerNamed(devStack, "dev-blackbox"), "/etc/blackbox_exporter/secrets/elasticsearch_monitor_password")).toBe("${var.elasticsearch_monitor_password}");
+  });
+
+  it("keeps only this environment's containers from cAdvisor, with their service", () => {
+    const relabel = (jobs.get("cadvisor") as Doc).metric_relabel_configs as Doc[];
+    expect(relabel[0]).toEqual({
+      source_labels: ["container_label_org_protocol_monitoring_environment", "container_label_org_protocol_monitoring_service"],
+      regex: "dev;(.+)",
+      target_label: "service",
+      replacement: "$1",
+    });
+    expect(relabel[1]).toEqual({ source_labels: ["__name__", "service"], regex: "container_.*;", action: "drop" });
   });
 
   it("loads the rule files it uploads and sends alerts to Alertmanager", () => {
@@ -203,6 +260,7 @@ describe("secrets", () => {
       "logstash_writer_password",
       "kibana_system_password",
       "grafana_es_password",
+      "elasticsearch_monitor_password",
       "kibana_encryption_key",
     ]);
     expect(requiredSecrets(shippedEnvironment("prod"))).toEqual(expect.arrayContaining(["pagerduty_routing_key", "slack_webhook_url", "heartbeat_url"]));
@@ -211,7 +269,7 @@ describe("secrets", () => {
     expect(requiredSecrets(environment({ services: ["prometheus", "alertmanager"], alerting }))).toEqual(["pagerduty_routing_key"]);
     // Nothing reads the routing key where no Alertmanager runs.
     expect(requiredSecrets(environment({ services: ["prometheus"], alerting }))).toEqual([]);
-    expect(requiredSecrets(environment({ services: ["prometheus", "elasticsearch"] }))).toEqual(["elastic_password", "logstash_writer_password", "kibana_system_password"]);
+    expect(requiredSecrets(environment({ services: ["prometheus", "elasticsearch"] }))).toEqual(["elastic_password", "logstash_writer_password", "kibana_system_password", "elasticsearch_monitor_password"]);
   });
 
   it("are sensitive variables without defaults", () => {

@@ -204,19 +204,24 @@ describe("the Operations dashboard", () => {
   const inRow = panels.filter((p) => !isRow(p) && (p.gridPos?.y ?? 0) > (row?.gridPos?.y ?? Infinity) && !panels.some((r) => isRow(r) && r !== row && (r.gridPos?.y ?? 0) > (row.gridPos?.y ?? 0) && (r.gridPos?.y ?? 0) < (p.gridPos?.y ?? 0)));
   const exprs = inRow.flatMap((p) => (p.targets ?? []).map((t) => String(t.expr)));
 
-  it("has a Stack health row: the stack's services, container restarts, notification failures", () => {
+  it("has a Stack health row: the stack's services and probes, probe durations, container restarts, notification failures", () => {
     expect(row).toBeDefined();
-    expect(exprs).toEqual(expect.arrayContaining([expect.stringMatching(/^min by \(job\) \(up\{job=~"prometheus\|alertmanager\|node\|grafana"\}\)$/)]));
+    expect(exprs).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^min by \(job\) \(up\{job=~"prometheus\|alertmanager\|node\|grafana\|blackbox_exporter\|elasticsearch\|cadvisor"\}\)$/),
+        'min by (service) (probe_success{job="blackbox"})',
+        'max by (service) (probe_duration_seconds{job="blackbox"})',
+      ]),
+    );
     expect(exprs.some((e) => e.includes("alertmanager_notifications_failed_total"))).toBe(true);
     expect(exprs.some((e) => e.includes("prometheus_notifications_errors_total"))).toBe(true);
     expect(exprs.some((e) => e.includes("container_start_time_seconds"))).toBe(true);
   });
 
-  it("marks the panels that cannot show data yet, and where the blackbox probes go", () => {
-    const restarts = inRow.find((p) => (p.targets ?? []).some((t) => String(t.expr).includes("container_start_time_seconds")));
-    expect(String(restarts?.description)).toMatch(/^DORMANT: needs a container exporter/);
+  it("shows the probes beside the scrapes, and no panel of it is dormant any more", () => {
     const services = inRow.find((p) => (p.targets ?? []).some((t) => String(t.expr).startsWith("min by (job) (up{")));
-    expect(String(services?.description)).toContain('probe_success{job=\"blackbox\"}');
+    expect((services?.targets ?? []).map((t) => String(t.expr))).toEqual([expect.stringMatching(/^min by \(job\) \(up/), expect.stringMatching(/probe_success/)]);
+    expect(inRow.filter((p) => /DORMANT/.test(String(p.description))).map((p) => p.title)).toEqual([]);
   });
 
   it("filters its many-target panels by the $job and $instance variables", () => {

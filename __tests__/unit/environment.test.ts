@@ -29,7 +29,7 @@ function expectInvalid(content: Record<string, unknown>, ...fragments: string[])
 describe("environment files", () => {
   it("fills defaults: all services, 127.0.0.1, pinned images, local socket", () => {
     const env = load({ name: "minimal" }).load();
-    expect(env.services).toHaveLength(7);
+    expect(env.services).toHaveLength(10);
     expect(env.bindAddress).toBe("127.0.0.1");
     expect(env.docker.host).toBe("unix:///var/run/docker.sock");
     expect(env.ports.grafana).toBe(3000);

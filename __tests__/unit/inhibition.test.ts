@@ -125,6 +125,37 @@ describe("inhibition in Alertmanager (the real program, prod's generated config)
     expect(result).toEqual({ rootOut: false, rootFilling: true, dataFilling: false });
   });
 
+  it("a target that is down mutes the failing probe of the same host:port only", async () => {
+    const probe = (alertname: string, severity: string, service: string, instance: string) => ({ alertname, severity, service, job: "blackbox", instance, url: `http://${instance}/health` });
+    const result = await inhibited(
+      am,
+      "case-probe",
+      {
+        down: { alertname: "RegistryDown", severity: "critical", service: "registry", job: "registry_a", instance: "host.docker.internal:8000" },
+        healthA: probe("ProtocolHealthCheckFailed", "critical", "registry_a", "host.docker.internal:8000"),
+        healthB: probe("ProtocolHealthCheckFailed", "critical", "registry_b", "host.docker.internal:8001"),
+        grafanaDown: { alertname: "TargetDown", severity: "warning", service: "grafana", job: "grafana", instance: "grafana:3000" },
+        grafanaProbe: probe("ProbeFailed", "warning", "grafana", "grafana:3000"),
+        kibanaProbe: probe("ProbeFailed", "warning", "kibana", "kibana:5601"),
+      }
+    );
+    expect(result).toEqual({ down: false, healthA: true, healthB: false, grafanaDown: false, grafanaProbe: true, kibanaProbe: false });
+  });
+
+  it("Elasticsearch past its flood stage mutes its own low-watermark warning, not another data path's", async () => {
+    const disk = (alertname: string, path: string) => ({ alertname, severity: "warning", service: "elasticsearch", job: "elasticsearch", instance: "elasticsearch-exporter:9114", cluster: "prod-logs", name: "elasticsearch", path });
+    const result = await inhibited(
+      am,
+      "case-es-disk",
+      {
+        flood: disk("ElasticsearchDiskFloodStage", "/usr/share/elasticsearch/data"),
+        low: disk("ElasticsearchDiskLowWatermark", "/usr/share/elasticsearch/data"),
+        otherPath: disk("ElasticsearchDiskLowWatermark", "/data2"),
+      }
+    );
+    expect(result).toEqual({ flood: false, low: true, otherPath: false });
+  });
+
   it("no critical alert mutes another service's or another check's warnings (delivery failures and config reloads are separate)", async () => {
     const result = await inhibited(
       am,

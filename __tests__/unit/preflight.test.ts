@@ -17,7 +17,17 @@ function host(known: Record<string, ImageState>, problem?: string): DockerHost &
 }
 
 const allSecrets = Object.fromEntries(
-  ["grafana_admin_password", "elastic_password", "kibana_system_password", "logstash_writer_password", "grafana_es_password", "kibana_encryption_key", "pagerduty_routing_key", "slack_webhook_url"].map(
+  [
+    "grafana_admin_password",
+    "elastic_password",
+    "kibana_system_password",
+    "logstash_writer_password",
+    "grafana_es_password",
+    "elasticsearch_monitor_password",
+    "kibana_encryption_key",
+    "pagerduty_routing_key",
+    "slack_webhook_url",
+  ].map(
     (n) => [`TF_VAR_${n}`, "x".repeat(40)],
   ),
 );
@@ -47,6 +57,7 @@ describe("preflight", () => {
       "secret TF_VAR_logstash_writer_password is not set (Elasticsearch logstash_writer password)",
       "secret TF_VAR_kibana_system_password is not set (Elasticsearch kibana_system password)",
       "secret TF_VAR_grafana_es_password is not set (Elasticsearch grafana_reader password)",
+      "secret TF_VAR_elasticsearch_monitor_password is not set (Elasticsearch prometheus_monitor password (cluster monitor only: the exporter and the probes))",
       "secret TF_VAR_kibana_encryption_key is not set (Kibana encryption key)",
     ]);
   });
@@ -62,7 +73,7 @@ describe("preflight", () => {
 
   it("builds the offline default's images locally, at the catalog's versions, and never asks a registry", async () => {
     const probe = host({});
-    expect(await preflight(local, probe, { variables: {} })).toEqual({ localBuilds: ["alertmanager", "node-exporter", "prometheus"], problems: [] });
+    expect(await preflight(local, probe, { variables: {} })).toEqual({ localBuilds: ["alertmanager", "blackbox", "cadvisor", "node-exporter", "prometheus"], problems: [] });
     expect(probe.asked).toEqual([]);
     for (const service of local.services) {
       expect(local.images[service].split(":").pop()).toBe(serviceNamed(service).image.split(":").pop());
@@ -98,15 +109,16 @@ describe("the default environment", () => {
   });
 
   it("is the offline default where they cannot, with the reason", async () => {
-    expect(await chooseDefault(dev, host({}))).toEqual({ name: "local", reason: expect.stringContaining('the images of "dev" cannot be pulled here (7 missing') });
+    expect(await chooseDefault(dev, host({}))).toEqual({ name: "local", reason: expect.stringContaining('the images of "dev" cannot be pulled here (10 missing') });
   });
 });
 
 describe("the deploy report", () => {
   it("says what runs where, what the offline default leaves out, and why", () => {
     const report = deployReport(shippedEnvironment("local"), { prometheus_url: "http://127.0.0.1:29090", alertmanager_url: "http://127.0.0.1:29093" });
-    expect(report).toContain("local is running: Prometheus http://127.0.0.1:29090, Node Exporter, Alertmanager http://127.0.0.1:29093.");
+    expect(report).toContain("local is running: Prometheus http://127.0.0.1:29090, Node Exporter, Alertmanager http://127.0.0.1:29093, Blackbox exporter, cAdvisor.");
     expect(report).toContain("Left out: Grafana, Elasticsearch, Logstash, Kibana; they have no local build");
+    expect(report).toContain("Left out with them: Elasticsearch exporter (it needs Elasticsearch).");
     expect(report).toContain("npm run destroy -- local");
   });
 

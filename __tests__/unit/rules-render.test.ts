@@ -43,8 +43,8 @@ describe("which rule files an environment loads", () => {
     expect(() => loadedRuleFiles(environment(), [{ name: "new.rules.yml", content: "" }])).toThrow(/new\.rules\.yml: not in RULE_FILE_NEEDS/);
   });
 
-  it("loads Prometheus's rules and the dormant alerts' files everywhere", () => {
-    expect(loaded(environment({ services: ["prometheus"] }))).toEqual(["database.rules.yml", "elasticsearch.rules.yml", "security.rules.yml", "stack.rules.yml"]);
+  it("loads Prometheus's rules and the dormant alerts' files everywhere (the log cluster's only where its exporter runs)", () => {
+    expect(loaded(environment({ services: ["prometheus"] }))).toEqual(["database.rules.yml", "security.rules.yml", "stack.rules.yml"]);
   });
 
   it("loads Alertmanager's and the host's rules only where those services run", () => {
@@ -61,8 +61,20 @@ describe("which rule files an environment loads", () => {
   });
 
   it("maps the shipped environments to their metric sources", () => {
-    expect([...exportedSources(shippedEnvironment("local"))].sort()).toEqual(["alertmanager", "client_library", "node_exporter", "prometheus", "registry", "spire", "teg"]);
-    expect([...exportedSources(shippedEnvironment("dev"))].sort()).toEqual(["alertmanager", "client_library", "grafana", "node_exporter", "prometheus", "registry", "spire", "teg"]);
+    expect([...exportedSources(shippedEnvironment("local"))].sort()).toEqual(["alertmanager", "blackbox_exporter", "cadvisor", "client_library", "node_exporter", "prometheus", "registry", "spire", "teg"]);
+    expect([...exportedSources(shippedEnvironment("dev"))].sort()).toEqual([
+      "alertmanager",
+      "blackbox_exporter",
+      "cadvisor",
+      "client_library",
+      "elasticsearch_exporter",
+      "grafana",
+      "node_exporter",
+      "prometheus",
+      "registry",
+      "spire",
+      "teg",
+    ]);
     expect(exportedSources(shippedEnvironment("prod"))).toContain("agent");
     expect(exportedSources(environment({ scrape: { targets: [{ job: "postgres_registry", targets: ["pg-exporter:9187"] }] } }))).toContain("postgres_exporter");
   });

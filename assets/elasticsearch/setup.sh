@@ -1,6 +1,6 @@
 #!/bin/sh
 # Elasticsearch setup, safe to run again: sets the kibana_system password and creates (or
-# updates) the logstash_writer and grafana_reader roles and users. The bootstrap password
+# updates) the logstash_writer, prometheus_monitor and grafana_reader roles and users. The bootstrap password
 # (ELASTIC_PASSWORD) only applies on the cluster's first start, so these are set through the API.
 # Then it stays up, healthy, so that `apply` fails when setup fails (the docker provider ignores
 # a one-shot container's exit code); a failure exits and the restart policy retries.
@@ -28,6 +28,13 @@ es POST /_security/user/kibana_system/_password "{\"password\":\"${KIBANA_SYSTEM
 echo "es-setup: logstash_writer role and user"
 es PUT /_security/role/logstash_writer '{"cluster":["monitor","manage_index_templates","manage_ilm"],"indices":[{"names":["protocol-logs-*"],"privileges":["write","create","create_index","manage","manage_ilm"]}]}'
 es PUT /_security/user/logstash_writer "{\"password\":\"${LOGSTASH_WRITER_PASSWORD}\",\"roles\":[\"logstash_writer\"]}"
+
+# Read-only monitoring: the Elasticsearch exporter (cluster health, node stats) and the blackbox
+# probe of /_cluster/health. The monitor cluster privilege only: no index is readable.
+MONITOR_USER="${MONITOR_USER:-prometheus_monitor}"
+echo "es-setup: ${MONITOR_USER} role and user"
+es PUT "/_security/role/${MONITOR_USER}" '{"cluster":["monitor"]}'
+es PUT "/_security/user/${MONITOR_USER}" "{\"password\":\"${MONITOR_PASSWORD}\",\"roles\":[\"${MONITOR_USER}\"]}"
 
 if [ -n "${GRAFANA_ES_PASSWORD:-}" ]; then # only when Grafana runs beside Elasticsearch
   echo "es-setup: grafana_reader role and user"

@@ -26,6 +26,7 @@ var (
 		"node_exporter":          "the Docker host, as the real Node Exporter reports it",
 		"grafana":                "Grafana's own metrics",
 		"elasticsearch_exporter": "the log cluster, as elasticsearch_exporter reports it",
+		"blackbox_exporter":      "probes of the services' endpoints, made by the real blackbox exporter in the tests",
 		"cadvisor":               "the Docker host's containers (the stack's own), as cAdvisor reports them: no Protocol service's behaviour",
 	}
 	// notSimulatedMetrics: single metrics of simulated sources left out (none).

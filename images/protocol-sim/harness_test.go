@@ -520,10 +520,10 @@ var alertModels = []alertModel{
 		func(h *harness, t float64) []vecElem {
 			return filter(h.instant("up", jobIs("teg_layer"), t), func(v float64) bool { return v == 0 })
 		}},
-	{"TargetDown", "stack.rules.yml", `up{job!~"registry_.*|teg_layer"} == 0`,
+	{"TargetDown", "stack.rules.yml", `up{job!~"registry_.*|teg_layer|blackbox"} == 0`,
 		func(h *harness, t float64) []vecElem {
 			other := func(l map[string]string) bool {
-				return !strings.HasPrefix(l["job"], "registry_") && l["job"] != "teg_layer"
+				return !strings.HasPrefix(l["job"], "registry_") && l["job"] != "teg_layer" && l["job"] != "blackbox"
 			}
 			return filter(h.instant("up", other, t), func(v float64) bool { return v == 0 })
 		}},

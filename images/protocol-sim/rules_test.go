@@ -27,6 +27,8 @@ var otherRuleFiles = map[string]string{
 	"alertmanager.rules.yml":  "Alertmanager's own metrics",
 	"host.rules.yml":          "the Docker host, as Node Exporter reports it",
 	"elasticsearch.rules.yml": "the log cluster, as elasticsearch_exporter reports it",
+	"probes.rules.yml":        "probe_success of the blackbox exporter, which probes the real endpoints (e2e deploy.test.ts)",
+	"containers.rules.yml":    "the stack's own containers, as cAdvisor reports them",
 }
 
 // notDriven: Protocol alerts no mode drives, and why (the one place).

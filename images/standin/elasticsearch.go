@@ -161,6 +161,9 @@ type esServer struct {
 	clusterName string
 	nodeName    string
 	clusterUUID string
+	dataPath    string    // path.data, whose file system node stats report
+	heapMax     int64     // -Xmx of ES_JAVA_OPTS, bytes (0: not given)
+	started     time.Time // for the JVM's uptime in node stats
 
 	mu      sync.RWMutex
 	sec     esSecurityState
@@ -181,6 +184,9 @@ func newElasticsearch(env envFunc) (*esServer, error) {
 		dir:         filepath.Join(dataDir, "standin"),
 		clusterName: envOr(env, "cluster.name", "docker-cluster"),
 		nodeName:    envOr(env, "node.name", hostname()),
+		dataPath:    dataDir,
+		heapMax:     esHeapMax(env("ES_JAVA_OPTS")),
+		started:     time.Now(),
 		indices:     map[string]*esIndex{},
 	}
 	if err := os.MkdirAll(filepath.Join(es.dir, "indices"), 0o750); err != nil {
@@ -551,6 +557,10 @@ func (es *esServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e = es.root(w, p)
 	case n == 2 && segs[0] == "_cluster" && segs[1] == "health" && get:
 		e = es.clusterHealth(w, r, p)
+	case n == 2 && segs[0] == "_nodes" && segs[1] == "stats" && get:
+		e = es.nodeStats(w, p, "")
+	case n == 3 && segs[0] == "_nodes" && segs[2] == "stats" && get:
+		e = es.nodeStats(w, p, segs[1])
 	case n >= 1 && segs[0] == "_security":
 		e = es.security(w, r, p, segs)
 	case n == 1 && segs[0] == "_bulk" && write:
@@ -590,8 +600,9 @@ func (es *esServer) root(w http.ResponseWriter, p *esPrincipal) *esErr {
 		"name":         es.nodeName,
 		"cluster_name": es.clusterName,
 		"cluster_uuid": "standin",
-		"version":      obj{"number": "standin", "build_flavor": "default", "build_type": "docker", "lucene_version": "standin"},
-		"tagline":      "You Know, for Search",
+		// Semantic versions, as clients (the Elasticsearch exporter) parse them; 0.0.0: no release.
+		"version": obj{"number": "0.0.0-standin", "build_flavor": "default", "build_type": "docker", "lucene_version": "0.0.0-standin"},
+		"tagline": "You Know, for Search",
 	})
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -285,4 +286,64 @@ func TestElasticsearchRefusesSecurityOff(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "security on only") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// What prometheus-community/elasticsearch_exporter reads, as the monitor-only user the setup job
+// creates: / (cluster info, a semantic version), cluster health and this node's stats; no index.
+func TestElasticsearchMonitorUserReadsHealthAndNodeStatsOnly(t *testing.T) {
+	dir := t.TempDir()
+	es, err := newElasticsearch(envMap{"path.data": dir, "ELASTIC_PASSWORD": elasticPW, "cluster.name": "dev-logs", "ES_JAVA_OPTS": "-Xms128m -Xmx128m"}.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, es)
+	for _, s := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"PUT", "/_security/role/prometheus_monitor", `{"cluster":["monitor"]}`, 200},
+		{"PUT", "/_security/user/prometheus_monitor", `{"password":"monitor-Pa55word","roles":["prometheus_monitor"]}`, 200},
+		{"PUT", "/protocol-logs-x/_doc/1", `{"message":"secret"}`, 201},
+	} {
+		expectStatus(t, call(t, s.method, srv+s.path, "elastic", elasticPW, s.body), s.status, s.method+" "+s.path)
+	}
+	expectStatus(t, call(t, "GET", srv+"/_nodes/_local/stats", "", "", ""), 401, "node stats without credentials")
+
+	r := call(t, "GET", srv+"/", "prometheus_monitor", "monitor-Pa55word", "")
+	expectStatus(t, r, 200, "GET / as prometheus_monitor")
+	if v, _ := dig(r.json, "version", "number").(string); !regexp.MustCompile(`^\d+\.\d+\.\d+`).MatchString(v) {
+		t.Errorf("version.number %q is not a semantic version", v)
+	}
+	r = call(t, "GET", srv+"/_cluster/health", "prometheus_monitor", "monitor-Pa55word", "")
+	expectStatus(t, r, 200, "cluster health as prometheus_monitor")
+	if r.json["cluster_name"] != "dev-logs" || r.json["status"] != "green" {
+		t.Errorf("cluster health %s", r)
+	}
+	for _, path := range []string{"/_nodes/_local/stats", "/_nodes/stats"} {
+		r = call(t, "GET", srv+path, "prometheus_monitor", "monitor-Pa55word", "")
+		expectStatus(t, r, 200, path+" as prometheus_monitor")
+		node := dig(r.json, "nodes", esNodeID)
+		if r.json["cluster_name"] != "dev-logs" || node == nil {
+			t.Fatalf("%s: %s", path, r)
+		}
+		if got := dig(node, "jvm", "mem", "heap_max_in_bytes"); got != float64(128<<20) {
+			t.Errorf("%s: heap_max_in_bytes %v, want -Xmx 128m", path, got)
+		}
+		if used, _ := dig(node, "jvm", "mem", "heap_used_in_bytes").(float64); used <= 0 {
+			t.Errorf("%s: heap_used_in_bytes %v", path, used)
+		}
+		data := dig(node, "fs", "data", 0)
+		total, _ := dig(data, "total_in_bytes").(float64)
+		avail, _ := dig(data, "available_in_bytes").(float64)
+		if dig(data, "path") != dir || total <= 0 || avail <= 0 || avail > total {
+			t.Errorf("%s: fs.data %v", path, data)
+		}
+	}
+	r = call(t, "GET", srv+"/_nodes/another-node/stats", "prometheus_monitor", "monitor-Pa55word", "")
+	if nodes, _ := r.json["nodes"].(map[string]any); r.status != 200 || len(nodes) != 0 {
+		t.Errorf("stats of a node that is not this one: %s", r)
+	}
+	// The monitor privilege reads no document.
+	expectStatus(t, call(t, "GET", srv+"/protocol-logs-x/_search", "prometheus_monitor", "monitor-Pa55word", ""), 403, "search as prometheus_monitor")
+	expectStatus(t, call(t, "GET", srv+"/_nodes/_local/stats", "prometheus_monitor", "WRONG-Pa55word", ""), 401, "wrong password")
 }

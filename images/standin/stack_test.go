@@ -64,9 +64,11 @@ func loadStack(t *testing.T) stackFiles {
 		"elasticsearch-setup": {
 			Env: map[string]string{"ES_URL": "http://elasticsearch:9200", "ELASTIC_PASSWORD": "${var.elastic_password}",
 				"KIBANA_SYSTEM_PASSWORD": "${var.kibana_system_password}", "LOGSTASH_WRITER_PASSWORD": "${var.logstash_writer_password}",
-				"GRAFANA_ES_PASSWORD": "${var.grafana_es_password}"},
+				"GRAFANA_ES_PASSWORD": "${var.grafana_es_password}", "MONITOR_USER": "prometheus_monitor",
+				"MONITOR_PASSWORD": "${var.elasticsearch_monitor_password}"},
 			Files: map[string]string{"/usr/local/bin/es-setup.sh": readRepoFile(t, "assets", "elasticsearch", "setup.sh")},
 		},
+		"elasticsearch-exporter": {Env: map[string]string{"ES_USERNAME": "prometheus_monitor", "ES_PASSWORD": "${var.elasticsearch_monitor_password}"}},
 		"kibana": {Env: map[string]string{"ELASTICSEARCH_HOSTS": "http://elasticsearch:9200", "ELASTICSEARCH_USERNAME": "kibana_system",
 			"ELASTICSEARCH_PASSWORD": "${var.kibana_system_password}", "XPACK_SECURITY_ENCRYPTIONKEY": `${sha256("security:${var.kibana_encryption_key}")}`}},
 		"logstash": {Env: map[string]string{"LOGSTASH_WRITER_PASSWORD": "${var.logstash_writer_password}"},
@@ -149,6 +151,12 @@ func TestStackWiring(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(dir, "setup.sh"), strings.ReplaceAll(script, "/tmp/es-setup.done", done))
 	runSetup(t, dir, done, setup.env(t, hosts))
+
+	// The Elasticsearch exporter reads what it reads with the login the stack gives it, and no index.
+	exporter := need("elasticsearch-exporter").env(t, hosts)
+	for _, path := range []string{"/", "/_cluster/health", "/_nodes/_local/stats"} {
+		expectStatus(t, call(t, "GET", esSrv+path, exporter["ES_USERNAME"], exporter["ES_PASSWORD"], ""), 200, "the Elasticsearch exporter's "+path)
+	}
 
 	// Kibana logs in as the stack configures it.
 	kenv := need("kibana").env(t, hosts)
@@ -236,6 +244,10 @@ func TestStackWiring(t *testing.T) {
 			}
 			return ""
 		})
+	}
+	// The exporter's user reads no log: the index pattern resolves to no index it may read.
+	if r := call(t, "GET", esSrv+"/protocol-logs-*/_count?q=message:jsonline", exporter["ES_USERNAME"], exporter["ES_PASSWORD"], ""); r.status != 200 || r.json["count"] != 0.0 {
+		t.Errorf("the Elasticsearch exporter's user counts logs: %s", r)
 	}
 	// The structlog line's keys are fields, searchable; its timestamp is the event's.
 	for _, q := range []string{"service:registry-a", "level:info", "event:ready", "container_name:dev-registry-a"} {

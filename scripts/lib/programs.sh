@@ -1,13 +1,14 @@
 # shellcheck shell=bash
 # Shared helper, sourced by scripts/bootstrap.sh (promtool, amtool) and
-# scripts/build-local-images.sh (the images): Prometheus, Alertmanager and Node
-# Exporter at exactly the versions their service descriptors pin (stacks/services/*.ts,
-# the catalog), built from their Go modules into the git-ignored .tools/programs/<name>/
-# (rebuilt only when the catalog's version changes).
+# scripts/build-local-images.sh (the images): Prometheus, Alertmanager, Node Exporter, the
+# blackbox exporter, the Elasticsearch exporter and cAdvisor at exactly the versions their
+# service descriptors pin (stacks/services/*.ts, the catalog), built from their Go modules into
+# the git-ignored .tools/programs/<name>/ (rebuilt only when the catalog's version changes).
 #
 #   catalog_tag SERVICE  the tag of the image of the service named SERVICE (prometheus -> v3.5.5),
 #                        read from the compiled catalog (dist/, compiled first when stale)
-#   ensure_program NAME  NAME = prometheus | alertmanager | node-exporter. Builds (or finds
+#   ensure_program NAME  NAME = prometheus | alertmanager | node-exporter | blackbox |
+#                        elasticsearch-exporter | cadvisor. Builds (or finds
 #                        built) its binaries. Sets PROGRAM_TAG (v3.5.5), PROGRAM_BIN (their
 #                        folder), PROGRAM_FILES (files copied from the module for the image),
 #                        PROGRAM_SAYS ("prometheus v3.5.5 (built from Go module ...)") and
@@ -20,20 +21,33 @@ PROGRAMS_DIR=$PROGRAMS_ROOT/.tools/programs
 # Bump when the build below changes in a way the module version does not show.
 PROGRAMS_RECIPE=1
 
-declare -A PROGRAM_SERVICE=([prometheus]=prometheus [alertmanager]=alertmanager [node-exporter]=nodeExporter)
+declare -A PROGRAM_SERVICE=([prometheus]=prometheus [alertmanager]=alertmanager [node-exporter]=nodeExporter
+  [blackbox]=blackbox [elasticsearch-exporter]=elasticsearchExporter [cadvisor]=cadvisor)
 declare -A PROGRAM_MODULE=(
   [prometheus]=github.com/prometheus/prometheus
   [alertmanager]=github.com/prometheus/alertmanager
   [node-exporter]=github.com/prometheus/node_exporter
+  [blackbox]=github.com/prometheus/blackbox_exporter
+  [elasticsearch-exporter]=github.com/prometheus-community/elasticsearch_exporter
+  [cadvisor]=github.com/google/cadvisor
 )
-# Main packages (under the module path), as in each project's .promu.yml.
-declare -A PROGRAM_PACKAGES=([prometheus]="/cmd/prometheus /cmd/promtool" [alertmanager]="/cmd/alertmanager /cmd/amtool" [node-exporter]="")
+# Main packages (under the module path), as in each project's .promu.yml; empty: the module's root.
+declare -A PROGRAM_PACKAGES=([prometheus]="/cmd/prometheus /cmd/promtool" [alertmanager]="/cmd/alertmanager /cmd/amtool")
 # Files of the module that upstream's Dockerfile copies into its image.
 declare -A PROGRAM_MODULE_FILES=(
   [prometheus]="documentation/examples/prometheus.yml LICENSE NOTICE"
   [alertmanager]="examples/ha/alertmanager.yml"
-  [node-exporter]=""
+  [blackbox]="blackbox.yml LICENSE NOTICE"
+  [cadvisor]="deploy/entrypoint.sh deploy/healthcheck.sh LICENSE"
 )
+# cAdvisor publishes its library as two modules (the root and /lib, same version) but not its
+# main package: upstream's cmd module replaces the library with ../ and is built from a clone.
+# Its program is built from a main of this project (images/cadvisor, upstream's cmd/cadvisor.go
+# reduced to what the stack uses) in the wrapper module, with both library modules required.
+declare -A PROGRAM_ALSO_REQUIRES=([cadvisor]=github.com/google/cadvisor/lib)
+declare -A PROGRAM_MAIN=([cadvisor]=images/cadvisor)
+# Where the release's version is stamped (-X); default prometheus/common's, as .promu.yml does.
+declare -A PROGRAM_VERSION_PACKAGE=([cadvisor]=github.com/google/cadvisor/lib/version)
 # Alertmanager embeds its web UI from ui/app/dist (go:embed), an npm/Elm build that is not
 # part of the Go module either, and the module cache is read-only (and -overlay refuses
 # it): its wrapper builds a copy of the module with a placeholder page there instead.
@@ -84,6 +98,10 @@ ensure_program() {
   modver=$(program_module_version "$name" "$tag") || { echo "$name: no Go module version known for tag $tag" >&2; return 1; }
   dir=$PROGRAMS_DIR/$name
   stamp="$module $modver tags=$PROGRAMS_TAGS recipe=$PROGRAMS_RECIPE"
+  # A main of this project: its sources are part of what was built.
+  [[ -z ${PROGRAM_MAIN[$name]:-} ]] || stamp+=" main=$(cat "$PROGRAMS_ROOT/${PROGRAM_MAIN[$name]}"/*.go | sha256sum | cut -c1-16)"
+  # A main of this project: its sources are part of what was built.
+  [[ -z ${PROGRAM_MAIN[$name]:-} ]] || stamp+=" main=$(cat "$PROGRAMS_ROOT/${PROGRAM_MAIN[$name]}"/*.go | sha256sum | cut -c1-16)"
   PROGRAM_TAG=$tag PROGRAM_BIN=$dir/bin PROGRAM_FILES=$dir/files
   PROGRAM_SAYS="${name/-/_} $tag (built from Go module $module $modver)"
   mkdir -p "$dir"
@@ -102,9 +120,17 @@ _program_runs() {
   local p bin
   for p in ${PROGRAM_PACKAGES[$1]:-/}; do
     bin=${p##*/}
-    bin=${bin:-${PROGRAM_MODULE[$1]##*/}}
-    [[ -x $PROGRAM_BIN/$bin ]] && "$PROGRAM_BIN/$bin" --version 2>&1 | head -n1 | grep -q "version ${2#v} " || return 1
+    bin=${bin:-$(_program_root_binary "$1")}
+    [[ -x $PROGRAM_BIN/$bin ]] && "$PROGRAM_BIN/$bin" --version 2>&1 | head -n1 | grep -Eq "version v?${2#v} " || return 1
   done
+}
+
+# _program_root_binary NAME: the binary of a module's root package (go build names it after the
+# module path), or of the project's own main (named after the wrapper module).
+_program_root_binary() {
+  local path=${PROGRAM_MODULE[$1]}
+  [[ -z ${PROGRAM_MAIN[$1]:-} ]] || path=protocol-monitoring/programs/$1
+  echo "${path##*/}"
 }
 
 _program_build() {
@@ -124,14 +150,19 @@ _program_build() {
   # shellcheck disable=SC2016 # JavaScript, not shell
   if ! node -e '
     const fs = require("fs"), { execFileSync } = require("child_process");
-    const [info, module, modver, dir] = process.argv.slice(1);
+    const [info, module, modver, dir, name, also] = process.argv.slice(1);
     const m = JSON.parse(info);
     if (m.Error) throw new Error(m.Error);
     const mod = JSON.parse(execFileSync("go", ["mod", "edit", "-json", m.GoMod], { encoding: "utf8" }));
     const at = (x) => x.Path + (x.Version ? " " + x.Version : "");
-    const lines = [`module protocol-monitoring/programs/${module.split("/").pop()}`, "", `go ${mod.Go}`, "", `require ${module} ${modver}`, ""];
+    // Modules of the same release the wrapper requires too (the cAdvisor /lib), at the same version.
+    const alsoRequired = also.split(" ").filter(Boolean);
+    const requires = [module, ...alsoRequired].map((path) => `require ${path} ${modver}`);
+    const lines = [`module protocol-monitoring/programs/${name}`, "", `go ${mod.Go}`, "", ...requires, ""];
     for (const g of mod.Godebug ?? []) lines.push(`godebug ${g.Key}=${g.Value}`);
     for (const r of mod.Replace ?? []) {
+      // A local folder for a module required above at the release version: not repeated.
+      if (!r.New.Version && alsoRequired.includes(r.Old.Path)) continue;
       if (!r.New.Version) throw new Error(`go.mod replaces ${r.Old.Path} with a local folder: a wrapper cannot repeat that`);
       lines.push(`replace ${at(r.Old)} => ${at(r.New)}`);
     }
@@ -140,15 +171,16 @@ _program_build() {
     const i = JSON.parse(fs.readFileSync(m.Info, "utf8")); // release time and (if the proxy knows it) commit
     const date = (i.Time ?? "").replace(/^(\d+)-(\d+)-(\d+)T([\d:]+).*$/, "$1$2$3-$4");
     console.log([m.Dir, (m.Origin ?? i.Origin)?.Hash ?? "", date].join("\n"));
-  ' "$info" "$module" "$modver" "$dir/module" >"$dir/module/info" 2>>"$dir/build.log"; then
+  ' "$info" "$module" "$modver" "$dir/module" "$name" "${PROGRAM_ALSO_REQUIRES[$name]:-}" >"$dir/module/info" 2>>"$dir/build.log"; then
     tail -n 5 "$dir/build.log" >&2
     echo "$name: cannot make a wrapper module for $module $modver" >&2
     return 1
   fi
   local revision date
   { read -r moddir; read -r revision; read -r date; } <"$dir/module/info"
-  # The module must be the release the catalog names (its VERSION file says so).
-  [[ "$(cat "$moddir/VERSION" 2>/dev/null)" == "${tag#v}" ]] ||
+  # The module must be the release the catalog names (its VERSION file says so, where it has one;
+  # cAdvisor's module versions are its release tags).
+  [[ ! -f $moddir/VERSION || "$(cat "$moddir/VERSION")" == "${tag#v}" ]] ||
     { echo "$name: $module $modver is version '$(cat "$moddir/VERSION" 2>/dev/null)', not ${tag#v}" >&2; return 1; }
   # Start from the program's own go.sum: its dependencies are checked against the hashes
   # upstream builds with (-mod=mod adds the few lines the wrapper needs besides).
@@ -162,10 +194,18 @@ _program_build() {
     echo "replace $module => ./src" >>"$dir/module/go.mod"
   fi
   # As upstream's .promu.yml: version information through prometheus/common/version,
-  # so that --version and the build_info metric say the release.
-  local v=github.com/prometheus/common/version
-  ldflags="-s -w -X $v.Version=${tag#v} -X $v.Revision=$revision -X $v.Branch=HEAD -X $v.BuildUser=protocol-monitoring -X $v.BuildDate=$date"
-  for p in ${PROGRAM_PACKAGES[$name]:-/}; do pkgs+=("$module${p%/}"); done
+  # so that --version and the build_info metric say the release (cAdvisor's build.sh: its own
+  # version package, the tag with its v).
+  local v=${PROGRAM_VERSION_PACKAGE[$name]:-github.com/prometheus/common/version} version=${tag#v}
+  [[ -z ${PROGRAM_VERSION_PACKAGE[$name]:-} ]] || version=$tag
+  ldflags="-s -w -X $v.Version=$version -X $v.Revision=${revision:-unknown} -X $v.Branch=HEAD -X $v.BuildUser=protocol-monitoring -X $v.BuildDate=$date"
+  if [[ -n ${PROGRAM_MAIN[$name]:-} ]]; then
+    # The project's own main, in the wrapper module itself.
+    cp "$PROGRAMS_ROOT/${PROGRAM_MAIN[$name]}"/*.go "$dir/module/" || return 1
+    pkgs=(.)
+  else
+    for p in ${PROGRAM_PACKAGES[$name]:-/}; do pkgs+=("$module${p%/}"); done
+  fi
   # CGO_ENABLED=0: static binaries, so the images need no libc.
   if ! (cd "$dir/module" && GOFLAGS="${GOFLAGS:-} -mod=mod" GOTOOLCHAIN=local CGO_ENABLED=0 \
     go build -trimpath -tags "$PROGRAMS_TAGS" -ldflags "$ldflags" -o "$dir/bin.new/" "${pkgs[@]}") >>"$dir/build.log" 2>&1; then
@@ -174,7 +214,7 @@ _program_build() {
     return 1
   fi
   rm -rf "$dir/files"
-  for f in ${PROGRAM_MODULE_FILES[$name]}; do install -D -m 0644 "$moddir/$f" "$dir/files/$f"; done
+  for f in ${PROGRAM_MODULE_FILES[$name]:-}; do install -D -m 0644 "$moddir/$f" "$dir/files/$f"; done
   rm -rf "${dir:?}/bin"
   mv "$dir/bin.new" "$dir/bin"
   _program_runs "$name" "$tag" || { echo "$name: the built binaries do not report version ${tag#v}" >&2; return 1; }

@@ -54,9 +54,7 @@ const SCRAPED_SOURCES: Readonly<Record<MetricSource, (jobs: readonly string[], e
   spire: (jobs) => jobs.includes("spire_server"),
   agent: (jobs, env) => jobs.includes(agentsJob(env)),
   "x509-certificate-exporter": anyJobStartingWith("x509"),
-  elasticsearch_exporter: anyJobStartingWith("elasticsearch"),
   postgres_exporter: anyJobStartingWith("postgres"),
-  cadvisor: anyJobStartingWith("cadvisor"),
 };
 
 /** Every metric source there is: the services' and the scraped ones. */
@@ -96,7 +94,6 @@ export const RULE_FILE_NEEDS: Readonly<Record<string, MetricSource | "always">> 
   "teg.rules.yml": "teg",
   "agents.rules.yml": "agent",
   "security.rules.yml": "always",
-  "elasticsearch.rules.yml": "always",
   "database.rules.yml": "always",
 };
 

@@ -163,6 +163,13 @@ function inhibitRules(env: Environment): Record<string, unknown>[] {
       target_matchers: ['severity=~"warning|info"'],
       equal: ["environment", "job", "instance"],
     },
+    // A target that cannot be scraped also fails its probe (the blackbox exporter's, whose
+    // `instance` is the probed host:port, the scrape target's instance): one outage, one alert.
+    {
+      source_matchers: ['alertname=~"RegistryDown|TEGLayerDown|TargetDown"'],
+      target_matchers: ['alertname=~"ProbeFailed|ProtocolHealthCheckFailed"'],
+      equal: ["environment", "instance"],
+    },
     // An empty treasury is also a low one.
     {
       source_matchers: ['alertname="TreasuryDepleted"'],
@@ -179,6 +186,12 @@ function inhibitRules(env: Environment): Record<string, unknown>[] {
       source_matchers: ['alertname="NodeFilesystemAlmostOutOfFiles"'],
       target_matchers: ['alertname="NodeFilesystemFilesFillingUp"'],
       equal: ["environment", "instance", "mountpoint"],
+    },
+    // Past Elasticsearch's flood stage is also past its low watermark: the same data path only.
+    {
+      source_matchers: ['alertname="ElasticsearchDiskFloodStage"'],
+      target_matchers: ['alertname="ElasticsearchDiskLowWatermark"'],
+      equal: ["environment", "cluster", "name", "path"],
     },
   ];
   // When the integration that pages fails, nobody would hear of it: stop the heartbeat, so the

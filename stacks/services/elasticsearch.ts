@@ -9,6 +9,13 @@ export const ELASTIC_VERSION = "9.5.7";
 /** Why Elasticsearch, Logstash and Kibana have no local build. */
 export const ELASTIC_NO_LOCAL_BUILD = { none: "Elastic's images are not packaged anywhere a machine without a registry reaches" } as const;
 
+/**
+ * The read-only monitoring user the setup job creates (a role with the `monitor` cluster privilege
+ * and nothing else): the Elasticsearch exporter reads cluster health and node stats as it, and the
+ * blackbox exporter's probe of /_cluster/health logs in as it.
+ */
+export const ELASTICSEARCH_MONITOR_USER = "prometheus_monitor";
+
 /** JVM options for a heap of half the container's memory, as Elastic recommends (Elasticsearch, Logstash). */
 export function jvmHeap(memoryMb: number): string {
   const heapMb = Math.floor(memoryMb / 2);
@@ -17,7 +24,7 @@ export function jvmHeap(memoryMb: number): string {
 
 /**
  * Single-node Elasticsearch with security on, plus the setup job that creates its service users
- * (kibana_system's password, logstash_writer, grafana_reader): the services that need Elasticsearch
+ * (kibana_system's password, logstash_writer, grafana_reader, prometheus_monitor): the services that need Elasticsearch
  * start once the setup is done.
  */
 export const elasticsearch = defineService({
@@ -31,12 +38,19 @@ export const elasticsearch = defineService({
   memoryMb: 2048,
   user: "1000:0",
   // The setup job creates every service user, whichever of their services run.
-  secrets: (env) => ["elastic_password", "logstash_writer_password", "kibana_system_password", ...(runs(env, "grafana") ? (["grafana_es_password"] as const) : [])],
+  secrets: (env) => [
+    "elastic_password",
+    "logstash_writer_password",
+    "kibana_system_password",
+    "elasticsearch_monitor_password",
+    ...(runs(env, "grafana") ? (["grafana_es_password"] as const) : []),
+  ],
   health: {
     path: "/_cluster/health",
     client: "curl",
     waitQuery: "wait_for_status=yellow&timeout=3s",
     auth: { user: "elastic", secret: "elastic_password", env: "ELASTIC_PASSWORD" },
+    probeAuth: { user: ELASTICSEARCH_MONITOR_USER, secret: "elasticsearch_monitor_password" },
     judge: (body) => {
       const color = (JSON.parse(body) as { status?: string }).status;
       // A single node can never place replicas, so yellow is its normal state; red means lost data.
@@ -71,6 +85,8 @@ export const elasticsearch = defineService({
         ELASTIC_PASSWORD: secrets.get("elastic_password"),
         KIBANA_SYSTEM_PASSWORD: secrets.get("kibana_system_password"),
         LOGSTASH_WRITER_PASSWORD: secrets.get("logstash_writer_password"),
+        MONITOR_USER: ELASTICSEARCH_MONITOR_USER,
+        MONITOR_PASSWORD: secrets.get("elasticsearch_monitor_password"),
         ...(secrets.has("grafana_es_password") ? { GRAFANA_ES_PASSWORD: secrets.get("grafana_es_password") } : {}),
       },
       files: { [ELASTICSEARCH_SETUP_SCRIPT]: ctx.assets.file("elasticsearch/setup.sh") },

@@ -1,6 +1,9 @@
 import type { ServiceDescriptor } from "../service";
 import { alertmanager } from "./alertmanager";
+import { blackbox } from "./blackbox";
+import { cadvisor } from "./cadvisor";
 import { elasticsearch } from "./elasticsearch";
+import { elasticsearchExporter } from "./elasticsearch-exporter";
 import { grafana } from "./grafana";
 import { kibana } from "./kibana";
 import { logstash } from "./logstash";
@@ -14,7 +17,18 @@ import { prometheus } from "./prometheus";
  * an ordinary module that tests can add to a catalog of their own. Add a service: write
  * stacks/services/<name>.ts (a descriptor, see stacks/service.ts) and add it here.
  */
-export const SERVICES: readonly ServiceDescriptor[] = [prometheus, nodeExporter, alertmanager, grafana, elasticsearch, logstash, kibana];
+export const SERVICES: readonly ServiceDescriptor[] = [
+  prometheus,
+  nodeExporter,
+  alertmanager,
+  grafana,
+  elasticsearch,
+  logstash,
+  kibana,
+  blackbox,
+  elasticsearchExporter,
+  cadvisor,
+];
 
 /** A service of a catalog by its name. */
 export function serviceNamed(name: string, catalog: readonly ServiceDescriptor[] = SERVICES): ServiceDescriptor {

@@ -59,7 +59,11 @@ function staticJob(job: string, targets: string[], extra: Record<string, unknown
 
 /** The job of every service the environment runs that has one (its descriptor's `scrape`). */
 function stackJobs(env: Environment): ScrapeConfig[] {
-  return runningServices(env).flatMap((service) => (service.scrape ? [staticJob(service.scrape.job, [`${service.scrape.host ?? service.hostname}:${service.port}`])] : []));
+  return runningServices(env).flatMap((service) => {
+    const scrape = service.scrape;
+    if (!scrape) return [];
+    return [staticJob(scrape.job, [`${scrape.host ?? service.hostname}:${service.port}`], { ...scrape.settings?.(env) }), ...(scrape.moreJobs?.(env) ?? [])];
+  });
 }
 
 function protocolJobs(env: Environment): ScrapeConfig[] {

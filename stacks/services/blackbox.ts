@@ -1,0 +1,118 @@
+import { toYaml } from "../config/yaml";
+import { protocolHealthPath, type Environment } from "../environment";
+import type { SecretName } from "../secrets";
+import { defineService, isPublished, runningServices, serviceContainer } from "../service";
+
+/** Paths inside the container where its configuration and the probes' passwords are uploaded. */
+export const BLACKBOX_PATHS = {
+  config: "/etc/blackbox_exporter/config.yml",
+  secretsDir: "/etc/blackbox_exporter/secrets",
+} as const;
+
+const PORT = 9115;
+/** The probes' job in prometheus.yml; the exporter's own metrics are job blackbox_exporter. */
+export const PROBE_JOB = "blackbox";
+/** The module of a plain probe: any 2xx answer within the timeout. */
+const HTTP_2XX = "http_2xx";
+
+/** One endpoint the blackbox exporter probes, and what its probe_* series are labelled with. */
+export interface Probe {
+  /** The stack service (its name in environment files) or the Protocol job it belongs to. */
+  readonly service: string;
+  readonly url: string;
+  /** The blackbox module: http_2xx, or http_2xx_<service> for a probe that logs in. */
+  readonly module: string;
+  /** The secret a module that logs in reads its password from. */
+  readonly secret?: SecretName;
+  readonly user?: string;
+}
+
+/**
+ * What the blackbox exporter probes, from inside the stack's network: every UI and API the
+ * environment publishes (the health endpoint its descriptor names, as Docker's healthcheck and
+ * `npm run health` use it; a service whose endpoint needs a login is probed with its descriptor's
+ * low-privilege `probeAuth`), and every Protocol service it scrapes (`/health` of the registries
+ * and the TEG layer, the metrics path of the others, as `npm run health` does).
+ */
+export function probes(env: Environment): Probe[] {
+  const stack = runningServices(env)
+    .filter(isPublished)
+    .map((service): Probe => {
+      const health = service.health;
+      const url = `http://${service.hostname}:${health.port ?? service.port}${health.path}`;
+      if (!health.auth) return { service: service.name, url, module: HTTP_2XX };
+      if (!health.probeAuth) throw new Error(`service ${service.name}: its health endpoint needs a login; give it a probeAuth (a low-privilege user) for the blackbox probe`);
+      return { service: service.name, url, module: `${HTTP_2XX}_${service.name}`, user: health.probeAuth.user, secret: health.probeAuth.secret };
+    });
+  const protocol = env.scrape.targets.flatMap((target) =>
+    target.targets.map((address): Probe => ({ service: target.job, url: `${target.scheme}://${address}${protocolHealthPath(target)}`, module: HTTP_2XX })),
+  );
+  return [...stack, ...protocol];
+}
+
+/** The secrets the probes log in with. */
+function probeSecrets(env: Environment): SecretName[] {
+  return [...new Set(probes(env).flatMap((probe) => (probe.secret ? [probe.secret] : [])))];
+}
+
+export function blackboxConfig(env: Environment): string {
+  const http = { preferred_ip_protocol: "ip4" };
+  const modules: Record<string, unknown> = { [HTTP_2XX]: { prober: "http", timeout: "5s", http } };
+  for (const probe of probes(env)) {
+    if (!probe.secret) continue;
+    modules[probe.module] = {
+      prober: "http",
+      timeout: "5s",
+      http: { ...http, basic_auth: { username: probe.user, password_file: `${BLACKBOX_PATHS.secretsDir}/${probe.secret}` } },
+    };
+  }
+  return toYaml({ modules });
+}
+
+/**
+ * Prometheus's multi-target pattern: one job whose targets are the probed URLs, each scraped as
+ * /probe?target=<url>&module=<module> on the exporter. Each series carries `service` (whose
+ * endpoint it is), `url`, and as `instance` the probed host:port, the same instance its scrape
+ * job has, so that a target that is down mutes its probe's alert (Alertmanager's inhibition).
+ */
+export function probeJob(env: Environment): Record<string, unknown> {
+  return {
+    job_name: PROBE_JOB,
+    metrics_path: "/probe",
+    static_configs: probes(env).map((probe) => ({ targets: [probe.url], labels: { __param_module: probe.module, service: probe.service } })),
+    relabel_configs: [
+      { source_labels: ["__address__"], target_label: "__param_target" },
+      { source_labels: ["__param_target"], target_label: "url" },
+      { source_labels: ["__param_target"], regex: "[a-z]+://([^/]+).*", target_label: "instance" },
+      { target_label: "__address__", replacement: `${blackbox.hostname}:${PORT}` },
+    ],
+  };
+}
+
+/**
+ * The blackbox exporter: `npm run health`'s checks as continuous probes (probe_success,
+ * probe_duration_seconds), alerted on by ProbeFailed and ProtocolHealthCheckFailed.
+ */
+export const blackbox = defineService({
+  name: "blackbox",
+  title: "Blackbox exporter",
+  image: "prom/blackbox-exporter:v0.28.0",
+  localBuild: true,
+  port: PORT,
+  memoryMb: 64,
+  user: "65534:65534",
+  secrets: probeSecrets,
+  health: { path: "/-/healthy", client: "wget" },
+  scrape: { job: "blackbox_exporter", moreJobs: (env) => [probeJob(env)] },
+  metrics: { sources: ["blackbox_exporter"], ruleFiles: ["probes.rules.yml"] },
+  build: (scope, ctx) => {
+    const { env, secrets } = ctx;
+    return serviceContainer(scope, ctx, {
+      command: [`--config.file=${BLACKBOX_PATHS.config}`, `--web.listen-address=:${PORT}`],
+      files: { [BLACKBOX_PATHS.config]: blackboxConfig(env) },
+      secretFiles: Object.fromEntries(probeSecrets(env).map((name) => [`${BLACKBOX_PATHS.secretsDir}/${name}`, secrets.get(name)])),
+      // Protocol services run on the Docker host, as Prometheus reaches them.
+      extraHosts: { "host.docker.internal": "host-gateway" },
+    });
+  },
+});

@@ -1,0 +1,32 @@
+import { defineService, serviceContainer } from "../service";
+import { ELASTICSEARCH_MONITOR_USER, elasticsearch } from "./elasticsearch";
+
+const PORT = 9114;
+
+/**
+ * prometheus-community/elasticsearch_exporter: the log cluster's health, heap and disk (cluster
+ * health, this node's stats) for ElasticsearchClusterRed and the heap and disk-watermark alerts.
+ * It reads as prometheus_monitor (the `monitor` cluster privilege only), which the setup job
+ * creates: it starts once the setup is done.
+ */
+export const elasticsearchExporter = defineService({
+  name: "elasticsearchExporter",
+  title: "Elasticsearch exporter",
+  image: "quay.io/prometheuscommunity/elasticsearch-exporter:v1.11.0",
+  localBuild: true,
+  port: PORT,
+  memoryMb: 64,
+  user: "65534:65534",
+  needs: [elasticsearch.name],
+  secrets: () => ["elasticsearch_monitor_password"],
+  health: { path: "/healthz", client: "wget" },
+  scrape: { job: "elasticsearch" },
+  metrics: { sources: ["elasticsearch_exporter"], ruleFiles: ["elasticsearch.rules.yml"] },
+  build: (scope, ctx) =>
+    serviceContainer(scope, ctx, {
+      command: [`--es.uri=http://${elasticsearch.hostname}:${elasticsearch.port}`, "--es.timeout=5s", `--web.listen-address=:${PORT}`],
+      // The exporter adds these to es.uri itself, so the password is in no command line.
+      env: { ES_USERNAME: ELASTICSEARCH_MONITOR_USER, ES_PASSWORD: ctx.secrets.get("elasticsearch_monitor_password") },
+      readOnlyRootFs: true,
+    }),
+});
