@@ -3,7 +3,8 @@ import type { ITerraformDependable, TerraformProvider } from "cdktf";
 import type { Construct } from "constructs";
 import type { StackAssets } from "./assets";
 import { ServiceContainer, type ServiceContainerProps } from "./container";
-import type { Environment } from "./environment";
+import type { Environment, FleetHost } from "./environment";
+import type { Pki } from "./pki";
 import type { StackImages } from "./images";
 import type { SecretName, Secrets } from "./secrets";
 
@@ -50,6 +51,12 @@ export interface ServiceDescriptor {
   readonly scrape?: ScrapeJob;
   /** The stack outputs `<name>_url`, its published address. */
   readonly url?: boolean;
+  /**
+   * It serves through the exporter-toolkit's --web.config.file: with `webAuth` on, HTTPS and basic
+   * auth (TF_VAR_web_password), its web config and password file in `secretsDir`; whoever reaches it
+   * (Prometheus, Grafana, Docker's check) authenticates.
+   */
+  readonly webConfig?: { readonly secretsDir: string };
   /** Metrics it exports: the `source` names of assets/metrics.yml, and the rule files (assets/rules) about it, loaded where it runs. */
   readonly metrics?: { readonly sources: readonly string[]; readonly ruleFiles?: readonly string[] };
   /** Builds its resources in `scope` (a construct named after its hostname). */
@@ -106,6 +113,10 @@ export interface BuiltService {
  */
 export interface ServiceContext {
   readonly env: Environment;
+  /** The environment's certificate authority, where something is served over TLS (a fleet, webAuth). */
+  readonly pki?: Pki;
+  /** The fleet (`hosts:`): each host with its own provider alias, private network and images. */
+  readonly fleet: readonly FleetMember[];
   readonly assets: StackAssets;
   /** The Docker host it is built on; unset: the stack's default provider. */
   readonly provider?: TerraformProvider;
@@ -120,6 +131,34 @@ export interface ServiceContext {
   readonly after: readonly ITerraformDependable[];
   /** Whether the environment runs the named service; a name no descriptor has is an error. */
   runs(name: string): boolean;
+}
+
+/** A monitored Docker host of the fleet, as services build on it. */
+export interface FleetMember {
+  readonly host: FleetHost;
+  readonly provider: TerraformProvider;
+  readonly network: Network;
+  readonly images: StackImages;
+}
+
+/** The docker provider alias of a fleet host (Terraform: docker.<alias>). */
+export function fleetAlias(hostName: string): string {
+  return `fleet-${hostName}`;
+}
+
+/**
+ * Docker's healthcheck of an endpoint served over TLS with basic auth (a web config). With the
+ * password in a file inside the container: the endpoint itself, authenticated (readiness). Without
+ * one (an exporter on a fleet host holds only the hash): the server answers TLS and refuses a
+ * request without credentials (401), which is all a host that must not hold the password can show.
+ */
+export function tlsHealthcheckCommand(service: ServiceDescriptor, auth: { readonly user: string; readonly passwordFile: string } | undefined): string {
+  const health = service.health;
+  if (health.client !== "wget") throw new Error(`service ${service.name}: a TLS healthcheck runs busybox wget`);
+  const url = `https://127.0.0.1:${health.port ?? service.port}${health.path}`;
+  // The certificate names the addresses clients use, not 127.0.0.1: Docker's check only asks the process.
+  if (!auth) return `wget -q --no-check-certificate -O /dev/null ${url} 2>&1 | grep -q ' 401 '`;
+  return `wget -q --no-check-certificate -O /dev/null --header "Authorization: Basic $(printf '%s:%s' ${auth.user} "$(cat ${auth.passwordFile})" | base64 -w0)" ${url}`;
 }
 
 /** A descriptor from its parameters, defaults filled in (hostname: the name in kebab-case) and checked. */
@@ -168,18 +207,22 @@ export function publishedPorts(service: ServiceDescriptor, env: Environment): No
   return [{ internal: service.port, external }, ...(service.extraPorts ?? []).map((extra) => ({ internal: extra.internal, external, protocol: extra.protocol }))];
 }
 
-type Extras = Omit<ServiceContainerProps, "ctx" | "service" | "image" | "memoryMb" | "healthcheck" | "ports" | "dataPath" | "user" | "runsAsRoot"> & {
+type Extras = Omit<ServiceContainerProps, "ctx" | "service" | "image" | "memoryMb" | "ports" | "dataPath" | "user" | "runsAsRoot" | "healthcheck"> & {
   /** One of several instances (one per Docker host): named `<hostname>-<instance>`. */
   readonly instance?: string;
+  /** Published there instead of the descriptor's host port on the bind address (a fleet host's exporter). */
+  readonly publishOn?: { readonly ip: string; readonly port: number };
+  /** Docker's check, when not the descriptor's plain HTTP one (TLS: tlsHealthcheckCommand). */
+  readonly healthcheck?: string;
 };
 
 /**
  * The service's container as its descriptor and the environment say (image, memory, ports, data
  * volume, healthcheck, user, what it waits for), plus what only the service knows (`extras`).
  */
-export function serviceContainer(scope: Construct, ctx: ServiceContext, { instance, ...extras }: Extras = {}): ServiceContainer {
+export function serviceContainer(scope: Construct, ctx: ServiceContext, { instance, publishOn, ...extras }: Extras = {}): ServiceContainer {
   const service = ctx.service;
-  const ports = publishedPorts(service, ctx.env);
+  const ports = publishOn ? [{ internal: service.port, external: publishOn.port, ip: publishOn.ip }] : publishedPorts(service, ctx.env);
   const name = instance ? `${service.hostname}-${instance}` : service.hostname;
   return new ServiceContainer(scope, name, {
     ctx,
@@ -190,8 +233,8 @@ export function serviceContainer(scope: Construct, ctx: ServiceContext, { instan
     runsAsRoot: service.runsAsRoot,
     ports: ports.length ? ports : undefined,
     dataPath: service.dataPath,
-    healthcheck: healthcheckCommand(service),
     dependsOn: ctx.after.length ? [...ctx.after] : undefined,
     ...extras,
+    healthcheck: extras.healthcheck ?? healthcheckCommand(service),
   });
 }
