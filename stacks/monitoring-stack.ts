@@ -52,6 +52,8 @@ export class MonitoringStack extends TerraformStack {
     });
     // The environment's CA, only where something is served over TLS.
     const pki = env.hosts.length || env.webAuth.enabled ? new Pki(this, "pki", env.name) : undefined;
+    // Not a secret: the certificate clients (a browser, curl, another Prometheus) check the stack's servers against.
+    if (pki) new TerraformOutput(this, "ca_pem", { value: pki.caPem });
     const shared = { env, assets, network, pki, fleet, images: new StackImages(this, "images"), secrets: new Secrets(this, "secrets", env), runs: (name: string) => runs(env, name) };
 
     // The one place services are composed: each descriptor builds itself from one context.

@@ -15,7 +15,7 @@ export const ALERTMANAGER_PATHS = {
 
 const DATA_PATH = "/alertmanager";
 
-/** Its secrets: the receivers', by the alerting switch that turns each on; the web password (webAuth: Docker's check reads it). */
+/** Its secrets: the receivers', by the alerting switch that turns each on; the web password (webAuth: its web config holds the hash). */
 function alertmanagerSecrets(env: Environment): SecretName[] {
   return [...receiverSecrets(env), ...(env.webAuth.enabled ? (["web_password"] as const) : [])];
 }
@@ -48,12 +48,12 @@ export const alertmanager = defineService({
   metrics: { sources: ["alertmanager"], ruleFiles: ["alertmanager.rules.yml"] },
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
-    const secretFiles = Object.fromEntries(alertmanagerSecrets(env).map((name) => [`${ALERTMANAGER_PATHS.secretsDir}/${name}`, secrets.get(name)]));
+    const secretFiles = Object.fromEntries(receiverSecrets(env).map((name) => [`${ALERTMANAGER_PATHS.secretsDir}/${name}`, secrets.get(name)]));
     // webAuth: HTTPS with basic auth (prometheus.ts says how Prometheus reaches it).
     const web = env.webAuth.enabled && ctx.pki ? webConfig(ALERTMANAGER_PATHS.secretsDir, webCertificate(ctx.pki, env, ctx.service), { [env.webAuth.user]: secrets.bcrypt("web_password") }) : undefined;
     return serviceContainer(scope, ctx, {
       command: [...alertmanagerFlags(), ...(web ? [web.flag] : [])],
-      healthcheck: web ? tlsHealthcheckCommand(ctx.service, { user: env.webAuth.user, passwordFile: secretFile("web_password") }) : undefined,
+      healthcheck: web ? tlsHealthcheckCommand(ctx.service) : undefined,
       files: {
         [ALERTMANAGER_PATHS.config]: alertmanagerConfig(env),
         ...filesIn(ALERTMANAGER_PATHS.templatesDir, ctx.assets.folder("alertmanager", ".tmpl")),

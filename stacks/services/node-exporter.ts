@@ -72,6 +72,6 @@ function fleetExporter(scope: Construct, ctx: ServiceContext, { host, provider, 
     mounts: HOST_MOUNTS,
     // Uploads need a writable root (docker cp); the exporter still runs as nobody with no capabilities.
     secretFiles: web.files,
-    healthcheck: tlsHealthcheckCommand(ctx.service, undefined),
+    healthcheck: tlsHealthcheckCommand(ctx.service),
   });
 }

@@ -67,7 +67,7 @@ export const prometheus = defineService({
         ...filesIn(PROMETHEUS_PATHS.rulesDir, rendered),
       },
       secretFiles: Object.keys(secretFiles).length || web ? { ...secretFiles, ...web?.files } : undefined,
-      healthcheck: web ? tlsHealthcheckCommand(ctx.service, { user: env.webAuth.user, passwordFile: secretPath("web_password") }) : undefined,
+      healthcheck: web ? tlsHealthcheckCommand(ctx.service) : undefined,
       // Protocol services run on the Docker host; Linux engines only resolve this name when told to.
       extraHosts: { "host.docker.internal": "host-gateway" },
     });
