@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { stringify } from "yaml";
+import { bcryptHash } from "./lib/secret-file";
 import { replayDeploy, replayDestroy, replayOf, replayReplace, type Replay } from "./bench/replay";
 
 /**
@@ -15,7 +16,10 @@ import { replayDeploy, replayDestroy, replayOf, replayReplace, type Replay } fro
  *           container is healthy, a config change that replaces one container, and destroy, each
  *           against a floor measured in the same run: the same resources as plain Docker
  *           commands, all at once, with the same healthchecks (scripts/bench/replay.ts)
- * BENCH_RUNS (default 3) runs each; BENCH=synth or BENCH=deploy runs one part.
+ *   fleet:  synth and plan (no apply) of an environment whose fleet has 1, 10 and 50 hosts, as
+ *           ratios to the one-host case. Every host is this machine's engine behind a socket path
+ *           of its own (a provider each, as with real hosts; no network latency measured)
+ * BENCH_RUNS (default 3) runs each; BENCH=synth, BENCH=deploy or BENCH=fleet runs one part.
  */
 
 const root = path.resolve(__dirname, "../..");
@@ -180,10 +184,67 @@ async function healthcheckCost(replay: Replay): Promise<string> {
   return `${replay.containers.length} containers checked every ${interval}: ${(checking * 100).toFixed(1)}% of one core at rest against ${(quiet * 100).toFixed(1)}% checked hourly (≈ ${((checking - quiet) * 100).toFixed(1)}% for the checks)`;
 }
 
+/** The engine's environment as the bootstrap writes it (.tools/env.sh), after running it. */
+function engineEnvironment(): NodeJS.ProcessEnv {
+  run(path.join(root, "scripts/bootstrap.sh"), ["--deploy"]);
+  const printed = spawnSync("bash", ["-c", "source .tools/env.sh && env -0"], { cwd: root, encoding: "utf8" }).stdout;
+  return Object.fromEntries(printed.split("\0").filter(Boolean).map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]));
+}
+
+async function fleetBench(): Promise<void> {
+  const engineEnv = engineEnvironment();
+  const engine = engineEnv.TERRAFORM_BINARY_NAME ?? "tofu";
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "pm-bench-fleet-"));
+  const password = crypto.randomBytes(18).toString("hex");
+  const counts = [1, 10, 50];
+  const results: { hosts: number; synth: Figure; plan: Figure }[] = [];
+  try {
+    for (const count of counts) {
+      const name = `fleet${count}`;
+      const dirs = { environments: path.join(work, name, "environments"), out: path.join(work, name, "out"), state: path.join(work, name, "state") };
+      fs.mkdirSync(dirs.environments, { recursive: true });
+      // Distinct endpoints (the schema refuses a Docker host twice) that all reach this engine.
+      const hosts = Array.from({ length: count }, (_, i) => {
+        const socket = path.join(work, name, `host-${i}.sock`);
+        fs.symlinkSync("/var/run/docker.sock", socket);
+        return { name: `host-${i}`, docker: { host: `unix://${socket}` }, address: `10.255.${Math.floor(i / 250)}.${(i % 250) + 1}` };
+      });
+      fs.writeFileSync(path.join(dirs.environments, `${name}.yaml`), stringify({ name, services: ["prometheus", "nodeExporter"], hosts }));
+      const env = {
+        ...engineEnv,
+        PM_ENVIRONMENTS_DIR: dirs.environments,
+        PM_STATE_DIR: dirs.state,
+        CDKTF_OUTDIR: dirs.out,
+        TF_VAR_fleet_scrape_password: password,
+        TF_VAR_fleet_scrape_password_bcrypt: bcryptHash(password, name, "fleet_scrape_password"),
+      };
+      const stackDir = path.join(dirs.out, "stacks", name);
+      const synth: number[] = [];
+      const plan: number[] = [];
+      for (let i = 0; i < runs; i++) synth.push(await seconds(() => run(process.execPath, [path.join(root, "dist/main.js")], env)));
+      run(engine, [`-chdir=${stackDir}`, "init", "-input=false", "-no-color"], env);
+      for (let i = 0; i < runs; i++) plan.push(await seconds(() => run(engine, [`-chdir=${stackDir}`, "plan", "-input=false", "-lock=false", "-no-color"], env)));
+      results.push({ hosts: count, synth: figure(synth), plan: figure(plan) });
+      process.stderr.write(`bench: fleet of ${count} done\n`);
+    }
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  const [one] = results;
+  console.log(`synth and plan (no apply) of a fleet environment (Prometheus, Node Exporter on every host), median (min–max) of ${runs} runs:`);
+  for (const r of results) {
+    console.log(`  ${String(r.hosts).padStart(3)} hosts  synth ${show(r.synth)} ×${(r.synth.median / one.synth.median).toFixed(2)}   plan ${show(r.plan)} ×${(r.plan.median / one.plan.median).toFixed(2)}`);
+  }
+  const last = results[results.length - 1];
+  const perHost = (a: Figure, b: Figure) => (((b.median - a.median) / (last.hosts - one.hosts)) * 1000).toFixed(0);
+  console.log(`  each host beyond the first adds ≈ ${perHost(one.synth, last.synth)} ms of synth and ${perHost(one.plan, last.plan)} ms of plan`);
+}
+
 async function main(): Promise<void> {
   const only = process.env.BENCH;
   if (!only || only === "synth") await synthBench();
   if (!only || only === "deploy") await deployBench();
+  if (!only || only === "fleet") await fleetBench();
 }
 
 main().catch((error: unknown) => {

@@ -3,7 +3,8 @@
 #   1. a Docker engine that answers `docker info` (starts dockerd if needed)
 #   2. an engine: $TERRAFORM_BINARY_NAME, else tofu or terraform on PATH, else
 #      OpenTofu built from Go modules          -> .tools/bin/tofu
-#   3. the kreuzwerker/docker provider 3.6.2, built from its source archive, in a
+#   3. the kreuzwerker/docker provider 3.6.2, built from its source archive, and
+#      hashicorp/tls 4.1.0 (the environment's CA), built from its Go module, in a
 #      filesystem mirror + CLI config so `init` never goes to the network
 #   4. promtool and amtool of the catalog's Prometheus and Alertmanager, built
 #      from Go modules (Debian's older .debs if that fails), and actionlint
@@ -55,6 +56,13 @@ PROVIDER_VENDOR_ARCHIVE=$ROOT/../shared/vendor/terraform-provider-docker-$PROVID
 # warning on every run.
 PROVIDER_SOURCE_VERSION=${PROVIDER_SOURCE_VERSION:-v0.0.0-20260916201441-96d331c98ff4}
 
+# hashicorp/tls: the version the cdktf bindings (@cdktf/provider-tls 11.0.1)
+# pin. Its tags lack the /v4 its go.mod would need, so the Go proxy serves its
+# commits only as pseudo-versions: this one is the v4.1.0 release commit
+# (eefba144662d, 2025-04-23; its CHANGELOG opens with 4.1.0).
+TLS_PROVIDER_VERSION=4.1.0
+TLS_PROVIDER_MODULE_VERSION=v1.2.1-0.20250423195406-eefba144662d
+
 PROVIDERS=$TOOLS/providers
 RC=$TOOLS/tofu.rc
 # One mirror entry per registry host: tofu resolves "kreuzwerker/docker" to
@@ -76,6 +84,7 @@ os_arch() {
   case "$(uname -m)" in x86_64) echo linux_amd64 ;; aarch64 | arm64) echo linux_arm64 ;; *) die "unsupported arch $(uname -m)" ;; esac
 }
 provider_bin() { echo "$PROVIDERS/$1/kreuzwerker/docker/$PROVIDER_VERSION/$(os_arch)/terraform-provider-docker_v$PROVIDER_VERSION"; }
+tls_provider_bin() { echo "$PROVIDERS/$1/hashicorp/tls/$TLS_PROVIDER_VERSION/$(os_arch)/terraform-provider-tls_v$TLS_PROVIDER_VERSION"; }
 docker_ok() { timeout 20 docker info >/dev/null 2>&1; }
 need_go() {
   command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
@@ -210,11 +219,11 @@ ensure_tofu() {
 # ---------------------------------------------------------------- 3. provider
 write_rc() {
   local inc="" r
-  for r in "${REGISTRIES[@]}"; do inc+="\"$r/kreuzwerker/docker\", "; done
+  for r in "${REGISTRIES[@]}"; do inc+="\"$r/kreuzwerker/docker\", \"$r/hashicorp/tls\", "; done
   inc=${inc%, }
   cat >"$RC.new" <<EOF
-# Written by scripts/bootstrap.sh. kreuzwerker/docker comes only from the
-# local mirror, never from the network; anything else as usual.
+# Written by scripts/bootstrap.sh. kreuzwerker/docker and hashicorp/tls come
+# only from the local mirror, never from the network; anything else as usual.
 disable_checkpoint = true
 provider_installation {
   filesystem_mirror {
@@ -305,6 +314,35 @@ EOF
   echo "$PROVIDER_FROM" >"$stamp"
   say "provider docker $PROVIDER_VERSION" "ok (built from $PROVIDER_FROM_SAYS in $(($(now) - t0)) s)"
   verify_engines
+}
+
+# hashicorp/tls from its Go module, filed under 4.1.0 for every registry host.
+tls_provider_present() {
+  local r
+  [[ -f $TOOLS/build/tls-provider/built-from && $(cat "$TOOLS/build/tls-provider/built-from") == "$TLS_PROVIDER_MODULE_VERSION" ]] || return 1
+  for r in "${REGISTRIES[@]}"; do [[ -x $(tls_provider_bin "$r") ]] || return 1; done
+}
+ensure_tls_provider() {
+  local dir=$TOOLS/build/tls-provider r first t0
+  first=$(tls_provider_bin "${REGISTRIES[0]}")
+  if tls_provider_present; then
+    say "provider tls $TLS_PROVIDER_VERSION" "ok (already built)"
+    return
+  fi
+  need_go
+  t0=$(now)
+  rm -f "$dir/built-from"
+  mkdir -p "$dir" "$(dirname "$first")"
+  say "provider tls $TLS_PROVIDER_VERSION" "building from Go module $TLS_PROVIDER_MODULE_VERSION (a minute when cold)"
+  printf 'module bootstrap/tls-provider\n\ngo 1.23.7\n\nrequire github.com/hashicorp/terraform-provider-tls %s\n' "$TLS_PROVIDER_MODULE_VERSION" >"$dir/go.mod"
+  go_build "$dir" -ldflags "-s -w -X main.version=$TLS_PROVIDER_VERSION" -o "$first.new" github.com/hashicorp/terraform-provider-tls
+  mv -f "$first.new" "$first"
+  for r in "${REGISTRIES[@]:1}"; do
+    mkdir -p "$(dirname "$(tls_provider_bin "$r")")"
+    ln -f "$first" "$(tls_provider_bin "$r")"
+  done
+  echo "$TLS_PROVIDER_MODULE_VERSION" >"$dir/built-from"
+  say "provider tls $TLS_PROVIDER_VERSION" "ok (built in $(($(now) - t0)) s)"
 }
 
 # Offline init + plan of a docker_network with each engine there is.
@@ -452,6 +490,7 @@ main() {
     # An engine the user already has is used as it is: no need to build OpenTofu.
     if engine=$(engine_on_path); then step say "opentofu $TOFU_VERSION" "not built: using $engine"; else step ensure_tofu; fi
     step ensure_provider
+    step ensure_tls_provider
   fi
   # --deploy (deploy, destroy, plan): the test-only tools are not needed.
   if [[ ${1:-} != --deploy ]]; then

@@ -126,7 +126,7 @@ engine() {
 init_key=$({
   node -p "JSON.stringify(require(require('node:path').resolve('$dir/cdk.tf.json')).terraform)"
   echo "${PG_CONN_STR:-}"
-  cat .tools/build/docker-provider/built-from 2>/dev/null || true
+  cat .tools/build/docker-provider/built-from .tools/build/tls-provider/built-from 2>/dev/null || true
 } | sha256sum | cut -d' ' -f1)
 if [[ ! -f $dir/.terraform/pm-init || $(cat "$dir/.terraform/pm-init") != "$init_key" ]]; then
   engine init -input=false -reconfigure

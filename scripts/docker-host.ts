@@ -1,11 +1,19 @@
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { loadEnvironmentFile, type Environment } from "../stacks/environment";
+import { nodeExporter } from "../stacks/services/node-exporter";
 
-/** The docker CLI's environment for an environment's Docker host (unix, ssh, or tcp with TLS). */
-export function dockerEnv(env: Environment): NodeJS.ProcessEnv {
-  const variables: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: env.docker.host };
-  if (env.docker.certPath) Object.assign(variables, { DOCKER_CERT_PATH: env.docker.certPath, DOCKER_TLS_VERIFY: "1" });
+/** A Docker API endpoint: the stack's (`docker:`) or a fleet host's (`hosts[].docker`). */
+export interface DockerEndpoint {
+  readonly host: string;
+  readonly certPath?: string;
+}
+
+/** The docker CLI's environment for an environment's Docker host, or any endpoint (unix, ssh, or tcp with TLS). */
+export function dockerEnv(target: Environment | DockerEndpoint): NodeJS.ProcessEnv {
+  const endpoint = "docker" in target ? target.docker : target;
+  const variables: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: endpoint.host };
+  if (endpoint.certPath) Object.assign(variables, { DOCKER_CERT_PATH: endpoint.certPath, DOCKER_TLS_VERIFY: "1" });
   return variables;
 }
 
@@ -15,6 +23,23 @@ export function hostProblem(env: Environment, timeoutMs = 20_000): string | unde
   if (version.status === 0) return undefined;
   const reason = version.error ? version.error.message : (version.stderr.trim().split("\n").pop() ?? `exit ${version.status}`);
   return `the Docker host ${env.docker.host} cannot be reached: ${reason || `no answer within ${timeoutMs / 1000} s`}`;
+}
+
+/** Why each fleet host that does not answer does not, naming it; asked side by side (a large fleet takes one timeout, not one per host). */
+export async function fleetProblems(env: Environment, timeoutMs = 20_000): Promise<string[]> {
+  const answers = await Promise.all(
+    env.hosts.map(
+      (host) =>
+        new Promise<string | undefined>((resolve) => {
+          const child = spawn("docker", ["version", "--format", "{{.Server.Version}}"], { env: dockerEnv(host.docker), timeout: timeoutMs });
+          let stderr = "";
+          child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+          child.on("error", (error) => resolve(error.message));
+          child.on("close", (code, signal) => resolve(code === 0 ? undefined : signal ? `no answer within ${timeoutMs / 1000} s` : stderr.trim().split("\n").pop() || `exit ${code}`));
+        }),
+    ),
+  );
+  return env.hosts.flatMap((host, index) => (answers[index] === undefined ? [] : [`fleet host ${host.name} (${host.docker.host}) cannot be reached: ${answers[index]}`]));
 }
 
 /** The image ID a Docker engine has for a reference, or nothing. */
@@ -27,8 +52,8 @@ function imageId(reference: string, variables: NodeJS.ProcessEnv): string | unde
  * Images built on this machine reach a remote Docker host the way they would without a registry:
  * `docker save | docker load`, only when the host lacks that very image. Returns what was sent.
  */
-export function sendLocalImages(env: Environment, references: readonly string[]): string[] {
-  const remote = dockerEnv(env);
+export function sendLocalImages(target: Environment | DockerEndpoint, references: readonly string[]): string[] {
+  const remote = dockerEnv(target);
   // The engine the images were built on: the one this shell's docker talks to.
   const local = process.env;
   const sent: string[] = [];
@@ -40,13 +65,19 @@ export function sendLocalImages(env: Environment, references: readonly string[])
       env: local,
       encoding: "utf8",
     });
-    if (copy.status !== 0) throw new Error(`sending ${reference} to ${env.docker.host} failed: ${copy.stderr.trim()}`);
+    if (copy.status !== 0) throw new Error(`sending ${reference} to ${remote.DOCKER_HOST} failed: ${copy.stderr.trim()}`);
     sent.push(reference);
   }
   return sent;
 }
 
-// `node dist/scripts/docker-host.js send ENV TAG…`: what deploy runs after building local images.
+/** The images each fleet host runs (its Node Exporter's). */
+export function fleetImages(env: Environment): string[] {
+  return env.hosts.length ? [env.images[nodeExporter.name]] : [];
+}
+
+// `node dist/scripts/docker-host.js send ENV TAG…`: what deploy runs after building local images:
+// every tag to the stack's Docker host, and to each fleet host the tags it runs.
 if (require.main === module) {
   const [command, name, ...references] = process.argv.slice(2);
   if (command !== "send" || !name) {
@@ -56,5 +87,9 @@ if (require.main === module) {
     const environments = process.env.PM_ENVIRONMENTS_DIR ?? path.resolve(__dirname, "../../environments");
     const env = loadEnvironmentFile(path.join(environments, `${name}.yaml`));
     for (const reference of sendLocalImages(env, references)) console.log(`${reference} → ${env.docker.host}`);
+    const forFleet = references.filter((reference) => fleetImages(env).includes(reference));
+    for (const host of env.hosts) {
+      for (const reference of sendLocalImages(host.docker, forFleet)) console.log(`${reference} → ${host.name} (${host.docker.host})`);
+    }
   }
 }

@@ -63,8 +63,9 @@ export function healthChecks(env: Environment, secrets: HealthSecrets = {}, host
   for (const service of runningServices(env).filter(isPublished)) {
     const health = service.health;
     const published = `${host}:${env.ports[service.name]}`;
-    if ((health.port ?? service.port) !== service.port) {
-      // Its health endpoint is not published: from outside, its published port must take connections.
+    // Its health endpoint is not published, or is behind webAuth (HTTPS with a password checked
+    // against the environment's CA, which this check does not hold): its published port must take connections.
+    if ((health.port ?? service.port) !== service.port || (env.webAuth.enabled && service.webConfig)) {
       checks.push({ name: service.name, url: `tcp://${published}` });
       continue;
     }

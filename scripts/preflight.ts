@@ -4,12 +4,13 @@ import { EnvironmentError, loadEnvironmentFile, type Catalog, type Environment }
 import { runningServices } from "../stacks/service";
 import { SERVICES } from "../stacks/services";
 import { requiredSecrets, SECRETS } from "../stacks/secrets";
-import { dockerEnv, hostProblem } from "./docker-host";
+import { dockerEnv, fleetProblems, hostProblem } from "./docker-host";
 
 /**
  * What a deploy needs, checked in seconds before anything slow (building OpenTofu, the provider
- * or images, planning): the environment file is valid, every image is on the Docker host or can
- * be pulled there, and every secret is set. All problems are reported at once.
+ * or images, planning): the environment file is valid, the Docker host and every fleet host
+ * answer, every image is on the Docker host or can be pulled there, and every secret is set. All
+ * problems are reported at once.
  *
  *   node dist/scripts/preflight.js ENV        exit 0 and print the local builds the deploy needs
  *                                             (one name per line), or exit 1 naming every problem
@@ -31,6 +32,8 @@ export type ImageState = "present" | "pulled" | "standin" | { readonly missing: 
 export interface DockerHost {
   /** Why the host does not answer, or nothing. */
   problem(): string | undefined;
+  /** Why each fleet host (hosts:) that does not answer does not, naming it. */
+  fleetProblems?(): Promise<string[]>;
   /** What the host knows about an image; it pulls one it lacks. */
   image(reference: string): Promise<ImageState>;
 }
@@ -78,6 +81,8 @@ export async function preflight(env: Environment, host: DockerHost, { variables,
   // A host that does not answer is named once, instead of a failure per image (or a provider stack trace).
   const unreachable = host.problem();
   if (unreachable) problems.push(unreachable);
+  // Every fleet host too: one plan deploys to all of them.
+  problems.push(...((await host.fleetProblems?.()) ?? []));
   for (const reference of images && !unreachable ? imagesOf(env) : []) {
     const local = localBuild(reference, env.catalog);
     if (local && "problem" in local) problems.push(local.problem);
@@ -123,6 +128,7 @@ export function dockerHost(env: Environment, pullTimeoutSeconds = 120): DockerHo
   const variables = dockerEnv(env);
   return {
     problem: () => hostProblem(env),
+    fleetProblems: () => fleetProblems(env),
     image: async (reference) => {
       const inspect = spawnSync("docker", ["image", "inspect", "--format", `{{ index .Config.Labels "${STANDIN_LABEL}" }}`, reference], {
         env: variables,

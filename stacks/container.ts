@@ -21,8 +21,8 @@ export interface ServiceContainerProps {
   readonly entrypoint?: string[];
   /** Environment variables; values may be Terraform references to sensitive variables. */
   readonly env?: Record<string, string>;
-  /** Container port → host port, published on the context's bind address (TCP unless it says udp). */
-  readonly ports?: ReadonlyArray<{ readonly internal: number; readonly external: number; readonly protocol?: "udp" }>;
+  /** Container port → host port, published on the context's bind address unless `ip` says where (TCP unless it says udp). */
+  readonly ports?: ReadonlyArray<{ readonly internal: number; readonly external: number; readonly protocol?: "udp"; readonly ip?: string }>;
   /** Mount path of the named data volume `<environment>-<service>-data`. */
   readonly dataPath?: string;
   /** File path in the container → content. Terraform interpolation in content is escaped. */
@@ -111,7 +111,7 @@ export class ServiceContainer extends Construct {
       user: props.user,
       labels: [...labels, healthcheckLabel],
       networksAdvanced: [{ name: network.name, aliases: [props.service] }],
-      ports: (props.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: env.bindAddress, protocol: p.protocol })),
+      ports: (props.ports ?? []).map((p) => ({ internal: p.internal, external: p.external, ip: p.ip ?? env.bindAddress, protocol: p.protocol })),
       volumes: this.volume ? [{ volumeName: this.volume.name, containerPath: props.dataPath }] : undefined,
       mounts: props.mounts,
       upload: uploads.length ? uploads : undefined,

@@ -20,11 +20,15 @@ export class HardeningError extends Error {
 export interface HardeningOptions {
   /** The only address ports may be published on (the environment's bindAddress). */
   readonly bindAddress: string;
+  /** For containers on a fleet host: its provider alias → the only address they may publish on (the host's publishAddress). */
+  readonly hostAddresses?: Readonly<Record<string, string>>;
 }
 
 /** The parts of a synthesized docker_container the rules read. */
 interface ContainerJson {
   readonly name?: string;
+  /** `docker.<alias>` for a container on a fleet host; unset: the stack's Docker host. */
+  readonly provider?: string;
   readonly capabilities?: { readonly add?: readonly string[]; readonly drop?: readonly string[] };
   readonly security_opts?: readonly string[];
   readonly privileged?: boolean;
@@ -78,6 +82,7 @@ export const HARDENING_RULES: readonly Rule[] = [
   },
   {
     name: "bind-address",
+    // On the stack's Docker host: the bind address; on a fleet host: the address it publishes on.
     check: (c, { bindAddress }) => {
       const elsewhere = (c.ports ?? []).filter((p) => p.ip !== bindAddress).map((p) => `${p.ip ?? "all addresses"}:${p.external ?? p.internal}`);
       return elsewhere.length ? `ports must be published on ${bindAddress} only (has ${elsewhere.join(", ")})` : undefined;
@@ -116,7 +121,10 @@ export class Hardening implements IAspect {
     const resources = (stack.toTerraform() as { resource?: { docker_container?: Record<string, ContainerJson> } }).resource?.docker_container ?? {};
     const problems = containers.flatMap((container) => {
       const json = resources[container.friendlyUniqueId] ?? {};
-      const context = { bindAddress: this.options.bindAddress, rootReason: rootReasons.get(container) };
+      const alias = json.provider?.replace(/^docker\./, "");
+      const hostAddress = alias ? this.options.hostAddresses?.[alias] : undefined;
+      if (alias && hostAddress === undefined) return [`  ${json.name ?? container.node.path}: bind-address: runs through provider ${json.provider}, which is no fleet host's`];
+      const context = { bindAddress: hostAddress ?? this.options.bindAddress, rootReason: rootReasons.get(container) };
       const who = `${json.name ?? container.node.path} (docker_container.${container.friendlyUniqueId})`;
       return HARDENING_RULES.flatMap((rule) => {
         const problem = rule.check(json, context);

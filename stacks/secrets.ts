@@ -23,10 +23,12 @@ export interface SecretSpec {
   readonly validation: Validation;
   /** A local deploy may generate it at random; the receivers' keys come from their services. */
   readonly generate: boolean;
+  /** The scripts also pass TF_VAR_<name>_bcrypt, its bcrypt hash (scripts/lib/secret-file.js: the same on every plan). */
+  readonly bcrypt?: boolean;
 }
 
 // The JSON's types are wide (string, not the kinds): check the table once, when it is loaded.
-function checked(entries: Record<string, { description: string; validation: Record<string, unknown>; generate: boolean }>): Record<SecretName, SecretSpec> {
+function checked(entries: Record<string, { description: string; validation: Record<string, unknown>; generate: boolean; bcrypt?: boolean }>): Record<SecretName, SecretSpec> {
   for (const [name, spec] of Object.entries(entries)) {
     const { kind, minLength } = spec.validation;
     const valid = (kind === "password" && typeof minLength === "number") || kind === "https-url";
@@ -61,6 +63,7 @@ export function requiredSecrets(env: Environment): SecretName[] {
 
 export class Secrets extends Construct {
   private readonly refs = new Map<SecretName, string>();
+  private readonly hashes = new Map<SecretName, string>();
 
   constructor(scope: Construct, id: string, env: Environment) {
     super(scope, id);
@@ -77,7 +80,25 @@ export class Secrets extends Construct {
       // The condition is an HCL expression: it must be interpolated, not a plain string.
       variable.addValidation({ condition: `\${${validation.condition(`var.${name}`)}}`, errorMessage: validation.errorMessage });
       this.refs.set(name, variable.stringValue);
+      if (spec.bcrypt) {
+        const hash = new TerraformVariable(this, `${name}_bcrypt`, {
+          type: "string",
+          sensitive: true,
+          nullable: false,
+          description: `bcrypt hash of ${name} (set by the deploy scripts; else TF_VAR_${name}_bcrypt)`,
+        });
+        hash.overrideLogicalId(`${name}_bcrypt`);
+        hash.addValidation({ condition: `\${can(regex("^\\\\$2[aby]\\\\$[0-9]{2}\\\\$[./A-Za-z0-9]{53}$", var.${name}_bcrypt))}`, errorMessage: `bcrypt hash of ${name}: must be a bcrypt hash ($2b$…); the deploy scripts compute it from TF_VAR_${name}` });
+        this.hashes.set(name, hash.stringValue);
+      }
     }
+  }
+
+  /** A Terraform reference to the bcrypt hash of a secret marked bcrypt in the table. */
+  bcrypt(name: SecretName): string {
+    const ref = this.hashes.get(name);
+    if (!ref) throw new Error(`secret ${name} has no bcrypt hash here (not required, or not marked bcrypt in stacks/secrets.json)`);
+    return ref;
   }
 
   /** Whether the environment needs this secret (requiredSecrets decides, nobody else). */

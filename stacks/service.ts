@@ -3,7 +3,8 @@ import type { ITerraformDependable, TerraformProvider } from "cdktf";
 import type { Construct } from "constructs";
 import type { StackAssets } from "./assets";
 import { ServiceContainer, type ServiceContainerProps } from "./container";
-import type { Environment } from "./environment";
+import type { Environment, FleetHost } from "./environment";
+import type { Pki } from "./pki";
 import type { StackImages } from "./images";
 import type { SecretName, Secrets } from "./secrets";
 
@@ -50,6 +51,12 @@ export interface ServiceDescriptor {
   readonly scrape?: ScrapeJob;
   /** The stack outputs `<name>_url`, its published address. */
   readonly url?: boolean;
+  /**
+   * It serves through the exporter-toolkit's --web.config.file: with `webAuth` on, HTTPS and basic
+   * auth (TF_VAR_web_password), its web config and password file in `secretsDir`; whoever reaches it
+   * (Prometheus, Grafana, Docker's check) authenticates.
+   */
+  readonly webConfig?: { readonly secretsDir: string };
   /** Metrics it exports: the `source` names of assets/metrics.yml, and the rule files (assets/rules) about it, loaded where it runs. */
   readonly metrics?: { readonly sources: readonly string[]; readonly ruleFiles?: readonly string[] };
   /** Builds its resources in `scope` (a construct named after its hostname). */
@@ -112,6 +119,10 @@ export interface BuiltService {
  */
 export interface ServiceContext {
   readonly env: Environment;
+  /** The environment's certificate authority, where something is served over TLS (a fleet, webAuth). */
+  readonly pki?: Pki;
+  /** The fleet (`hosts:`): each host with its own provider alias, private network and images. */
+  readonly fleet: readonly FleetMember[];
   readonly assets: StackAssets;
   /** The Docker host it is built on; unset: the stack's default provider. */
   readonly provider?: TerraformProvider;
@@ -126,6 +137,31 @@ export interface ServiceContext {
   readonly after: readonly ITerraformDependable[];
   /** Whether the environment runs the named service; a name no descriptor has is an error. */
   runs(name: string): boolean;
+}
+
+/** A monitored Docker host of the fleet, as services build on it. */
+export interface FleetMember {
+  readonly host: FleetHost;
+  readonly provider: TerraformProvider;
+  readonly network: Network;
+  readonly images: StackImages;
+}
+
+/** The docker provider alias of a fleet host (Terraform: docker.<alias>). */
+export function fleetAlias(hostName: string): string {
+  return `fleet-${hostName}`;
+}
+
+/**
+ * Docker's healthcheck of a server behind a web config (TLS and basic auth). The images' only
+ * HTTPS client, busybox wget, cannot talk TLS to Go's servers (they require the
+ * signature_algorithms extension it does not send), and a host that must not hold the password
+ * could not authenticate anyway. So the check asks the server in plain HTTP on its TLS port: Go's
+ * HTTP server answers "Client sent an HTTP request to an HTTPS server", which proves it is up and
+ * serving TLS, and nothing more (not readiness: Prometheus's /-/ready needs credentials).
+ */
+export function tlsHealthcheckCommand(service: ServiceDescriptor): string {
+  return `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 127.0.0.1 ${service.health.port ?? service.port} | grep -q 'HTTPS server'`;
 }
 
 /** A descriptor from its parameters, defaults filled in (hostname: the name in kebab-case) and checked. */
@@ -174,18 +210,22 @@ export function publishedPorts(service: ServiceDescriptor, env: Environment): No
   return [{ internal: service.port, external }, ...(service.extraPorts ?? []).map((extra) => ({ internal: extra.internal, external, protocol: extra.protocol }))];
 }
 
-type Extras = Omit<ServiceContainerProps, "ctx" | "service" | "image" | "memoryMb" | "healthcheck" | "ports" | "dataPath" | "user" | "runsAsRoot"> & {
+type Extras = Omit<ServiceContainerProps, "ctx" | "service" | "image" | "memoryMb" | "ports" | "dataPath" | "user" | "runsAsRoot" | "healthcheck"> & {
   /** One of several instances (one per Docker host): named `<hostname>-<instance>`. */
   readonly instance?: string;
+  /** Published there instead of the descriptor's host port on the bind address (a fleet host's exporter). */
+  readonly publishOn?: { readonly ip: string; readonly port: number };
+  /** Docker's check, when not the descriptor's plain HTTP one (TLS: tlsHealthcheckCommand). */
+  readonly healthcheck?: string;
 };
 
 /**
  * The service's container as its descriptor and the environment say (image, memory, ports, data
  * volume, healthcheck, user, what it waits for), plus what only the service knows (`extras`).
  */
-export function serviceContainer(scope: Construct, ctx: ServiceContext, { instance, ...extras }: Extras = {}): ServiceContainer {
+export function serviceContainer(scope: Construct, ctx: ServiceContext, { instance, publishOn, ...extras }: Extras = {}): ServiceContainer {
   const service = ctx.service;
-  const ports = publishedPorts(service, ctx.env);
+  const ports = publishOn ? [{ internal: service.port, external: publishOn.port, ip: publishOn.ip }] : publishedPorts(service, ctx.env);
   const name = instance ? `${service.hostname}-${instance}` : service.hostname;
   return new ServiceContainer(scope, name, {
     ctx,
@@ -196,8 +236,8 @@ export function serviceContainer(scope: Construct, ctx: ServiceContext, { instan
     runsAsRoot: service.runsAsRoot,
     ports: ports.length ? ports : undefined,
     dataPath: service.dataPath,
-    healthcheck: healthcheckCommand(service),
     dependsOn: ctx.after.length ? [...ctx.after] : undefined,
     ...extras,
+    healthcheck: extras.healthcheck ?? healthcheckCommand(service),
   });
 }

@@ -114,23 +114,24 @@ describe("a service added by one descriptor", () => {
 });
 
 describe("a service deployed on every Docker host of a fleet", () => {
-  const fleet = [...SERVICES, hostExporter([{ name: "a", docker: "ssh://deploy@a.example" }, { name: "b", docker: "ssh://deploy@b.example" }])];
-  const environment = parseEnvironment({ name: "fleet", services: ["prometheus", "hostExporter"] }, "fleet-test", fleet);
+  const fleet = [...SERVICES, hostExporter()];
+  const hosts = ["a", "b"].map((name, index) => ({ name, docker: { host: `ssh://deploy@${name}.example` }, address: `${name}.example`, publishAddress: `192.0.2.${10 + index}` }));
+  const environment = parseEnvironment({ name: "fleet", services: ["prometheus", "nodeExporter", "hostExporter"], hosts }, "fleet-test", fleet);
   const stack = new MonitoringStack(Testing.app(), { env: environment, assets: ASSETS, statePath: "/state/fleet.tfstate" });
   const json = JSON.parse(Testing.synth(stack)) as SynthesizedStack & { provider: { docker: { alias?: string; host: string }[] } };
 
   it("runs one hardened instance per host, each through that host's provider alias, network and images", () => {
     expect(json.provider.docker.map((p) => [p.alias, p.host])).toEqual([
       [undefined, "unix:///var/run/docker.sock"],
-      ["a", "ssh://deploy@a.example"],
-      ["b", "ssh://deploy@b.example"],
+      ["fleet-a", "ssh://deploy@a.example"],
+      ["fleet-b", "ssh://deploy@b.example"],
     ]);
     for (const host of ["a", "b"]) {
       const container = containerNamed(json, `fleet-host-exporter-${host}`);
-      expect(container).toMatchObject({ provider: `docker.${host}`, healthcheck: { test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:9100/"] }, user: "65534:65534" });
-      const image = Object.values(json.resource.docker_image).find((i) => i.provider === `docker.${host}`);
+      expect(container).toMatchObject({ provider: `docker.fleet-${host}`, healthcheck: { test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:9100/"] }, user: "65534:65534" });
+      const image = Object.values(json.resource.docker_image).find((i) => i.provider === `docker.fleet-${host}`);
       expect(image).toMatchObject({ name: "prom/node-exporter:v1.12.1" });
-      expect(container.image).toMatch(new RegExp(`^\\$\\{docker_image\\.host-exporter_${host}_images_`));
+      expect(container.image).toMatch(new RegExp(`^\\$\\{docker_image\\.host-${host}_images_`));
     }
     // Synth passed the hardening aspect with every instance in it.
     expect(Aspects.of(stack).all.some((aspect) => aspect instanceof Hardening)).toBe(true);

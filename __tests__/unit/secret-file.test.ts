@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
-import { exportGenerated, parseSecretFile, readSecretFile, secretFilePath, secretValue } from "../../scripts/lib/secret-file";
+import bcrypt from "bcryptjs";
+import { bcryptHash, exportGenerated, parseSecretFile, readSecretFile, secretFilePath, secretValue } from "../../scripts/lib/secret-file";
 import { SECRET_NAMES, SECRETS } from "../../stacks/secrets";
 import { ROOT } from "../helpers/synth";
 
@@ -13,7 +14,8 @@ describe("the local secrets file, .secrets/<env>.env", () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "pm-secrets-"));
     const said: string[] = [];
     const first = exportGenerated(root, "demo", { TF_VAR_elastic_password: "mine" }, (line) => said.push(line));
-    expect(first.map(([variable]) => variable)).toEqual(generatable.filter((n) => n !== "elastic_password").map((n) => `TF_VAR_${n}`));
+    const hashed = SECRET_NAMES.filter((name) => SECRETS[name].bcrypt).map((name) => `TF_VAR_${name}_bcrypt`);
+    expect(first.map(([variable]) => variable)).toEqual([...generatable.filter((n) => n !== "elastic_password").map((n) => `TF_VAR_${n}`), ...hashed]);
     expect(said).toContain("secrets: generated TF_VAR_grafana_admin_password into .secrets/demo.env");
     const file = secretFilePath(root, "demo");
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
@@ -49,7 +51,21 @@ describe("the local secrets file, .secrets/<env>.env", () => {
       stdio: "pipe",
     });
     const exported = Object.fromEntries(out.split("\n").filter((l) => l.startsWith("TF_VAR_")).map((l) => [l.slice(7, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-    expect(exported).toEqual({ ...readSecretFile(root, "demo"), elastic_password: "mine" });
-    expect(Object.keys(exported).sort()).toEqual([...generatable].sort());
+    const hashes = Object.fromEntries(SECRET_NAMES.filter((name) => SECRETS[name].bcrypt).map((name) => [`${name}_bcrypt`, bcryptHash(exported[name], "demo", name)]));
+    expect(exported).toEqual({ ...readSecretFile(root, "demo"), elastic_password: "mine", ...hashes });
+    expect(Object.keys(exported).sort()).toEqual([...generatable, ...Object.keys(hashes)].sort());
+  });
+
+  it("passes the bcrypt hash of a password a web config checks: the same on every plan, verifiable, per environment", () => {
+    const hash = bcryptHash("correct-horse-battery", "prod", "fleet_scrape_password");
+    expect(hash).toMatch(/^\$2b\$10\$[./A-Za-z0-9]{53}$/);
+    expect(bcryptHash("correct-horse-battery", "prod", "fleet_scrape_password")).toBe(hash);
+    expect(bcrypt.compareSync("correct-horse-battery", hash)).toBe(true);
+    expect(bcrypt.compareSync("wrong-horse-battery", hash)).toBe(false);
+    expect(bcryptHash("correct-horse-battery", "dev", "fleet_scrape_password")).not.toBe(hash);
+    expect(bcryptHash("correct-horse-battery", "prod", "web_password")).not.toBe(hash);
+    // Set by the caller (in CI too, where nothing is generated): hashed all the same.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "pm-secrets-"));
+    expect(exportGenerated(root, "prod", { CI: "true", TF_VAR_fleet_scrape_password: "correct-horse-battery" }, () => undefined)).toEqual([["TF_VAR_fleet_scrape_password_bcrypt", hash]]);
   });
 });

@@ -12,7 +12,9 @@
  *       environment needs) and the caller's environment lacks,
  *       generates a value once into .secrets/ENV.env (never in CI, CI=true), then prints
  *       TF_VAR_<name>=<value> pairs, each ended by a NUL byte, for the shell to export.
- *       Run from the project root; says on stderr what it generated.
+ *       Run from the project root; says on stderr what it generated. For a secret marked
+ *       "bcrypt" in the table, also TF_VAR_<name>_bcrypt: its bcrypt hash (bcryptHash), whether
+ *       the value was generated or set by the caller (in CI too: it is derived, not generated).
  */
 const crypto = require("node:crypto");
 const fs = require("node:fs");
@@ -70,6 +72,25 @@ function secretValue(root, environment, name, variables = process.env) {
   return variables[variableOf(name)] || readSecretFile(root, environment)[name];
 }
 
+/** bcrypt's cost: exporters check a scrape's password with it (and cache the result). */
+const BCRYPT_COST = 10;
+
+/**
+ * The bcrypt hash a web config (Prometheus's, an exporter's) checks a password against. The salt
+ * is derived from the password, the environment and the secret's name (HMAC-SHA256, 16 bytes),
+ * so the same password gives the same hash on every plan and on every machine (no change to
+ * apply), while two environments or two secrets with one password still get different hashes.
+ * A salt only has to be unique, not secret: this one is, per password and environment.
+ * @param {string} password
+ * @param {string} environment
+ * @param {string} name the secret's name
+ */
+function bcryptHash(password, environment, name) {
+  const bcrypt = require("bcryptjs");
+  const salt = crypto.createHmac("sha256", password).update(`protocol-monitoring bcrypt salt\0${environment}\0${name}`).digest().subarray(0, 16);
+  return bcrypt.hashSync(password, `$2b$${BCRYPT_COST}$${bcrypt.encodeBase64(salt, 16)}`);
+}
+
 /**
  * Generates what is missing (not in CI) and returns the variables to export.
  * @param {string} root
@@ -82,11 +103,15 @@ function secretValue(root, environment, name, variables = process.env) {
 function exportGenerated(root, environment, variables, say, only) {
   /** @type {[string, string][]} */
   const exported = [];
-  // In CI a missing secret must stop the plan, naming it: nothing is generated there.
-  if (variables.CI === "true") return exported;
   const file = secretFilePath(root, environment);
+  /** @type {Record<string, string>} */
+  const values = {};
   for (const [name, spec] of Object.entries(TABLE)) {
-    if (!spec.generate || variables[variableOf(name)] || (only && !only.includes(name))) continue;
+    if (only && !only.includes(name)) continue;
+    const given = variables[variableOf(name)];
+    if (given) values[name] = given;
+    // In CI a missing secret must stop the plan, naming it: nothing is generated there.
+    if (!spec.generate || given || variables.CI === "true") continue;
     let value = readSecretFile(root, environment)[name];
     if (value === undefined) {
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -97,11 +122,16 @@ function exportGenerated(root, environment, variables, say, only) {
       say(`secrets: generated ${variableOf(name)} into ${path.relative(root, file)}`);
     }
     exported.push([variableOf(name), value]);
+    values[name] = value;
+  }
+  for (const [name, spec] of Object.entries(TABLE)) {
+    const value = values[name];
+    if (/** @type {{ bcrypt?: boolean }} */ (spec).bcrypt && value) exported.push([`${variableOf(name)}_bcrypt`, bcryptHash(value, environment, name)]);
   }
   return exported;
 }
 
-module.exports = { secretFilePath, parseSecretFile, readSecretFile, secretValue, exportGenerated };
+module.exports = { secretFilePath, parseSecretFile, readSecretFile, secretValue, exportGenerated, bcryptHash };
 
 if (require.main === module) {
   const [command, environment, ...only] = process.argv.slice(2);

@@ -2,7 +2,8 @@ import { filesIn } from "../container";
 import { toYaml } from "../config/yaml";
 import type { Environment } from "../environment";
 import type { SecretName } from "../secrets";
-import { defineService, serviceContainer } from "../service";
+import { defineService, serviceContainer, tlsHealthcheckCommand } from "../service";
+import { webCertificate, webConfig } from "../web-config";
 
 /** Paths inside the container where the generated configuration, templates and secrets are uploaded. */
 export const ALERTMANAGER_PATHS = {
@@ -13,6 +14,11 @@ export const ALERTMANAGER_PATHS = {
 } as const;
 
 const DATA_PATH = "/alertmanager";
+
+/** Its secrets: the receivers', by the alerting switch that turns each on; the web password (webAuth: its web config holds the hash). */
+function alertmanagerSecrets(env: Environment): SecretName[] {
+  return [...receiverSecrets(env), ...(env.webAuth.enabled ? (["web_password"] as const) : [])];
+}
 
 /** The receivers' secrets, by the alerting switch that turns each on. */
 function receiverSecrets(env: Environment): SecretName[] {
@@ -34,7 +40,8 @@ export const alertmanager = defineService({
   dataPath: DATA_PATH,
   memoryMb: 256,
   user: "65534:65534",
-  secrets: receiverSecrets,
+  secrets: alertmanagerSecrets,
+  webConfig: { secretsDir: ALERTMANAGER_PATHS.secretsDir },
   health: { path: "/-/ready", client: "wget" },
   scrape: { job: "alertmanager" },
   url: true,
@@ -42,14 +49,17 @@ export const alertmanager = defineService({
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
     const secretFiles = Object.fromEntries(receiverSecrets(env).map((name) => [`${ALERTMANAGER_PATHS.secretsDir}/${name}`, secrets.get(name)]));
+    // webAuth: HTTPS with basic auth (prometheus.ts says how Prometheus reaches it).
+    const web = env.webAuth.enabled && ctx.pki ? webConfig(ALERTMANAGER_PATHS.secretsDir, webCertificate(ctx.pki, env, ctx.service), { [env.webAuth.user]: secrets.bcrypt("web_password") }) : undefined;
     return serviceContainer(scope, ctx, {
-      command: alertmanagerFlags(),
+      command: [...alertmanagerFlags(), ...(web ? [web.flag] : [])],
+      healthcheck: web ? tlsHealthcheckCommand(ctx.service) : undefined,
       files: {
         [ALERTMANAGER_PATHS.config]: alertmanagerConfig(env),
         ...filesIn(ALERTMANAGER_PATHS.templatesDir, ctx.assets.folder("alertmanager", ".tmpl")),
         ...(env.alertingCaPem ? { [ALERTMANAGER_PATHS.ca]: env.alertingCaPem } : {}),
       },
-      secretFiles,
+      secretFiles: { ...secretFiles, ...web?.files },
     });
   },
 });

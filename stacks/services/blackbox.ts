@@ -7,6 +7,8 @@ import { defineService, isPublished, runningServices, serviceContainer } from ".
 export const BLACKBOX_PATHS = {
   config: "/etc/blackbox_exporter/config.yml",
   secretsDir: "/etc/blackbox_exporter/secrets",
+  /** webAuth: the environment's CA, which the HTTPS services' certificates are checked against. */
+  ca: "/etc/blackbox_exporter/secrets/ca.pem",
 } as const;
 
 const PORT = 9115;
@@ -25,13 +27,15 @@ export interface Probe {
   /** The secret a module that logs in reads its password from. */
   readonly secret?: SecretName;
   readonly user?: string;
+  /** HTTPS checked against the environment's CA (a service behind webAuth). */
+  readonly tls?: boolean;
 }
 
 /**
  * What the blackbox exporter probes, from inside the stack's network: every UI and API the
  * environment publishes (the health endpoint its descriptor names, as Docker's healthcheck and
  * `npm run health` use it; a service whose endpoint needs a login is probed with its descriptor's
- * low-privilege `probeAuth`), and every Protocol service it scrapes (`/health` of the registries
+ * low-privilege `probeAuth`; one behind webAuth over HTTPS as the web user), and every Protocol service it scrapes (`/health` of the registries
  * and the TEG layer, the metrics path of the others, as `npm run health` does).
  */
 export function probes(env: Environment): Probe[] {
@@ -39,10 +43,14 @@ export function probes(env: Environment): Probe[] {
     .filter(isPublished)
     .map((service): Probe => {
       const health = service.health;
+      const module = `${HTTP_2XX}_${service.name}`;
+      if (env.webAuth.enabled && service.webConfig) {
+        return { service: service.name, url: `https://${service.hostname}:${service.port}${health.path}`, module, user: env.webAuth.user, secret: "web_password", tls: true };
+      }
       const url = `http://${service.hostname}:${health.port ?? service.port}${health.path}`;
       if (!health.auth) return { service: service.name, url, module: HTTP_2XX };
       if (!health.probeAuth) throw new Error(`service ${service.name}: its health endpoint needs a login; give it a probeAuth (a low-privilege user) for the blackbox probe`);
-      return { service: service.name, url, module: `${HTTP_2XX}_${service.name}`, user: health.probeAuth.user, secret: health.probeAuth.secret };
+      return { service: service.name, url, module, user: health.probeAuth.user, secret: health.probeAuth.secret };
     });
   const protocol = env.scrape.targets.flatMap((target) =>
     target.targets.map((address): Probe => ({ service: target.job, url: `${target.scheme}://${address}${protocolHealthPath(target)}`, module: HTTP_2XX })),
@@ -63,7 +71,11 @@ export function blackboxConfig(env: Environment): string {
     modules[probe.module] = {
       prober: "http",
       timeout: "5s",
-      http: { ...http, basic_auth: { username: probe.user, password_file: `${BLACKBOX_PATHS.secretsDir}/${probe.secret}` } },
+      http: {
+        ...http,
+        basic_auth: { username: probe.user, password_file: `${BLACKBOX_PATHS.secretsDir}/${probe.secret}` },
+        ...(probe.tls ? { tls_config: { ca_file: BLACKBOX_PATHS.ca } } : {}),
+      },
     };
   }
   return toYaml({ modules });
@@ -106,11 +118,14 @@ export const blackbox = defineService({
   scrape: { job: "blackbox_exporter", moreJobs: (env) => [probeJob(env)] },
   metrics: { sources: ["blackbox_exporter"], ruleFiles: ["probes.rules.yml"] },
   build: (scope, ctx) => {
-    const { env, secrets } = ctx;
+    const { env, secrets, pki } = ctx;
     return serviceContainer(scope, ctx, {
       command: [`--config.file=${BLACKBOX_PATHS.config}`, `--web.listen-address=:${PORT}`],
       files: { [BLACKBOX_PATHS.config]: blackboxConfig(env) },
-      secretFiles: Object.fromEntries(probeSecrets(env).map((name) => [`${BLACKBOX_PATHS.secretsDir}/${name}`, secrets.get(name)])),
+      secretFiles: {
+        ...Object.fromEntries(probeSecrets(env).map((name) => [`${BLACKBOX_PATHS.secretsDir}/${name}`, secrets.get(name)])),
+        ...(env.webAuth.enabled && pki ? { [BLACKBOX_PATHS.ca]: pki.caPem } : {}),
+      },
       // Protocol services run on the Docker host, as Prometheus reaches them.
       extraHosts: { "host.docker.internal": "host-gateway" },
     });

@@ -10,6 +10,8 @@ export const GRAFANA_PATHS = {
   datasources: "/etc/grafana/provisioning/datasources/datasources.yml",
   dashboardProvider: "/etc/grafana/provisioning/dashboards/provider.yml",
   dashboardsDir: "/etc/grafana/dashboards",
+  /** webAuth: the environment's CA, which Prometheus's certificate is checked against. */
+  ca: "/etc/grafana/secrets/ca.pem",
 } as const;
 
 /** Grafana datasource uids, fixed so dashboards can reference them. */
@@ -27,7 +29,12 @@ export const grafana = defineService({
   memoryMb: 512,
   user: "472:0",
   // Its read-only Elasticsearch user exists only where both run.
-  secrets: (env) => ["grafana_admin_password", ...(env.services.includes(elasticsearch.name) ? (["grafana_es_password"] as const) : [])],
+  // webAuth: it reads Prometheus as the web user.
+  secrets: (env) => [
+    "grafana_admin_password",
+    ...(env.services.includes(elasticsearch.name) ? (["grafana_es_password"] as const) : []),
+    ...(env.webAuth.enabled ? (["web_password"] as const) : []),
+  ],
   health: {
     path: "/api/health",
     client: "wget",
@@ -52,7 +59,9 @@ export const grafana = defineService({
         GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
         GF_SERVER_ROOT_URL: `http://${env.bindAddress}:${env.ports[grafana.name]}/`,
         ...(secrets.has("grafana_es_password") ? { GRAFANA_ES_PASSWORD: secrets.get("grafana_es_password") } : {}),
+        ...(env.webAuth.enabled ? { GRAFANA_WEB_PASSWORD: secrets.get("web_password") } : {}),
       },
+      secretFiles: env.webAuth.enabled && ctx.pki ? { [GRAFANA_PATHS.ca]: ctx.pki.caPem } : undefined,
       files: {
         [GRAFANA_PATHS.datasources]: grafanaDatasources(env),
         [GRAFANA_PATHS.dashboardProvider]: grafanaDashboardProvider(),
@@ -100,6 +109,17 @@ export function grafanaDatasources(env: Environment): string {
       jsonData: { timeInterval: env.scrape.interval },
     },
   ];
+  if (env.webAuth.enabled) {
+    // Prometheus serves HTTPS with basic auth: Grafana checks its certificate against the CA and
+    // signs in as the web user (Grafana expands $__env and $__file itself at provisioning).
+    Object.assign(datasources[0], {
+      url: `https://${prometheus.hostname}:${prometheus.port}`,
+      basicAuth: true,
+      basicAuthUser: env.webAuth.user,
+      jsonData: { timeInterval: env.scrape.interval, tlsAuthWithCACert: true },
+      secureJsonData: { basicAuthPassword: "$__env{GRAFANA_WEB_PASSWORD}", tlsCACert: `$__file{${GRAFANA_PATHS.ca}}` },
+    });
+  }
   if (env.services.includes(elasticsearch.name)) {
     datasources.push({
       name: "Elasticsearch",

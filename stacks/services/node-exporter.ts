@@ -1,12 +1,44 @@
-import { defineService, serviceContainer } from "../service";
+import { Construct } from "constructs";
+import { publishAddressOf, type FleetHost } from "../environment";
+import { defineService, serviceContainer, tlsHealthcheckCommand, type ServiceContext } from "../service";
+import { webConfig } from "../web-config";
 
 const PORT = 9100;
 
+/** Where a fleet host's exporter finds its web config, certificate and key. */
+const FLEET_SECRETS_DIR = "/etc/node-exporter/secrets";
+/** The user Prometheus scrapes the fleet's exporters as (password: TF_VAR_fleet_scrape_password). */
+export const FLEET_SCRAPE_USER = "prometheus";
+
+const FLAGS = [
+  "--path.rootfs=/host/root",
+  "--path.procfs=/host/proc",
+  "--path.sysfs=/host/sys",
+  "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+|run/docker/.+)($|/)",
+  `--web.listen-address=:${PORT}`,
+];
+
+const hostMount = (source: string, target: string) => ({ type: "bind", source, target, readOnly: true });
+// No rslave propagation on "/": engines whose root mount is private refuse it, and file
+// systems mounted later are still seen after a restart.
+const HOST_MOUNTS = [hostMount("/", "/host/root"), hostMount("/proc", "/host/proc"), hostMount("/sys", "/host/sys")];
+
+/** The names a fleet host's server certificate holds: what Prometheus dials (address), and where it is published. */
+function certificateNames(host: FleetHost): { dns: string[]; ips: string[] } {
+  const names = [...new Set([host.address, publishAddressOf(host)])].filter((name) => !["0.0.0.0", "::"].includes(name));
+  const isIp = (name: string) => /^[\d.]+$/.test(name) || name.includes(":");
+  return { dns: names.filter((name) => !isIp(name)), ips: names.filter(isIp) };
+}
+
 /**
  * Node Exporter reports the Docker host, not its own container: the host's root, /proc and /sys
- * are mounted read-only and it shares the host's process namespace. It stays on the private
- * network (no host networking, no published port), so host metrics are never exposed beyond
- * Prometheus; the price is that network-interface metrics describe the container's interface.
+ * are mounted read-only and it shares the host's process namespace. On the stack's Docker host it
+ * stays on the private network (no host networking, no published port), so host metrics are never
+ * exposed beyond Prometheus; the price is that network-interface metrics describe the container's
+ * interface. On every fleet host (`hosts:`) one more runs through that host's provider, published
+ * on the host's address and serving only HTTPS (a certificate of the environment's CA) with basic
+ * auth (the bcrypt hash of TF_VAR_fleet_scrape_password): what crosses machines is encrypted and
+ * authenticated.
  */
 export const nodeExporter = defineService({
   name: "nodeExporter",
@@ -16,24 +48,30 @@ export const nodeExporter = defineService({
   port: PORT,
   memoryMb: 128,
   user: "65534:65534",
+  secrets: (env) => (env.hosts.length ? ["fleet_scrape_password"] : []),
   health: { path: "/", client: "wget" },
   scrape: { job: "node" },
   metrics: { sources: ["node_exporter"], ruleFiles: ["host.rules.yml"] },
   build: (scope, ctx) => {
-    const hostMount = (source: string, target: string) => ({ type: "bind", source, target, readOnly: true });
-    return serviceContainer(scope, ctx, {
-      command: [
-        "--path.rootfs=/host/root",
-        "--path.procfs=/host/proc",
-        "--path.sysfs=/host/sys",
-        "--collector.filesystem.mount-points-exclude=^/(dev|proc|sys|var/lib/docker/.+|run/docker/.+)($|/)",
-        `--web.listen-address=:${PORT}`,
-      ],
-      pidMode: "host",
-      // No rslave propagation on "/": engines whose root mount is private refuse it, and file
-      // systems mounted later are still seen after a restart.
-      mounts: [hostMount("/", "/host/root"), hostMount("/proc", "/host/proc"), hostMount("/sys", "/host/sys")],
-      readOnlyRootFs: true,
-    });
+    const local = serviceContainer(scope, ctx, { command: FLAGS, pidMode: "host", mounts: HOST_MOUNTS, readOnlyRootFs: true });
+    for (const member of ctx.fleet) fleetExporter(scope, ctx, member);
+    return local;
   },
 });
+
+/** The exporter of one fleet host, built through its provider, network and images. */
+function fleetExporter(scope: Construct, ctx: ServiceContext, { host, provider, network, images }: ServiceContext["fleet"][number]) {
+  if (!ctx.pki) throw new Error("a fleet needs the environment's CA (MonitoringStack makes one)");
+  const certificate = ctx.pki.server(`node-exporter-${host.name}`, host.address, certificateNames(host));
+  const web = webConfig(FLEET_SECRETS_DIR, certificate, { [FLEET_SCRAPE_USER]: ctx.secrets.bcrypt("fleet_scrape_password") });
+  return serviceContainer(scope, { ...ctx, provider, network, images, after: [] }, {
+    instance: host.name,
+    publishOn: { ip: publishAddressOf(host), port: host.port },
+    command: [...FLAGS, web.flag],
+    pidMode: "host",
+    mounts: HOST_MOUNTS,
+    // Uploads need a writable root (docker cp); the exporter still runs as nobody with no capabilities.
+    secretFiles: web.files,
+    healthcheck: tlsHealthcheckCommand(ctx.service),
+  });
+}

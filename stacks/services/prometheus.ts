@@ -2,15 +2,29 @@ import * as path from "node:path";
 import { filesIn } from "../container";
 import { loadedRuleFiles, renderRuleFile, ruleParameters, type RuleFile } from "../config/rules";
 import { toYaml } from "../config/yaml";
-import type { Environment } from "../environment";
-import { defineService, runningServices, serviceContainer } from "../service";
+import { STACK_HOST_NAME, type Environment } from "../environment";
+import type { SecretName } from "../secrets";
+import { defineService, runningServices, serviceContainer, tlsHealthcheckCommand } from "../service";
+import { webCertificate, webClient, webConfig } from "../web-config";
 import { alertmanager } from "./alertmanager";
+import { FLEET_SCRAPE_USER, nodeExporter } from "./node-exporter";
 
 /** Paths inside the container where the generated configuration is uploaded. */
 export const PROMETHEUS_PATHS = {
   config: "/etc/prometheus/prometheus.yml",
   rulesDir: "/etc/prometheus/rules",
+  /** The environment's CA, the passwords it scrapes with (password_file), its own web config. */
+  secretsDir: "/etc/prometheus/secrets",
 } as const;
+
+const secretPath = (name: string) => `${PROMETHEUS_PATHS.secretsDir}/${name}`;
+/** The CA that the fleet's exporters' and (webAuth) the stack's own certificates are checked against. */
+const CA_FILE = secretPath("ca.pem");
+
+/** The secrets Prometheus reads: the web password (webAuth), the fleet's scrape password (hosts:). */
+function prometheusSecrets(env: Environment): SecretName[] {
+  return [...(env.webAuth.enabled ? (["web_password"] as const) : []), ...(env.hosts.length ? (["fleet_scrape_password"] as const) : [])];
+}
 
 const PORT = 9090;
 const DATA_PATH = "/prometheus";
@@ -27,6 +41,8 @@ export const prometheus = defineService({
   memoryMb: 1024,
   user: "65534:65534",
   required: true,
+  secrets: prometheusSecrets,
+  webConfig: { secretsDir: PROMETHEUS_PATHS.secretsDir },
   health: { path: "/-/ready", client: "wget" },
   // It scrapes itself over loopback.
   scrape: { job: "prometheus", host: "localhost" },
@@ -39,12 +55,19 @@ export const prometheus = defineService({
     // Only the rule files whose metrics the environment has (stacks/config/rules.ts).
     const loaded = loadedRuleFiles(ctx.env, ruleFiles);
     const rendered = Object.fromEntries(loaded.map((rule) => [rule.name, renderRuleFile(rule, parameters).content]));
+    const { env, secrets, pki } = ctx;
+    // The passwords it authenticates with and the CA it checks servers against, as files (prometheus.yml holds none).
+    const secretFiles: Record<string, string> = Object.fromEntries(prometheusSecrets(env).map((name) => [secretPath(name), secrets.get(name)]));
+    if (pki) secretFiles[CA_FILE] = pki.caPem;
+    const web = env.webAuth.enabled && pki ? webConfig(PROMETHEUS_PATHS.secretsDir, webCertificate(pki, env, ctx.service), { [env.webAuth.user]: secrets.bcrypt("web_password") }) : undefined;
     return serviceContainer(scope, ctx, {
-      command: prometheusFlags(ctx.env),
+      command: [...prometheusFlags(env), ...(web ? [web.flag] : [])],
       files: {
-        [PROMETHEUS_PATHS.config]: prometheusConfig(ctx.env, loaded),
+        [PROMETHEUS_PATHS.config]: prometheusConfig(env, loaded),
         ...filesIn(PROMETHEUS_PATHS.rulesDir, rendered),
       },
+      secretFiles: Object.keys(secretFiles).length || web ? { ...secretFiles, ...web?.files } : undefined,
+      healthcheck: web ? tlsHealthcheckCommand(ctx.service) : undefined,
       // Protocol services run on the Docker host; Linux engines only resolve this name when told to.
       extraHosts: { "host.docker.internal": "host-gateway" },
     });
@@ -52,6 +75,29 @@ export const prometheus = defineService({
 });
 
 type ScrapeConfig = Record<string, unknown>;
+
+/** How Prometheus reaches a service behind webAuth: HTTPS, the CA, the web user and password. */
+function webAuthClient(env: Environment): Record<string, unknown> {
+  return webClient(CA_FILE, env.webAuth.user, secretPath("web_password"));
+}
+
+/**
+ * The fleet's exporters (hosts:): one target per host at its address, labelled with its name
+ * (instance and host), over HTTPS checked against the environment's CA, with basic auth. A job of
+ * its own (its scheme and credentials differ from the stack host's exporter), relabelled to the
+ * node job so that rules and dashboards see one job.
+ */
+function fleetJob(env: Environment): ScrapeConfig[] {
+  if (!env.hosts.length) return [];
+  return [
+    {
+      job_name: `${nodeExporter.scrape!.job}_fleet`,
+      ...webClient(CA_FILE, FLEET_SCRAPE_USER, secretPath("fleet_scrape_password")),
+      static_configs: env.hosts.map((host) => ({ targets: [`${host.address.includes(":") ? `[${host.address}]` : host.address}:${host.port}`], labels: { instance: host.name, host: host.name } })),
+      relabel_configs: [{ target_label: "job", replacement: nodeExporter.scrape!.job }],
+    },
+  ];
+}
 
 function staticJob(job: string, targets: string[], extra: Record<string, unknown> = {}): ScrapeConfig {
   return { job_name: job, ...extra, static_configs: [{ targets }] };
@@ -62,7 +108,13 @@ function stackJobs(env: Environment): ScrapeConfig[] {
   return runningServices(env).flatMap((service) => {
     const scrape = service.scrape;
     if (!scrape) return [];
-    return [staticJob(scrape.job, [`${scrape.host ?? service.hostname}:${service.port}`], { ...scrape.settings?.(env) }), ...(scrape.moreJobs?.(env) ?? [])];
+    const webAuth = env.webAuth.enabled && service.webConfig ? webAuthClient(env) : {};
+    const job = staticJob(scrape.job, [`${scrape.host ?? service.hostname}:${service.port}`], { ...scrape.settings?.(env), ...webAuth });
+    // With a fleet, the stack host's exporter is one host among others: named by docker.name.
+    if (env.hosts.length && service.name === nodeExporter.name) {
+      job.static_configs = [{ targets: [`${service.hostname}:${service.port}`], labels: { host: env.docker.name ?? STACK_HOST_NAME } }];
+    }
+    return [job, ...(scrape.moreJobs?.(env) ?? [])];
   });
 }
 
@@ -95,9 +147,9 @@ export function prometheusConfig(env: Environment, ruleFiles: readonly RuleFile[
     },
     rule_files: ruleFiles.map((rule) => path.posix.join(PROMETHEUS_PATHS.rulesDir, rule.name)),
     ...(env.services.includes(alertmanager.name)
-      ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [`${alertmanager.hostname}:${alertmanager.port}`] }] }] } }
+      ? { alerting: { alertmanagers: [{ ...(env.webAuth.enabled ? webAuthClient(env) : {}), static_configs: [{ targets: [`${alertmanager.hostname}:${alertmanager.port}`] }] }] } }
       : {}),
-    scrape_configs: [...stackJobs(env), ...protocolJobs(env)],
+    scrape_configs: [...stackJobs(env), ...fleetJob(env), ...protocolJobs(env)],
   };
   return toYaml(config);
 }

@@ -1,0 +1,50 @@
+import type { Environment } from "./environment";
+import type { Pki, ServerCertificate } from "./pki";
+import type { ServiceDescriptor } from "./service";
+
+/**
+ * The web config of a Prometheus-family server (Prometheus, Alertmanager, exporters: the
+ * exporter-toolkit's `--web.config.file`): HTTPS with a certificate of the environment's CA, and
+ * basic auth checked against a bcrypt hash. Every file lives in the service's secrets folder and
+ * is uploaded as it is (Terraform references: the certificate, its key, the hash).
+ */
+export interface WebConfig {
+  /** Files to upload (a ServiceContainer's secretFiles). */
+  readonly files: Record<string, string>;
+  /** The server's flag. */
+  readonly flag: string;
+}
+
+export const WEB_CONFIG_FILES = { config: "web.yml", cert: "tls.crt", key: "tls.key" } as const;
+
+export function webConfig(secretsDir: string, certificate: ServerCertificate, users: Readonly<Record<string, string>>): WebConfig {
+  const file = (name: string) => `${secretsDir}/${name}`;
+  const config = [
+    "tls_server_config:",
+    `  cert_file: ${file(WEB_CONFIG_FILES.cert)}`,
+    `  key_file: ${file(WEB_CONFIG_FILES.key)}`,
+    // TLS 1.2 at least (the toolkit's default, said).
+    "  min_version: TLS12",
+    "basic_auth_users:",
+    ...Object.entries(users).map(([user, hash]) => `  ${user}: "${hash}"`),
+    "",
+  ].join("\n");
+  return {
+    files: { [file(WEB_CONFIG_FILES.config)]: config, [file(WEB_CONFIG_FILES.cert)]: certificate.cert, [file(WEB_CONFIG_FILES.key)]: certificate.key },
+    flag: `--web.config.file=${file(WEB_CONFIG_FILES.config)}`,
+  };
+}
+
+/** How a client (Prometheus) reaches such a server: scheme, CA and credentials (prometheus.yml keys). */
+export function webClient(caFile: string, user: string, passwordFile: string): Record<string, unknown> {
+  return { scheme: "https", tls_config: { ca_file: caFile }, basic_auth: { username: user, password_file: passwordFile } };
+}
+
+/**
+ * The server certificate of a service behind webAuth: its name on the private network, localhost
+ * (Prometheus scrapes itself there), 127.0.0.1, the bind address and the names the environment adds.
+ */
+export function webCertificate(pki: Pki, env: Environment, service: ServiceDescriptor): ServerCertificate {
+  const ips = [...new Set(["127.0.0.1", ...(["0.0.0.0", "::"].includes(env.bindAddress) ? [] : [env.bindAddress])])];
+  return pki.server(`web-${service.hostname}`, service.hostname, { dns: [service.hostname, "localhost", ...env.webAuth.names], ips });
+}
