@@ -127,8 +127,9 @@ test("npm run deploy with no environment deploys the offline default, healthy, a
   }
   expect(run.output).toContain("no environment named: deploying the default, local");
   expect(run.output).toContain("applying without asking: the default environment, and no data is lost");
-  expect(run.output).toContain(`local is running: Prometheus http://127.0.0.1:${ports[2]}, Node Exporter, Alertmanager http://127.0.0.1:${ports[3]}.`);
+  expect(run.output).toContain(`local is running: Prometheus http://127.0.0.1:${ports[2]}, Node Exporter, Alertmanager http://127.0.0.1:${ports[3]}, Blackbox exporter, cAdvisor.`);
   expect(run.output).toContain("Left out: Grafana, Elasticsearch, Logstash, Kibana; they have no local build");
+  expect(run.output).toContain("Left out with them: Elasticsearch exporter (it needs Elasticsearch).");
 
   const objects = dockerObjects("local");
   expect(objects.containers).toEqual(["local-alertmanager", "local-blackbox", "local-cadvisor", "local-node-exporter", "local-prometheus"]);
