@@ -12,10 +12,11 @@ import { replayDeploy, replayDestroy, replayOf, replayReplace, type Replay } fro
  * `npm run bench`: figures measured in one run on this machine, printed as ratios. Not a test:
  * numbers vary by machine; the ratios are what to compare over time.
  *   synth: every environment, through each runner, against the fastest
- *   deploy: `npm run deploy` of a test environment (local images, the seven original services) until every
- *           container is healthy, a config change that replaces one container, and destroy, each
- *           against a floor measured in the same run: the same resources as plain Docker
- *           commands, all at once, with the same healthchecks (scripts/bench/replay.ts)
+ *   deploy: `npm run deploy` of a test environment (local images, the seven original services)
+ *           until every container is healthy, a config change that replaces one container, and
+ *           destroy, each against a floor measured in the same run: the same resources as plain
+ *           Docker commands, all at once, with the same healthchecks (scripts/bench/replay.ts);
+ *           and a deploy with nothing to change
  *   fleet:  synth and plan (no apply) of an environment whose fleet has 1, 10 and 50 hosts, as
  *           ratios to the one-host case. Every host is this machine's engine behind a socket path
  *           of its own (a provider each, as with real hosts; no network latency measured)
@@ -116,11 +117,12 @@ async function deployBench(): Promise<void> {
   const deploy = path.join(root, "scripts/deploy.sh");
   let healthCost = "";
   let replayed: Replay | undefined;
-  const samples = { deploy: [] as number[], replace: [] as number[], destroy: [] as number[], floorDeploy: [] as number[], floorReplace: [] as number[], floorDestroy: [] as number[] };
+  const samples = { deploy: [] as number[], noop: [] as number[], replace: [] as number[], destroy: [] as number[], floorDeploy: [] as number[], floorReplace: [] as number[], floorDestroy: [] as number[] };
   try {
     for (let i = 0; i < runs; i++) {
       write("15d");
       samples.deploy.push(await seconds(() => run(deploy, ["deploy", name, "--auto-approve"], env)));
+      samples.noop.push(await seconds(() => run(deploy, ["deploy", name, "--auto-approve"], env)));
       const plan = JSON.parse(fs.readFileSync(path.join(dirs.plans, `${name}.json`), "utf8"));
       write("16d"); // Prometheus's flags change: it is replaced, nothing else
       samples.replace.push(await seconds(() => run(deploy, ["deploy", name, "--auto-approve"], env)));
@@ -154,6 +156,7 @@ async function deployBench(): Promise<void> {
     const b = figure(floor);
     console.log(`  ${label.padEnd(26)} ${show(a)}   floor ${show(b)}   ×${(a.median / b.median).toFixed(2)}`);
   }
+  console.log(`  ${"deploy again, no changes".padEnd(26)} ${show(figure(samples.noop))}   (the floor does nothing)`);
   console.log(`  healthchecks at rest: ${healthCost}`);
   console.log(`  (machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? "unknown CPU"})`);
 }

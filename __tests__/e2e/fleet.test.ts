@@ -17,9 +17,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
-import { ENVIRONMENT_LABEL } from "../../stacks/labels";
-import { ROOT } from "../helpers/synth";
-import { dockerObjects, freePorts, localImages, poll, removeEverything, sequentialSteps } from "./harness";
+import { deployScript, dockerObjects, freePorts, localImages, poll, removeEverything, sequentialSteps, startTestDockerHost, stopTestDockerHost, type TestDockerHost } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
@@ -33,27 +31,9 @@ const scriptEnv = { ...process.env, PM_ENVIRONMENTS_DIR: dirs.environments, PM_S
 const report = (line: string) => process.stdout.write(`e2e fleet: ${line}\n`);
 const step = sequentialSteps(name);
 const timings: Record<string, number> = {};
-let engine: { HOST: string; ADDRESS: string; CERT_PATH: string; SOCKET: string };
+let engine: TestDockerHost;
 let ports: { prometheus: number; alertmanager: number };
 let ca = "";
-
-function deployScript(...args: string[]) {
-  const start = Date.now();
-  const result = spawnSync(path.join(ROOT, "scripts/deploy.sh"), args, { cwd: ROOT, env: scriptEnv, encoding: "utf8", timeout: 600_000 });
-  return { status: result.status, output: `${result.stdout}${result.stderr}`, seconds: (Date.now() - start) / 1000 };
-}
-
-function remoteDocker(...args: string[]): string {
-  const result = spawnSync("docker", args, { env: { ...process.env, DOCKER_HOST: engine.HOST, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: engine.CERT_PATH }, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`docker ${args.join(" ")} on ${engine.HOST}: ${result.stderr}`);
-  return result.stdout.trim();
-}
-
-const remoteObjects = () => {
-  const filter = ["--filter", `label=${ENVIRONMENT_LABEL}=${name}`];
-  const list = (...args: string[]) => remoteDocker(...args, ...filter).split("\n").filter(Boolean).sort();
-  return { containers: list("ps", "-a", "--format", "{{.Names}}"), volumes: list("volume", "ls", "-q"), networks: list("network", "ls", "--format", "{{.Name}}") };
-};
 
 /** One request, HTTPS checked against the environment's CA (or plain HTTP); the status and body. */
 function request(url: string, auth?: { user: string; password: string }): Promise<{ status: number; body: string }> {
@@ -79,9 +59,7 @@ async function prometheusApi<T>(query: string): Promise<T> {
 
 beforeAll(async () => {
   fs.mkdirSync(dirs.environments, { recursive: true });
-  const started = spawnSync(path.join(ROOT, "scripts/test-docker-host.sh"), ["start", engineDir], { encoding: "utf8" });
-  if (started.status !== 0) throw new Error(`the second Docker engine did not start:\n${started.stderr}`);
-  engine = Object.fromEntries(started.stdout.trim().split("\n").map((line) => line.split("=", 2))) as typeof engine;
+  engine = startTestDockerHost(engineDir);
   report(`second engine at ${engine.HOST} (TLS), in a network namespace of its own`);
   const [prometheus, alertmanager] = await freePorts(2);
   ports = { prometheus, alertmanager };
@@ -101,24 +79,23 @@ beforeAll(async () => {
 
 afterAll(() => {
   removeEverything(name);
-  spawnSync(path.join(ROOT, "scripts/test-docker-host.sh"), ["stop", engineDir]);
+  const left = stopTestDockerHost(engineDir);
   fs.rmSync(work, { recursive: true, force: true });
-  const left = [fs.existsSync(engineDir) && engineDir, spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout.includes("pmh-") && "a pmh- namespace"].filter(Boolean);
   report(`cleanup: ${left.length ? `LEFT ${left.join(", ")}` : "no namespace, engine or folder left"}`);
   report(`timings: ${Object.entries(timings).map(([label, seconds]) => `${label} ${seconds.toFixed(1)} s`).join(", ")}`);
 });
 
 test("one deploy puts the stack here and a Node Exporter on the remote engine, healthy", () =>
   step(async () => {
-    const run = deployScript("deploy", name, "--auto-approve");
+    const run = deployScript(scriptEnv, ["deploy", name, "--auto-approve"]);
     timings.deploy = run.seconds;
     if (run.status !== 0) throw new Error(run.output);
     expect(run.output).toMatch(new RegExp(`^\\s+protocol-monitoring-local/node-exporter:\\S+ → edge \\(${engine.HOST}\\)$`, "m"));
     expect(dockerObjects(name).containers).toEqual([`${name}-alertmanager`, `${name}-blackbox`, `${name}-node-exporter`, `${name}-prometheus`]);
-    expect(remoteObjects()).toEqual({ containers: [`${name}-node-exporter-edge`], volumes: [], networks: [`${name}-monitoring`] });
-    expect(remoteDocker("inspect", "-f", "{{.State.Status}} {{.State.Health.Status}}", `${name}-node-exporter-edge`)).toBe("running healthy");
+    expect(engine.objects(name)).toEqual({ containers: [`${name}-node-exporter-edge`], volumes: [], networks: [`${name}-monitoring`] });
+    expect(engine.docker("inspect", "-f", "{{.State.Status}} {{.State.Health.Status}}", `${name}-node-exporter-edge`)).toBe("running healthy");
     // Published on the host's address only.
-    expect(remoteDocker("port", `${name}-node-exporter-edge`)).toBe(`9100/tcp -> ${engine.ADDRESS}:9100`);
+    expect(engine.docker("port", `${name}-node-exporter-edge`)).toBe(`9100/tcp -> ${engine.ADDRESS}:9100`);
     ca = spawnSync("docker", ["exec", `${name}-prometheus`, "cat", "/etc/prometheus/secrets/ca.pem"], { encoding: "utf8" }).stdout;
     expect(ca).toContain("BEGIN CERTIFICATE");
     report(`deployed in ${run.seconds.toFixed(0)} s: the stack here, node-exporter-edge on ${engine.HOST}`);
@@ -180,7 +157,7 @@ test("Prometheus and Alertmanager ask for the web password (webAuth), over HTTPS
 
 test("a second plan shows no changes", () =>
   step(async () => {
-    const run = deployScript("diff", name);
+    const run = deployScript(scriptEnv, ["diff", name]);
     timings.noopPlan = run.seconds;
     expect(run.output).toContain(`${name}: no changes`);
   }));
@@ -188,7 +165,7 @@ test("a second plan shows no changes", () =>
 test("the remote host's TargetDown goes pending when its exporter stops", () =>
   step(async () => {
     const start = Date.now();
-    remoteDocker("stop", `${name}-node-exporter-edge`);
+    engine.docker("stop", `${name}-node-exporter-edge`);
     type Alert = { labels: Record<string, string>; state: string };
     const alert = await poll("TargetDown for edge", async () => {
       const { alerts } = await prometheusApi<{ alerts: Alert[] }>("alerts");
@@ -201,9 +178,9 @@ test("the remote host's TargetDown goes pending when its exporter stops", () =>
 
 test("destroy leaves nothing on either engine", () =>
   step(async () => {
-    const run = deployScript("destroy", name, "--auto-approve");
+    const run = deployScript(scriptEnv, ["destroy", name, "--auto-approve"]);
     timings.destroy = run.seconds;
     if (run.status !== 0) throw new Error(run.output);
     expect(dockerObjects(name)).toEqual({ containers: [], volumes: [], networks: [] });
-    expect(remoteObjects()).toEqual({ containers: [], volumes: [], networks: [] });
+    expect(engine.objects(name)).toEqual({ containers: [], volumes: [], networks: [] });
   }));

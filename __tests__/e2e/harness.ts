@@ -134,3 +134,41 @@ export function sequentialSteps(...environments: string[]) {
     }
   };
 }
+
+/** scripts/deploy.sh as `npm run deploy` runs it, with the given environment: exit status, output, seconds. */
+export function deployScript(env: NodeJS.ProcessEnv, args: string[], timeoutSeconds = 600) {
+  const start = Date.now();
+  const result = spawnSync(path.join(ROOT, "scripts/deploy.sh"), args, { cwd: ROOT, env, encoding: "utf8", timeout: timeoutSeconds * 1000 });
+  return { status: result.status, output: `${result.stdout}${result.stderr}`, seconds: (Date.now() - start) / 1000 };
+}
+
+/**
+ * A second Docker engine in a network namespace of its own, serving its API over TLS only
+ * (scripts/test-docker-host.sh): where it is, the docker CLI on it as a client elsewhere reaches
+ * it, an environment's objects on it (stopTestDockerHost removes it).
+ */
+export function startTestDockerHost(folder: string) {
+  const started = spawnSync(path.join(ROOT, "scripts/test-docker-host.sh"), ["start", folder], { encoding: "utf8" });
+  if (started.status !== 0) throw new Error(`the second Docker engine did not start:\n${started.stderr}`);
+  const at = Object.fromEntries(started.stdout.trim().split("\n").map((line) => line.split("=", 2))) as { HOST: string; ADDRESS: string; CERT_PATH: string };
+  const remoteDocker = (...args: string[]): string => {
+    const result = spawnSync("docker", args, { env: { ...process.env, DOCKER_HOST: at.HOST, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: at.CERT_PATH }, encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`docker ${args.join(" ")} on ${at.HOST}: ${result.stderr}`);
+    return result.stdout.trim();
+  };
+  return {
+    ...at,
+    docker: remoteDocker,
+    objects(envName: string) {
+      const list = (...args: string[]) => remoteDocker(...args, "--filter", `label=${ENVIRONMENT_LABEL}=${envName}`).split("\n").filter(Boolean).sort();
+      return { containers: list("ps", "-a", "--format", "{{.Names}}"), volumes: list("volume", "ls", "-q"), networks: list("network", "ls", "--format", "{{.Name}}") };
+    },
+  };
+}
+
+/** Stops such an engine, even one that failed to start, and removes its namespace and folder; what is left, if anything. */
+export function stopTestDockerHost(folder: string): string[] {
+  spawnSync(path.join(ROOT, "scripts/test-docker-host.sh"), ["stop", folder]);
+  return [fs.existsSync(folder) && folder, spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout.includes("pmh-") && "a pmh- namespace"].filter((left): left is string => Boolean(left));
+}
+export type TestDockerHost = ReturnType<typeof startTestDockerHost>;
