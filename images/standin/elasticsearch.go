@@ -686,14 +686,10 @@ func (es *esServer) security(w http.ResponseWriter, r *http.Request, p *esPrinci
 		return es.putUser(w, r, p, segs[2])
 	case (n == 2 || n == 3) && segs[1] == "user" && m == http.MethodGet:
 		return es.getUsers(w, p, segs[2:])
-	case n == 3 && segs[1] == "user" && m == http.MethodDelete:
-		return es.deleteUser(w, p, segs[2])
 	case n == 3 && segs[1] == "role" && write:
 		return es.putRole(w, r, p, segs[2])
 	case (n == 2 || n == 3) && segs[1] == "role" && m == http.MethodGet:
 		return es.getRoles(w, p, segs[2:])
-	case n == 3 && segs[1] == "role" && m == http.MethodDelete:
-		return es.deleteRole(w, p, segs[2])
 	}
 	return esNotModelled(r)
 }
@@ -920,27 +916,6 @@ func (es *esServer) getUsers(w http.ResponseWriter, p *esPrincipal, names []stri
 	return nil
 }
 
-func (es *esServer) deleteUser(w http.ResponseWriter, p *esPrincipal, name string) *esErr {
-	if e := es.requireCluster(p, "manage_security"); e != nil {
-		return e
-	}
-	if _, reserved := esReservedUsers[name]; reserved {
-		return esE(400, "illegal_argument_exception", "user [%s] is reserved and cannot be deleted", name)
-	}
-	es.mu.Lock()
-	defer es.mu.Unlock()
-	_, found := es.sec.Users[name]
-	if found {
-		delete(es.sec.Users, name)
-		if err := es.saveSecurity(); err != nil {
-			return esE(500, "exception", "saving security state: %v", err)
-		}
-		logger.Printf("elasticsearch: user [%s] deleted (by [%s])", name, p.name)
-	}
-	writeJSON(w, map[bool]int{true: 200, false: 404}[found], obj{"found": found})
-	return nil
-}
-
 func (es *esServer) putRole(w http.ResponseWriter, r *http.Request, p *esPrincipal, name string) *esErr {
 	if e := es.requireCluster(p, "manage_security"); e != nil {
 		return e
@@ -1108,27 +1083,6 @@ func (es *esServer) getRoles(w http.ResponseWriter, p *esPrincipal, names []stri
 		status = 404
 	}
 	writeJSON(w, status, out)
-	return nil
-}
-
-func (es *esServer) deleteRole(w http.ResponseWriter, p *esPrincipal, name string) *esErr {
-	if e := es.requireCluster(p, "manage_security"); e != nil {
-		return e
-	}
-	if _, reserved := esBuiltinRoles[name]; reserved {
-		return esE(400, "illegal_argument_exception", "role [%s] is reserved and cannot be deleted", name)
-	}
-	es.mu.Lock()
-	defer es.mu.Unlock()
-	_, found := es.sec.Roles[name]
-	if found {
-		delete(es.sec.Roles, name)
-		if err := es.saveSecurity(); err != nil {
-			return esE(500, "exception", "saving security state: %v", err)
-		}
-		logger.Printf("elasticsearch: role [%s] deleted (by [%s])", name, p.name)
-	}
-	writeJSON(w, map[bool]int{true: 200, false: 404}[found], obj{"found": found})
 	return nil
 }
 

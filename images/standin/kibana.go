@@ -90,19 +90,7 @@ func kibanaHosts(v string) ([]string, error) {
 func (k *kibanaServer) addr() string { return k.listen }
 
 func (k *kibanaServer) start(ctx context.Context) error {
-	go func() {
-		// Like Kibana: keep checking the connection (and log when it changes).
-		t := time.NewTicker(10 * time.Second)
-		defer t.Stop()
-		for {
-			k.health.get(ctx)
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	k.health.watch(ctx, 10*time.Second)
 	return nil
 }
 

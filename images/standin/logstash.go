@@ -195,15 +195,9 @@ func (p *lsParser) plugin(name string, line int) (*lsPlugin, error) {
 			return pl, nil
 		}
 		aline := p.lineNo()
-		var key string
-		if c := p.peek(); c == '"' || c == '\'' {
-			k, err := p.quoted()
-			if err != nil {
-				return nil, err
-			}
-			key = k
-		} else {
-			key = p.bareword()
+		key, err := p.key()
+		if err != nil {
+			return nil, err
 		}
 		if key == "" {
 			return nil, p.errf("expected a setting name in plugin %q, found %q", name, p.snippet())
@@ -222,6 +216,14 @@ func (p *lsParser) plugin(name string, line int) (*lsPlugin, error) {
 		pl.attrs[key] = v
 		pl.lines[key] = aline
 	}
+}
+
+// key reads a setting name or hash key: a quoted string or a bareword.
+func (p *lsParser) key() (string, error) {
+	if c := p.peek(); c == '"' || c == '\'' {
+		return p.quoted()
+	}
+	return p.bareword(), nil
 }
 
 func (p *lsParser) quoted() (string, error) {
@@ -309,15 +311,9 @@ func (p *lsParser) value() (any, error) {
 				p.pos++
 				return h, nil
 			}
-			var key string
-			if c := p.peek(); c == '"' || c == '\'' {
-				k, err := p.quoted()
-				if err != nil {
-					return nil, err
-				}
-				key = k
-			} else {
-				key = p.bareword()
+			key, err := p.key()
+			if err != nil {
+				return nil, err
 			}
 			if key == "" {
 				return nil, p.errf("expected a hash key, found %q", p.snippet())
@@ -1710,18 +1706,7 @@ func (l *logstashServer) start(ctx context.Context) error {
 		logger.Printf("logstash: %s input listening on %s", in.kind, in.bound)
 	}
 	go l.worker(ctx)
-	go func() {
-		t := time.NewTicker(10 * time.Second)
-		defer t.Stop()
-		for {
-			l.health.get(ctx)
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	l.health.watch(ctx, 10*time.Second)
 	return nil
 }
 

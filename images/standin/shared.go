@@ -248,3 +248,21 @@ func (c *healthCache) get(ctx context.Context) (bool, string) {
 	c.ok, c.reason, c.at, c.known = ok, reason, time.Now(), true
 	return ok, reason
 }
+
+// watch keeps checking in the background until ctx ends, as Kibana and
+// Logstash keep checking their Elasticsearch connection (and log when it
+// changes, through onFlip).
+func (c *healthCache) watch(ctx context.Context, every time.Duration) {
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			c.get(ctx)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
