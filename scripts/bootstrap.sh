@@ -264,18 +264,31 @@ provider_source() {
     say "provider docker $PROVIDER_VERSION" "WARNING: no v$PROVIDER_VERSION source archive (PM_PROVIDER_SOURCE, or $(realpath -m "$PROVIDER_VENDOR_ARCHIVE")): Go module source $PROVIDER_FROM_SAYS is filed as $PROVIDER_VERSION"
   fi
 }
-# The mirror holds a binary for every registry host, built from PROVIDER_FROM.
-provider_present() {
-  local r stamp=$TOOLS/build/docker-provider/built-from
-  [[ -f $stamp && "$(cat "$stamp")" == "$PROVIDER_FROM" ]] || return 1
-  for r in "${REGISTRIES[@]}"; do [[ -x $(provider_bin "$r") ]] || return 1; done
+# in_mirror BIN_OF STAMP FROM: the mirror holds a binary for every registry host (BIN_OF names
+# each), built from FROM (what STAMP says).
+in_mirror() {
+  local bin_of=$1 stamp=$2 from=$3 r
+  [[ -f $stamp && "$(cat "$stamp")" == "$from" ]] || return 1
+  for r in "${REGISTRIES[@]}"; do [[ -x $("$bin_of" "$r") ]] || return 1; done
+}
+# file_in_mirror BIN_OF STAMP FROM: the build at the first host's path + ".new" becomes every
+# registry host's binary (hard links), stamped as built from FROM.
+file_in_mirror() {
+  local bin_of=$1 stamp=$2 from=$3 r first
+  first=$("$bin_of" "${REGISTRIES[0]}")
+  mv -f "$first.new" "$first"
+  for r in "${REGISTRIES[@]:1}"; do
+    mkdir -p "$(dirname "$("$bin_of" "$r")")"
+    ln -f "$first" "$("$bin_of" "$r")"
+  done
+  echo "$from" >"$stamp"
 }
 ensure_provider() {
-  local stamp=$TOOLS/build/docker-provider/built-from r first
+  local stamp=$TOOLS/build/docker-provider/built-from first
   first=$(provider_bin "${REGISTRIES[0]}")
   write_rc
   provider_source
-  if provider_present; then
+  if in_mirror provider_bin "$stamp" "$PROVIDER_FROM"; then
     say "provider docker $PROVIDER_VERSION" "ok (already built, from $PROVIDER_FROM_SAYS)"
     [[ -z ${BOOTSTRAP_CHECK:-} ]] || verify_engines
     return
@@ -306,26 +319,16 @@ EOF
     go_build "$dir" -ldflags "-s -w -X main.version=$PROVIDER_FROM_SAYS" \
       -o "$first.new" github.com/terraform-providers/terraform-provider-docker
   fi
-  mv -f "$first.new" "$first"
-  for r in "${REGISTRIES[@]:1}"; do
-    mkdir -p "$(dirname "$(provider_bin "$r")")"
-    ln -f "$first" "$(provider_bin "$r")"
-  done
-  echo "$PROVIDER_FROM" >"$stamp"
+  file_in_mirror provider_bin "$stamp" "$PROVIDER_FROM"
   say "provider docker $PROVIDER_VERSION" "ok (built from $PROVIDER_FROM_SAYS in $(($(now) - t0)) s)"
   verify_engines
 }
 
 # hashicorp/tls from its Go module, filed under 4.1.0 for every registry host.
-tls_provider_present() {
-  local r
-  [[ -f $TOOLS/build/tls-provider/built-from && $(cat "$TOOLS/build/tls-provider/built-from") == "$TLS_PROVIDER_MODULE_VERSION" ]] || return 1
-  for r in "${REGISTRIES[@]}"; do [[ -x $(tls_provider_bin "$r") ]] || return 1; done
-}
 ensure_tls_provider() {
-  local dir=$TOOLS/build/tls-provider r first t0
+  local dir=$TOOLS/build/tls-provider first t0
   first=$(tls_provider_bin "${REGISTRIES[0]}")
-  if tls_provider_present; then
+  if in_mirror tls_provider_bin "$dir/built-from" "$TLS_PROVIDER_MODULE_VERSION"; then
     say "provider tls $TLS_PROVIDER_VERSION" "ok (already built)"
     return
   fi
@@ -336,12 +339,7 @@ ensure_tls_provider() {
   say "provider tls $TLS_PROVIDER_VERSION" "building from Go module $TLS_PROVIDER_MODULE_VERSION (a minute when cold)"
   printf 'module bootstrap/tls-provider\n\ngo 1.23.7\n\nrequire github.com/hashicorp/terraform-provider-tls %s\n' "$TLS_PROVIDER_MODULE_VERSION" >"$dir/go.mod"
   go_build "$dir" -ldflags "-s -w -X main.version=$TLS_PROVIDER_VERSION" -o "$first.new" github.com/hashicorp/terraform-provider-tls
-  mv -f "$first.new" "$first"
-  for r in "${REGISTRIES[@]:1}"; do
-    mkdir -p "$(dirname "$(tls_provider_bin "$r")")"
-    ln -f "$first" "$(tls_provider_bin "$r")"
-  done
-  echo "$TLS_PROVIDER_MODULE_VERSION" >"$dir/built-from"
+  file_in_mirror tls_provider_bin "$dir/built-from" "$TLS_PROVIDER_MODULE_VERSION"
   say "provider tls $TLS_PROVIDER_VERSION" "ok (built in $(($(now) - t0)) s)"
 }
 
