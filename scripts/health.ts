@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { EnvironmentError, loadEnvironmentFile, protocolHealthPath, type Environment } from "../stacks/environment";
 import type { SecretName } from "../stacks/secrets";
 import { isPublished, runningServices, type HealthStatus, type HealthVerdict } from "../stacks/service";
+import { behindWebAuth } from "../stacks/web-config";
 import { secretValue } from "./lib/secret-file";
 
 /**
@@ -65,7 +66,7 @@ export function healthChecks(env: Environment, secrets: HealthSecrets = {}, host
     const published = `${host}:${env.ports[service.name]}`;
     // Its health endpoint is not published, or is behind webAuth (HTTPS with a password checked
     // against the environment's CA, which this check does not hold): its published port must take connections.
-    if ((health.port ?? service.port) !== service.port || (env.webAuth.enabled && service.webConfig)) {
+    if ((health.port ?? service.port) !== service.port || behindWebAuth(env, service)) {
       checks.push({ name: service.name, url: `tcp://${published}` });
       continue;
     }

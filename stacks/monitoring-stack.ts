@@ -11,6 +11,7 @@ import { Pki } from "./pki";
 import { Secrets } from "./secrets";
 import { fleetAlias, runningServices, runs, type FleetMember, type ServiceContext, type ServiceDescriptor } from "./service";
 import { stateBackend } from "./state-backend";
+import { behindWebAuth } from "./web-config";
 
 export interface MonitoringStackProps {
   readonly env: Environment;
@@ -68,7 +69,7 @@ export class MonitoringStack extends TerraformStack {
 
 /** https for the services webAuth puts behind TLS (their descriptors' webConfig), else http. */
 function webScheme(env: Environment, service: ServiceDescriptor): string {
-  return env.webAuth.enabled && service.webConfig ? "https" : "http";
+  return behindWebAuth(env, service) ? "https" : "http";
 }
 
 /** The services in catalog order, but each after the services it needs (the schema made sure they run). */

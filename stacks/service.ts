@@ -6,6 +6,7 @@ import { ServiceContainer, type ServiceContainerProps } from "./container";
 import type { Environment, FleetHost } from "./environment";
 import type { Pki } from "./pki";
 import type { StackImages } from "./images";
+import { serviceWebConfig } from "./web-config";
 import type { SecretName, Secrets } from "./secrets";
 
 /**
@@ -227,6 +228,8 @@ export function serviceContainer(scope: Construct, ctx: ServiceContext, { instan
   const service = ctx.service;
   const ports = publishOn ? [{ internal: service.port, external: publishOn.port, ip: publishOn.ip }] : publishedPorts(service, ctx.env);
   const name = instance ? `${service.hostname}-${instance}` : service.hostname;
+  // Behind webAuth: its web config's flag and files, and a check that it serves TLS.
+  const web = serviceWebConfig(ctx);
   return new ServiceContainer(scope, name, {
     ctx,
     service: name,
@@ -238,6 +241,7 @@ export function serviceContainer(scope: Construct, ctx: ServiceContext, { instan
     dataPath: service.dataPath,
     dependsOn: ctx.after.length ? [...ctx.after] : undefined,
     ...extras,
-    healthcheck: extras.healthcheck ?? healthcheckCommand(service),
+    ...(web ? { command: [...(extras.command ?? []), web.flag], secretFiles: { ...extras.secretFiles, ...web.files } } : {}),
+    healthcheck: web ? tlsHealthcheckCommand(service) : (extras.healthcheck ?? healthcheckCommand(service)),
   });
 }

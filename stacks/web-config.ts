@@ -1,6 +1,6 @@
 import type { Environment } from "./environment";
 import type { Pki, ServerCertificate } from "./pki";
-import type { ServiceDescriptor } from "./service";
+import type { ServiceContext, ServiceDescriptor } from "./service";
 
 /**
  * The web config of a Prometheus-family server (Prometheus, Alertmanager, exporters: the
@@ -33,6 +33,19 @@ export function webConfig(secretsDir: string, certificate: ServerCertificate, us
     files: { [file(WEB_CONFIG_FILES.config)]: config, [file(WEB_CONFIG_FILES.cert)]: certificate.cert, [file(WEB_CONFIG_FILES.key)]: certificate.key },
     flag: `--web.config.file=${file(WEB_CONFIG_FILES.config)}`,
   };
+}
+
+/** Whether the service serves HTTPS with basic auth here: webAuth is on and its descriptor has a webConfig. */
+export function behindWebAuth(env: Environment, service: ServiceDescriptor): boolean {
+  return env.webAuth.enabled && service.webConfig !== undefined;
+}
+
+/** The web config of a service behind webAuth (its certificate, the web user's hash), else undefined. */
+export function serviceWebConfig(ctx: ServiceContext): WebConfig | undefined {
+  const { env, service, pki } = ctx;
+  if (!behindWebAuth(env, service) || !service.webConfig) return undefined;
+  if (!pki) throw new Error(`service ${service.name}: webAuth needs the environment's CA (monitoring-stack.ts makes it)`);
+  return webConfig(service.webConfig.secretsDir, webCertificate(pki, env, service), { [env.webAuth.user]: ctx.secrets.bcrypt("web_password") });
 }
 
 /** How a client (Prometheus) reaches such a server: scheme, CA and credentials (prometheus.yml keys). */

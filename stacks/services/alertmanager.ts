@@ -2,8 +2,7 @@ import { filesIn } from "../container";
 import { toYaml } from "../config/yaml";
 import type { Environment } from "../environment";
 import type { SecretName } from "../secrets";
-import { defineService, serviceContainer, tlsHealthcheckCommand } from "../service";
-import { webCertificate, webConfig } from "../web-config";
+import { defineService, serviceContainer } from "../service";
 
 /** Paths inside the container where the generated configuration, templates and secrets are uploaded. */
 export const ALERTMANAGER_PATHS = {
@@ -49,17 +48,15 @@ export const alertmanager = defineService({
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
     const secretFiles = Object.fromEntries(receiverSecrets(env).map((name) => [`${ALERTMANAGER_PATHS.secretsDir}/${name}`, secrets.get(name)]));
-    // webAuth: HTTPS with basic auth (prometheus.ts says how Prometheus reaches it).
-    const web = env.webAuth.enabled && ctx.pki ? webConfig(ALERTMANAGER_PATHS.secretsDir, webCertificate(ctx.pki, env, ctx.service), { [env.webAuth.user]: secrets.bcrypt("web_password") }) : undefined;
+    // webAuth (its webConfig): serviceContainer adds HTTPS with basic auth; prometheus.ts says how Prometheus reaches it.
     return serviceContainer(scope, ctx, {
-      command: [...alertmanagerFlags(), ...(web ? [web.flag] : [])],
-      healthcheck: web ? tlsHealthcheckCommand(ctx.service) : undefined,
+      command: alertmanagerFlags(),
       files: {
         [ALERTMANAGER_PATHS.config]: alertmanagerConfig(env),
         ...filesIn(ALERTMANAGER_PATHS.templatesDir, ctx.assets.folder("alertmanager", ".tmpl")),
         ...(env.alertingCaPem ? { [ALERTMANAGER_PATHS.ca]: env.alertingCaPem } : {}),
       },
-      secretFiles: { ...secretFiles, ...web?.files },
+      secretFiles,
     });
   },
 });

@@ -2,6 +2,7 @@ import { toYaml } from "../config/yaml";
 import { protocolHealthPath, type Environment } from "../environment";
 import type { SecretName } from "../secrets";
 import { defineService, isPublished, runningServices, serviceContainer } from "../service";
+import { behindWebAuth } from "../web-config";
 
 /** Paths inside the container where its configuration and the probes' passwords are uploaded. */
 export const BLACKBOX_PATHS = {
@@ -44,7 +45,7 @@ export function probes(env: Environment): Probe[] {
     .map((service): Probe => {
       const health = service.health;
       const module = `${HTTP_2XX}_${service.name}`;
-      if (env.webAuth.enabled && service.webConfig) {
+      if (behindWebAuth(env, service)) {
         return { service: service.name, url: `https://${service.hostname}:${service.port}${health.path}`, module, user: env.webAuth.user, secret: "web_password", tls: true };
       }
       const url = `http://${service.hostname}:${health.port ?? service.port}${health.path}`;

@@ -4,8 +4,8 @@ import { loadedRuleFiles, renderRuleFile, ruleParameters, type RuleFile } from "
 import { toYaml } from "../config/yaml";
 import { STACK_HOST_NAME, type Environment } from "../environment";
 import type { SecretName } from "../secrets";
-import { defineService, runningServices, serviceContainer, tlsHealthcheckCommand } from "../service";
-import { webCertificate, webClient, webConfig } from "../web-config";
+import { defineService, runningServices, serviceContainer } from "../service";
+import { behindWebAuth, webClient } from "../web-config";
 import { alertmanager } from "./alertmanager";
 import { FLEET_SCRAPE_USER, nodeExporter } from "./node-exporter";
 
@@ -59,15 +59,14 @@ export const prometheus = defineService({
     // The passwords it authenticates with and the CA it checks servers against, as files (prometheus.yml holds none).
     const secretFiles: Record<string, string> = Object.fromEntries(prometheusSecrets(env).map((name) => [secretPath(name), secrets.get(name)]));
     if (pki) secretFiles[CA_FILE] = pki.caPem;
-    const web = env.webAuth.enabled && pki ? webConfig(PROMETHEUS_PATHS.secretsDir, webCertificate(pki, env, ctx.service), { [env.webAuth.user]: secrets.bcrypt("web_password") }) : undefined;
+    // webAuth (its webConfig): serviceContainer adds HTTPS with basic auth.
     return serviceContainer(scope, ctx, {
-      command: [...prometheusFlags(env), ...(web ? [web.flag] : [])],
+      command: prometheusFlags(env),
       files: {
         [PROMETHEUS_PATHS.config]: prometheusConfig(env, loaded),
         ...filesIn(PROMETHEUS_PATHS.rulesDir, rendered),
       },
-      secretFiles: Object.keys(secretFiles).length || web ? { ...secretFiles, ...web?.files } : undefined,
-      healthcheck: web ? tlsHealthcheckCommand(ctx.service) : undefined,
+      secretFiles: Object.keys(secretFiles).length ? secretFiles : undefined,
       // Protocol services run on the Docker host; Linux engines only resolve this name when told to.
       extraHosts: { "host.docker.internal": "host-gateway" },
     });
@@ -108,7 +107,7 @@ function stackJobs(env: Environment): ScrapeConfig[] {
   return runningServices(env).flatMap((service) => {
     const scrape = service.scrape;
     if (!scrape) return [];
-    const webAuth = env.webAuth.enabled && service.webConfig ? webAuthClient(env) : {};
+    const webAuth = behindWebAuth(env, service) ? webAuthClient(env) : {};
     const job = staticJob(scrape.job, [`${scrape.host ?? service.hostname}:${service.port}`], { ...scrape.settings?.(env), ...webAuth });
     // With a fleet, the stack host's exporter is one host among others: named by docker.name.
     if (env.hosts.length && service.name === nodeExporter.name) {
@@ -147,7 +146,7 @@ export function prometheusConfig(env: Environment, ruleFiles: readonly RuleFile[
     },
     rule_files: ruleFiles.map((rule) => path.posix.join(PROMETHEUS_PATHS.rulesDir, rule.name)),
     ...(env.services.includes(alertmanager.name)
-      ? { alerting: { alertmanagers: [{ ...(env.webAuth.enabled ? webAuthClient(env) : {}), static_configs: [{ targets: [`${alertmanager.hostname}:${alertmanager.port}`] }] }] } }
+      ? { alerting: { alertmanagers: [{ ...(behindWebAuth(env, alertmanager) ? webAuthClient(env) : {}), static_configs: [{ targets: [`${alertmanager.hostname}:${alertmanager.port}`] }] }] } }
       : {}),
     scrape_configs: [...stackJobs(env), ...fleetJob(env), ...protocolJobs(env)],
   };
