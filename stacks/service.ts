@@ -102,6 +102,8 @@ export interface ScrapeJob {
   readonly job: string;
   /** Where the scraper reaches it; default its hostname on the private network. */
   readonly host?: string;
+  /** Labels of its target, given the environment (the stack host's Node Exporter names its host in a fleet). */
+  readonly labels?: (env: Environment) => Readonly<Record<string, string>> | undefined;
   /** More settings of its job (scrape_interval, metric_relabel_configs), given the environment. */
   readonly settings?: (env: Environment) => Readonly<Record<string, unknown>>;
   /** More jobs it serves, whole scrape configurations (the blackbox exporter's probes). */

@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { publishAddressOf, type FleetHost } from "../environment";
+import { publishAddressOf, STACK_HOST_NAME, type FleetHost } from "../environment";
 import { defineService, serviceContainer, tlsHealthcheckCommand, type ServiceContext } from "../service";
 import { webConfig } from "../web-config";
 
@@ -50,7 +50,8 @@ export const nodeExporter = defineService({
   user: "65534:65534",
   secrets: (env) => (env.hosts.length ? ["fleet_scrape_password"] : []),
   health: { path: "/", client: "wget" },
-  scrape: { job: "node" },
+  // With a fleet, the stack host's exporter is one host among others: named by docker.name.
+  scrape: { job: "node", labels: (env) => (env.hosts.length ? { host: env.docker.name ?? STACK_HOST_NAME } : undefined) },
   metrics: { sources: ["node_exporter"], ruleFiles: ["host.rules.yml"] },
   build: (scope, ctx) => {
     const local = serviceContainer(scope, ctx, { command: FLAGS, pidMode: "host", mounts: HOST_MOUNTS, readOnlyRootFs: true });

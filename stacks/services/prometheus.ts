@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { filesIn } from "../container";
 import { loadedRuleFiles, renderRuleFile, ruleParameters, type RuleFile } from "../config/rules";
 import { toYaml } from "../config/yaml";
-import { STACK_HOST_NAME, type Environment } from "../environment";
+import type { Environment } from "../environment";
 import type { SecretName } from "../secrets";
 import { defineService, runningServices, serviceContainer } from "../service";
 import { behindWebAuth, webClient } from "../web-config";
@@ -98,8 +98,8 @@ function fleetJob(env: Environment): ScrapeConfig[] {
   ];
 }
 
-function staticJob(job: string, targets: string[], extra: Record<string, unknown> = {}): ScrapeConfig {
-  return { job_name: job, ...extra, static_configs: [{ targets }] };
+function staticJob(job: string, targets: string[], extra: Record<string, unknown> = {}, labels?: Readonly<Record<string, string>>): ScrapeConfig {
+  return { job_name: job, ...extra, static_configs: [{ targets, ...(labels ? { labels } : {}) }] };
 }
 
 /** The job of every service the environment runs that has one (its descriptor's `scrape`). */
@@ -108,11 +108,7 @@ function stackJobs(env: Environment): ScrapeConfig[] {
     const scrape = service.scrape;
     if (!scrape) return [];
     const webAuth = behindWebAuth(env, service) ? webAuthClient(env) : {};
-    const job = staticJob(scrape.job, [`${scrape.host ?? service.hostname}:${service.port}`], { ...scrape.settings?.(env), ...webAuth });
-    // With a fleet, the stack host's exporter is one host among others: named by docker.name.
-    if (env.hosts.length && service.name === nodeExporter.name) {
-      job.static_configs = [{ targets: [`${service.hostname}:${service.port}`], labels: { host: env.docker.name ?? STACK_HOST_NAME } }];
-    }
+    const job = staticJob(scrape.job, [`${scrape.host ?? service.hostname}:${service.port}`], { ...scrape.settings?.(env), ...webAuth }, scrape.labels?.(env));
     return [job, ...(scrape.moreJobs?.(env) ?? [])];
   });
 }
