@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { ALL_ADDRESSES, ip, isIp, isLoopback } from "./addresses";
 import { isPublished, type ServiceDescriptor } from "./service";
 import { SERVICES } from "./services";
 
@@ -92,10 +93,6 @@ export function protocolHealthPath(target: { readonly job: string; readonly metr
 const hostName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "must be lower-case letters, digits and dashes (max 32), starting with a letter");
 // A DNS name (RFC 1123 labels) or an IP address: what Prometheus reaches a host's exporter on.
 const dnsName = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, "must be an IP address or a DNS name");
-const ip = z.union([z.ipv4(), z.ipv6()]);
-const ALL_ADDRESSES = ["0.0.0.0", "::"];
-const isIp = (value: string) => ip.safeParse(value).success;
-const isLoopback = (value: string) => /^127\./.test(value) || value === "::1" || value.toLowerCase() === "localhost";
 
 /**
  * A monitored Docker host of the fleet (`hosts:`): a Node Exporter is deployed there through a

@@ -1,3 +1,4 @@
+import { ALL_ADDRESSES } from "./addresses";
 import type { Environment } from "./environment";
 import type { Pki, ServerCertificate } from "./pki";
 import type { ServiceContext, ServiceDescriptor } from "./service";
@@ -58,6 +59,6 @@ export function webClient(caFile: string, user: string, passwordFile: string): R
  * (Prometheus scrapes itself there), 127.0.0.1, the bind address and the names the environment adds.
  */
 export function webCertificate(pki: Pki, env: Environment, service: ServiceDescriptor): ServerCertificate {
-  const ips = [...new Set(["127.0.0.1", ...(["0.0.0.0", "::"].includes(env.bindAddress) ? [] : [env.bindAddress])])];
+  const ips = [...new Set(["127.0.0.1", ...(ALL_ADDRESSES.includes(env.bindAddress) ? [] : [env.bindAddress])])];
   return pki.server(`web-${service.hostname}`, service.hostname, { dns: [service.hostname, "localhost", ...env.webAuth.names], ips });
 }

@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { ALL_ADDRESSES, isIp } from "../addresses";
 import { publishAddressOf, STACK_HOST_NAME, type FleetHost } from "../environment";
 import { defineService, serviceContainer, tlsHealthcheckCommand, type ServiceContext } from "../service";
 import { webConfig } from "../web-config";
@@ -25,8 +26,7 @@ const HOST_MOUNTS = [hostMount("/", "/host/root"), hostMount("/proc", "/host/pro
 
 /** The names a fleet host's server certificate holds: what Prometheus dials (address), and where it is published. */
 function certificateNames(host: FleetHost): { dns: string[]; ips: string[] } {
-  const names = [...new Set([host.address, publishAddressOf(host)])].filter((name) => !["0.0.0.0", "::"].includes(name));
-  const isIp = (name: string) => /^[\d.]+$/.test(name) || name.includes(":");
+  const names = [...new Set([host.address, publishAddressOf(host)])].filter((name) => !ALL_ADDRESSES.includes(name));
   return { dns: names.filter((name) => !isIp(name)), ips: names.filter(isIp) };
 }
 
