@@ -9,7 +9,7 @@ import { StackImages } from "./images";
 import { ENVIRONMENT_LABEL } from "./labels";
 import { Pki } from "./pki";
 import { Secrets } from "./secrets";
-import { fleetAlias, runningServices, runs, type FleetMember, type ServiceContext, type ServiceDescriptor } from "./service";
+import { fleetAlias, runningServices, type FleetMember, type ServiceContext, type ServiceDescriptor } from "./service";
 import { stateBackend } from "./state-backend";
 import { behindWebAuth } from "./web-config";
 
@@ -55,7 +55,7 @@ export class MonitoringStack extends TerraformStack {
     const pki = env.hosts.length || env.webAuth.enabled ? new Pki(this, "pki", env.name) : undefined;
     // Not a secret: the certificate clients (a browser, curl, another Prometheus) check the stack's servers against.
     if (pki) new TerraformOutput(this, "ca_pem", { value: pki.caPem });
-    const shared = { env, assets, network, pki, fleet, images: new StackImages(this, "images"), secrets: new Secrets(this, "secrets", env), runs: (name: string) => runs(env, name) };
+    const shared = { env, assets, network, pki, fleet, images: new StackImages(this, "images"), secrets: new Secrets(this, "secrets", env) };
 
     // The one place services are composed: each descriptor builds itself from one context.
     const ready = new Map<string, readonly ITerraformDependable[]>();

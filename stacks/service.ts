@@ -42,7 +42,7 @@ export interface ServiceDescriptor {
   readonly runsAsRoot?: string;
   /** Every environment runs it. */
   readonly required?: boolean;
-  /** Services that must run wherever it runs; it starts once they are ready. */
+  /** Services that must run wherever it runs; it starts once what their builds call ready is (possibly nothing). */
   readonly needs?: readonly string[];
   /** The secrets it reads, given what else the environment runs. */
   readonly secrets?: (env: Environment) => readonly SecretName[];
@@ -138,8 +138,6 @@ export interface ServiceContext {
   readonly service: ServiceDescriptor;
   /** The readiness of the services it needs. */
   readonly after: readonly ITerraformDependable[];
-  /** Whether the environment runs the named service; a name no descriptor has is an error. */
-  runs(name: string): boolean;
 }
 
 /** A monitored Docker host of the fleet, as services build on it. */

@@ -7,7 +7,7 @@ const PORT = 9114;
  * prometheus-community/elasticsearch_exporter: the log cluster's health, heap and disk (cluster
  * health, this node's stats) for ElasticsearchClusterRed and the heap and disk-watermark alerts.
  * It reads as prometheus_monitor (the `monitor` cluster privilege only), which the setup job
- * creates: it starts once the setup is done.
+ * creates: it starts with Elasticsearch and its scrapes fail until the setup is done.
  */
 export const elasticsearchExporter = defineService({
   name: "elasticsearchExporter",

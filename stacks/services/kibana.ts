@@ -11,7 +11,8 @@ export const kibana = defineService({
   hostPort: 5601,
   memoryMb: 1024,
   user: "1000:0",
-  // It starts once the setup job has set the kibana_system password.
+  // It runs where Elasticsearch runs; it starts with it and retries its login until the setup job
+  // has set the kibana_system password (Elasticsearch's ready list is empty: elasticsearch.ts).
   needs: [elasticsearch.name],
   secrets: () => ["kibana_system_password", "kibana_encryption_key"],
   health: { path: "/api/status", client: "curl" },

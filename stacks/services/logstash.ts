@@ -23,7 +23,8 @@ export const logstash = defineService({
   extraPorts: [{ internal: 12201, protocol: "udp" }],
   memoryMb: 1024,
   user: "1000:0",
-  // It starts once the setup job has created the writer user it logs in with.
+  // It runs where Elasticsearch runs; it starts with it and retries its login until the setup job
+  // has created the writer user (Elasticsearch's ready list is empty: elasticsearch.ts).
   needs: [elasticsearch.name],
   secrets: () => ["logstash_writer_password"],
   health: { path: "/", port: API_PORT, client: "curl" },
