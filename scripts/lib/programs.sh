@@ -100,8 +100,6 @@ ensure_program() {
   stamp="$module $modver tags=$PROGRAMS_TAGS recipe=$PROGRAMS_RECIPE"
   # A main of this project: its sources are part of what was built.
   [[ -z ${PROGRAM_MAIN[$name]:-} ]] || stamp+=" main=$(cat "$PROGRAMS_ROOT/${PROGRAM_MAIN[$name]}"/*.go | sha256sum | cut -c1-16)"
-  # A main of this project: its sources are part of what was built.
-  [[ -z ${PROGRAM_MAIN[$name]:-} ]] || stamp+=" main=$(cat "$PROGRAMS_ROOT/${PROGRAM_MAIN[$name]}"/*.go | sha256sum | cut -c1-16)"
   PROGRAM_TAG=$tag PROGRAM_BIN=$dir/bin PROGRAM_FILES=$dir/files
   PROGRAM_SAYS="${name/-/_} $tag (built from Go module $module $modver)"
   mkdir -p "$dir"

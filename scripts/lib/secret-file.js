@@ -106,13 +106,14 @@ function exportGenerated(root, environment, variables, say, only) {
   const file = secretFilePath(root, environment);
   /** @type {Record<string, string>} */
   const values = {};
+  const stored = readSecretFile(root, environment);
   for (const [name, spec] of Object.entries(TABLE)) {
     if (only && !only.includes(name)) continue;
     const given = variables[variableOf(name)];
     if (given) values[name] = given;
     // In CI a missing secret must stop the plan, naming it: nothing is generated there.
     if (!spec.generate || given || variables.CI === "true") continue;
-    let value = readSecretFile(root, environment)[name];
+    let value = stored[name];
     if (value === undefined) {
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
       fs.chmodSync(path.dirname(file), 0o700);
