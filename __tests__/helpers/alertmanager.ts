@@ -23,11 +23,11 @@ const atLeast = (version: [number, number, number], major: number, minor: number
 /**
  * The webhook's `url_file` (the heartbeat's ping URL) came with Alertmanager 0.26; Debian's
  * 0.25 refuses the whole file. For such a tool, the config is checked with a placeholder `url`
- * in its place (and the test says so); from 0.26 on, the file is checked as generated.
+ * in its place; from 0.26 on, the file is checked as generated.
  */
-export function forAlertmanager(config: string, program: string): { config: string; adapted: boolean } {
-  if (atLeast(versionOf(program), 0, 26) || !/^\s*(- )?url_file:/m.test(config)) return { config, adapted: false };
-  return { config: config.replace(/^(\s*(?:- )?)url_file: .*$/gm, "$1url: https://heartbeat.invalid/url_file-needs-alertmanager-0.26"), adapted: true };
+function forAlertmanager(config: string, program: string): string {
+  if (atLeast(versionOf(program), 0, 26)) return config;
+  return config.replace(/^(\s*(?:- )?)url_file: .*$/gm, "$1url: https://heartbeat.invalid/url_file-needs-alertmanager-0.26");
 }
 
 /** Writes the templates next to a config and points the config at them. */
@@ -42,7 +42,7 @@ export function localConfig(dir: string, config: string): string {
 export function amtool(args: (configFile: string) => string[], config: string, dir: string, name: string): string {
   const program = tool("amtool");
   const file = path.join(dir, `${name}-alertmanager.yml`);
-  if (!fs.existsSync(file)) fs.writeFileSync(file, localConfig(dir, forAlertmanager(config, program).config));
+  if (!fs.existsSync(file)) fs.writeFileSync(file, localConfig(dir, forAlertmanager(config, program)));
   return run(program, args(file));
 }
 
@@ -103,7 +103,6 @@ export class RunningAlertmanager {
   private constructor(
     private readonly process: ChildProcess,
     readonly url: string,
-    readonly adapted: boolean,
     private readonly dir: string,
     private readonly log: () => string,
   ) {}
@@ -111,7 +110,7 @@ export class RunningAlertmanager {
   static async start(config: string): Promise<RunningAlertmanager> {
     const program = alertmanagerBinary();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-am-"));
-    const { config: compatible, adapted } = forAlertmanager(config, program);
+    const compatible = forAlertmanager(config, program);
     const file = path.join(dir, "alertmanager.yml");
     fs.writeFileSync(file, localConfig(dir, compatible));
     const port = await freePort();
@@ -126,7 +125,7 @@ export class RunningAlertmanager {
     let output = "";
     child.stdout?.on("data", (d) => (output += String(d)));
     child.stderr?.on("data", (d) => (output += String(d)));
-    const am = new RunningAlertmanager(child, `http://127.0.0.1:${port}`, adapted, dir, () => output);
+    const am = new RunningAlertmanager(child, `http://127.0.0.1:${port}`, dir, () => output);
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`${command} ${args.join(" ")} exited with ${child.exitCode}:\n${output}`);

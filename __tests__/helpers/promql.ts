@@ -42,7 +42,7 @@ const catalogSchema = z.strictObject({
     ]),
   ),
 });
-export type CatalogEntry = z.infer<typeof catalogSchema>["metrics"][string];
+type CatalogEntry = z.infer<typeof catalogSchema>["metrics"][string];
 export type Catalog = Readonly<Record<string, CatalogEntry>>;
 
 // `yaml` refuses duplicate keys, so a metric cannot be listed twice.
@@ -59,7 +59,7 @@ export interface Query {
   readonly expr: string;
 }
 
-export interface DashboardTarget {
+interface DashboardTarget {
   refId?: string;
   expr?: unknown;
   datasource?: { type?: string };
@@ -77,7 +77,7 @@ export interface DashboardModel {
 }
 
 /** The value a declared template variable stands for in checks: any label value, as "All" does. */
-export const TEMPLATE_VARIABLE_VALUE = ".+";
+const TEMPLATE_VARIABLE_VALUE = ".+";
 
 /**
  * Every Prometheus target of a dashboard (log panels query Elasticsearch), with the dashboard's own template variables ($job, ${instance},
@@ -98,7 +98,7 @@ export function dashboardQueries(file: string, dashboard: DashboardModel): Query
   return (dashboard.panels ?? []).flatMap(fromPanel);
 }
 
-export interface RuleDocument {
+interface RuleDocument {
   groups: { name: string; rules: { alert?: string; record?: string; expr: unknown }[] }[];
 }
 
@@ -185,14 +185,14 @@ function readSelector(node: SyntaxNode, source: string): Selector {
   return selector;
 }
 
-export interface Analysis {
+interface Analysis {
   readonly problems: string[];
   /** Catalog entries (histograms by their base name) and recorded series the expression reads. */
   readonly uses: string[];
 }
 
 /** Finds the catalog entry of a series name; a histogram's series resolve to its base entry. */
-export function resolve(name: string, catalog: Catalog): { key: string; entry: CatalogEntry; seriesLabels: string[] } | string {
+function resolve(name: string, catalog: Catalog): { key: string; entry: CatalogEntry; seriesLabels: string[] } | string {
   const entry = catalog[name];
   if (entry?.type === "histogram") return `${name} is a histogram: query ${name}_bucket, ${name}_sum or ${name}_count`;
   if (entry) return { key: name, entry, seriesLabels: entry.type === "summary" ? ["quantile"] : [] };

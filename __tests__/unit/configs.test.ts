@@ -7,7 +7,7 @@ import { alertmanagerConfig } from "../../stacks/services/alertmanager";
 import { dashboardFor, DATASOURCE_UIDS } from "../../stacks/services/grafana";
 import { prometheusConfig } from "../../stacks/services/prometheus";
 import { loadedRuleFiles } from "../../stacks/config/rules";
-import { requiredSecrets } from "../../stacks/secrets";
+import { requiredSecrets, SECRET_NAMES } from "../../stacks/secrets";
 import { ASSETS, CONFIG_PATHS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";
 import { amtool } from "../helpers/alertmanager";
 import { run, tool } from "../helpers/tools";
@@ -240,9 +240,8 @@ describe("generated Grafana provisioning", () => {
 describe("secrets", () => {
   it.each(SHIPPED_ENVIRONMENTS)("never appear in the synthesized JSON of %s", (name) => {
     const secret = "Canary-Secret-9f3b1c7e";
-    const names = ["GRAFANA_ADMIN_PASSWORD", "ELASTIC_PASSWORD", "KIBANA_SYSTEM_PASSWORD", "LOGSTASH_WRITER_PASSWORD", "GRAFANA_ES_PASSWORD", "KIBANA_ENCRYPTION_KEY", "PAGERDUTY_ROUTING_KEY", "SLACK_WEBHOOK_URL", "HEARTBEAT_URL"];
     const saved = { ...process.env };
-    for (const n of names) process.env[`TF_VAR_${n.toLowerCase()}`] = secret;
+    for (const n of SECRET_NAMES) process.env[`TF_VAR_${n}`] = secret;
     try {
       const env = shippedEnvironment(name);
       const json = JSON.stringify(synth(env));

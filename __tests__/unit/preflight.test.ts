@@ -1,3 +1,4 @@
+import { SECRET_NAMES } from "../../stacks/secrets";
 import { SERVICES, serviceNamed } from "../../stacks/services";
 import { chooseDefault, imagesOf, localBuild, preflight, type DockerHost, type ImageState } from "../../scripts/preflight";
 import { deployReport } from "../../scripts/report";
@@ -16,21 +17,7 @@ function host(known: Record<string, ImageState>, problem?: string): DockerHost &
   };
 }
 
-const allSecrets = Object.fromEntries(
-  [
-    "grafana_admin_password",
-    "elastic_password",
-    "kibana_system_password",
-    "logstash_writer_password",
-    "grafana_es_password",
-    "elasticsearch_monitor_password",
-    "kibana_encryption_key",
-    "pagerduty_routing_key",
-    "slack_webhook_url",
-  ].map(
-    (n) => [`TF_VAR_${n}`, "x".repeat(40)],
-  ),
-);
+const allSecrets = Object.fromEntries(SECRET_NAMES.map((n) => [`TF_VAR_${n}`, "x".repeat(40)]));
 
 describe("preflight", () => {
   const dev = shippedEnvironment("dev");
