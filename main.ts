@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { App } from "cdktf";
 import { loadAssets } from "./stacks/assets";
-import { EnvironmentError, loadEnvironments, type Catalog } from "./stacks/environment";
+import { EnvironmentError, environmentsDir, loadEnvironments, type Catalog } from "./stacks/environment";
 import { HardeningError } from "./stacks/hardening";
 import { MonitoringStack } from "./stacks/monitoring-stack";
 import { SERVICES } from "./stacks/services";
@@ -15,12 +15,11 @@ const root = path.resolve(__dirname, path.basename(__dirname) === "dist" ? ".." 
  * pass a catalog of its own.
  */
 export function main(catalog: Catalog = SERVICES): number {
-  const environmentsDir = process.env.PM_ENVIRONMENTS_DIR ?? path.join(root, "environments");
   const stateDir = process.env.PM_STATE_DIR ?? path.join(root, "state");
   try {
     const app = new App();
     const assets = loadAssets(path.join(root, "assets"));
-    for (const env of loadEnvironments(environmentsDir, catalog)) {
+    for (const env of loadEnvironments(environmentsDir(root), catalog)) {
       new MonitoringStack(app, { env, assets, statePath: path.join(stateDir, `${env.name}.tfstate`) });
     }
     app.synth();

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { ENVIRONMENT_LABEL } from "../stacks/labels";
-import { loadEnvironmentFile, type Environment } from "../stacks/environment";
+import { environmentFile, loadEnvironmentFile, type Environment } from "../stacks/environment";
 import { dockerEnv } from "./docker-host";
 
 /**
@@ -103,7 +103,7 @@ function recordedObjects(stackDir: string): Map<string, string> {
 
 function main(args: string[]): number {
   const root = path.resolve(__dirname, "../..");
-  const load = (name: string) => loadEnvironmentFile(path.join(process.env.PM_ENVIRONMENTS_DIR ?? path.join(root, "environments"), `${name}.yaml`));
+  const load = (name: string) => loadEnvironmentFile(environmentFile(root, name));
   if (args[0] === "--remove-leftovers") {
     const env = load(args[1]);
     const objects = labelledObjects(env);

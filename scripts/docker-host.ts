@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
-import { loadEnvironmentFile, type Environment } from "../stacks/environment";
+import { environmentFile, loadEnvironmentFile, type Environment } from "../stacks/environment";
 import { nodeExporter } from "../stacks/services/node-exporter";
 
 /** A Docker API endpoint: the stack's (`docker:`) or a fleet host's (`hosts[].docker`). */
@@ -84,8 +84,7 @@ if (require.main === module) {
     console.error("usage: node dist/scripts/docker-host.js send ENV TAG…");
     process.exitCode = 2;
   } else {
-    const environments = process.env.PM_ENVIRONMENTS_DIR ?? path.resolve(__dirname, "../../environments");
-    const env = loadEnvironmentFile(path.join(environments, `${name}.yaml`));
+    const env = loadEnvironmentFile(environmentFile(path.resolve(__dirname, "../.."), name));
     for (const reference of sendLocalImages(env, references)) console.log(`${reference} → ${env.docker.host}`);
     const forFleet = references.filter((reference) => fleetImages(env).includes(reference));
     for (const host of env.hosts) {

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { loadEnvironments, type Environment } from "../stacks/environment";
+import { environmentsDir, loadEnvironments, type Environment } from "../stacks/environment";
 import { OFFLINE_DEFAULT } from "./preflight";
 
 /**
@@ -26,7 +26,7 @@ export function planMatrix(environments: readonly Environment[]): { include: { e
 
 if (require.main === module) {
   const root = path.resolve(__dirname, "../..");
-  const environments = loadEnvironments(process.env.PM_ENVIRONMENTS_DIR ?? path.join(root, "environments"));
+  const environments = loadEnvironments(environmentsDir(root));
   if (process.argv[2] !== "--github-matrix") {
     console.error("usage: node dist/scripts/environments.js --github-matrix");
     process.exitCode = 2;

@@ -1,6 +1,6 @@
 import * as net from "node:net";
 import * as path from "node:path";
-import { EnvironmentError, loadEnvironmentFile, protocolHealthPath, type Environment } from "../stacks/environment";
+import { EnvironmentError, environmentFile, loadEnvironmentFile, protocolHealthPath, type Environment } from "../stacks/environment";
 import type { SecretName } from "../stacks/secrets";
 import { isPublished, runningServices, type HealthStatus, type HealthVerdict } from "../stacks/service";
 import { behindWebAuth } from "../stacks/web-config";
@@ -188,7 +188,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const root = path.resolve(__dirname, "../..");
-  const file = path.join(process.env.PM_ENVIRONMENTS_DIR ?? path.join(root, "environments"), `${args.environment}.yaml`);
+  const file = environmentFile(root, args.environment);
   let env: Environment;
   try {
     env = loadEnvironmentFile(file);

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
-import { EnvironmentError, loadEnvironmentFile, type Catalog, type Environment } from "../stacks/environment";
+import { EnvironmentError, environmentFile, loadEnvironmentFile, type Catalog, type Environment } from "../stacks/environment";
 import { runningServices } from "../stacks/service";
 import { SERVICES } from "../stacks/services";
 import { requiredSecrets, SECRETS } from "../stacks/secrets";
@@ -157,8 +157,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs:
 
 async function main(args: string[]): Promise<number> {
   const root = path.resolve(__dirname, "../..");
-  const environmentsDir = process.env.PM_ENVIRONMENTS_DIR ?? path.join(root, "environments");
-  const load = (name: string) => loadEnvironmentFile(path.join(environmentsDir, `${name}.yaml`));
+  const load = (name: string) => loadEnvironmentFile(environmentFile(root, name));
   if (args[0] === "--default") {
     const dev = load(DEFAULT_ENVIRONMENT);
     const choice = await chooseDefault(dev, dockerHost(dev));

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadEnvironmentFile, type Environment } from "../stacks/environment";
+import { environmentFile, loadEnvironmentFile, type Environment } from "../stacks/environment";
 import { runningServices } from "../stacks/service";
 import { DEFAULT_ENVIRONMENT, OFFLINE_DEFAULT } from "./preflight";
 
@@ -40,7 +40,7 @@ export function deployReport(env: Environment, urls: Readonly<Record<string, str
 /** The outputs come from the plan JSON the deploy just applied: no engine run needed. */
 function main([name, planJson]: string[]): number {
   const root = path.resolve(__dirname, "../..");
-  const env = loadEnvironmentFile(path.join(process.env.PM_ENVIRONMENTS_DIR ?? path.join(root, "environments"), `${name}.yaml`));
+  const env = loadEnvironmentFile(environmentFile(root, name));
   const plan = JSON.parse(fs.readFileSync(planJson, "utf8")) as { planned_values?: { outputs?: Record<string, { value?: unknown }> } };
   const outputs = Object.entries(plan.planned_values?.outputs ?? {}).filter(([, output]) => typeof output.value === "string");
   console.log(deployReport(env, Object.fromEntries(outputs.map(([key, output]) => [key, output.value as string]))));

@@ -383,6 +383,16 @@ export function parseEnvironment(data: unknown, source: string, catalog: Catalog
   };
 }
 
+/** Where the environment files are: PM_ENVIRONMENTS_DIR (the tests' throw-away folders), else `<root>/environments`. */
+export function environmentsDir(root: string): string {
+  return process.env.PM_ENVIRONMENTS_DIR ?? path.join(root, "environments");
+}
+
+/** The file of the environment named `name`. */
+export function environmentFile(root: string, name: string): string {
+  return path.join(environmentsDir(root), `${name}.yaml`);
+}
+
 export function loadEnvironmentFile(file: string, catalog: Catalog = SERVICES): Environment {
   let data: unknown;
   try {
