@@ -1,10 +1,13 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { stringify } from "yaml";
+import { loadEnvironmentFile } from "../stacks/environment";
+import { ENVIRONMENT_LABEL } from "../stacks/labels";
+import { requiredSecrets } from "../stacks/secrets";
+import { freePorts, localImages } from "./lib/local-machine";
 import { bcryptHash } from "./lib/secret-file";
 import { replayDeploy, replayDestroy, replayOf, replayReplace, type Replay } from "./bench/replay";
 
@@ -69,28 +72,9 @@ async function synthBench(): Promise<void> {
   for (const r of results) console.log(`  ${show(r.figure)}  ×${(r.figure.median / fastest).toFixed(1).padEnd(5)} ${r.label}`);
 }
 
-async function freePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  for (let candidate = 30000 + Math.floor(Math.random() * 20000); ports.length < count; candidate++) {
-    const free = await new Promise<boolean>((resolve) => {
-      const server = net.createServer().once("error", () => resolve(false));
-      server.listen(candidate, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-    if (free) ports.push(candidate);
-  }
-  return ports;
-}
-
 async function deployBench(): Promise<void> {
   run(path.join(root, "scripts/build-local-images.sh"), []);
-  const images = Object.fromEntries(
-    fs
-      .readFileSync(path.join(root, ".tools/local-images.env"), "utf8")
-      .split("\n")
-      .map((line) => /^LOCAL_IMAGE_([A-Z_]+)=(.+)$/.exec(line))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map(([, key, tag]) => [key.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), tag]),
-  );
+  const images = localImages(root);
   const name = `bench-${crypto.randomBytes(3).toString("hex")}`;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), `pm-${name}-`));
   const dirs = { environments: path.join(work, "environments"), plans: path.join(work, "plans") };
@@ -110,9 +94,8 @@ async function deployBench(): Promise<void> {
         retention: { time: retention },
       }),
     );
-  const secrets = Object.fromEntries(
-    ["grafana_admin_password", "elastic_password", "kibana_system_password", "logstash_writer_password", "grafana_es_password", "elasticsearch_monitor_password", "kibana_encryption_key"].map((n) => [`TF_VAR_${n}`, crypto.randomBytes(20).toString("hex")]),
-  );
+  write("15d");
+  const secrets = Object.fromEntries(requiredSecrets(loadEnvironmentFile(path.join(dirs.environments, `${name}.yaml`))).map((n) => [`TF_VAR_${n}`, crypto.randomBytes(20).toString("hex")]));
   const env = { ...process.env, ...secrets, CI: "true", PM_ALLOW_STANDINS: "1", PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: path.join(work, "state"), PM_PLANS_DIR: dirs.plans, CDKTF_OUTDIR: path.join(work, "out") };
   const deploy = path.join(root, "scripts/deploy.sh");
   let healthCost = "";
@@ -139,7 +122,7 @@ async function deployBench(): Promise<void> {
     if (replayed) healthCost = await healthcheckCost(replayed);
   } finally {
     // The deploys' objects and the replay's carry the same label.
-    const labelled = (...args: string[]) => spawnSync("docker", [...args, "--filter", `label=org.protocol-monitoring.environment=${name}`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
+    const labelled = (...args: string[]) => spawnSync("docker", [...args, "--filter", `label=${ENVIRONMENT_LABEL}=${name}`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
     for (const [listing, removal] of [[["ps", "-aq"], ["rm", "-f"]], [["network", "ls", "-q"], ["network", "rm"]], [["volume", "ls", "-q"], ["volume", "rm", "-f"]]]) {
       const ids = labelled(...listing);
       if (ids.length) spawnSync("docker", [...removal, ...ids]);

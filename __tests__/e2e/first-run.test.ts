@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { parse, stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { ROOT } from "../helpers/synth";
-import { docker, dockerObjects, freePorts, getJson, localImages, poll, printLogs, removeEverything } from "./harness";
+import { deployScript, docker, dockerObjects, freePorts, getJson, localImages, poll, printLogs, removeEverything } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
@@ -24,19 +24,8 @@ const report = (line: string) => process.stdout.write(`e2e first run: ${line}\n`
 const userEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TF_VAR_") && key !== "TF_INPUT"));
 const scriptEnv = { ...userEnv, PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, PM_PLANS_DIR: dirs.plans, CDKTF_OUTDIR: dirs.out };
 
-/** Runs scripts/deploy.sh with no terminal; stdin stays open, so a prompt would hang until the timeout. */
-function deployScript(args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutSeconds = 60) {
-  const start = Date.now();
-  const result = spawnSync(path.join(ROOT, "scripts/deploy.sh"), args, {
-    cwd: ROOT,
-    env: { ...scriptEnv, ...extraEnv },
-    encoding: "utf8",
-    timeout: timeoutSeconds * 1000,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  const output = `${result.stdout}${result.stderr}`;
-  return { status: result.status, signal: result.signal, output, seconds: (Date.now() - start) / 1000 };
-}
+/** scripts/deploy.sh as a user's shell runs it (the harness's deployScript), within a minute unless said. */
+const deploy = (args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutSeconds = 60) => deployScript({ ...scriptEnv, ...extraEnv }, args, timeoutSeconds);
 
 function writeEnvironment(file: string, content: EnvironmentFile) {
   fs.writeFileSync(path.join(dirs.environments, `${file}.yaml`), stringify(content));
@@ -63,7 +52,7 @@ afterAll(() => {
 });
 
 test("a missing secret in CI stops the deploy within a minute, naming it", () => {
-  const run = deployScript(["deploy", name, "--auto-approve"], { CI: "true" });
+  const run = deploy(["deploy", name, "--auto-approve"], { CI: "true" });
   report(`missing secret: exit ${run.status} after ${run.seconds.toFixed(1)} s`);
   expect(run.signal).toBeNull();
   expect(run.status).toBe(1);
@@ -88,7 +77,7 @@ test("the engine itself never prompts: a missing variable is an error naming it"
 });
 
 test("a variable that fails its validation is shown with its message", () => {
-  const run = deployScript(["deploy", name, "--auto-approve"], { TF_VAR_slack_webhook_url: "http://hooks.example/not-https" });
+  const run = deploy(["deploy", name, "--auto-approve"], { TF_VAR_slack_webhook_url: "http://hooks.example/not-https" });
   expect(run.status).toBe(1);
   expect(run.output).toContain("Slack incoming webhook URL: must start with https://");
   expect(run.output).toMatch(/plan failed: its errors are above/);
@@ -101,7 +90,7 @@ test("an image that cannot be pulled stops the deploy before any tool is built, 
   const broken = parse(original) as EnvironmentFile;
   fs.writeFileSync(file, stringify({ ...broken, images: { ...broken.images, alertmanager: "registry.invalid/alertmanager:v0.34.0" } }));
   try {
-    const run = deployScript(["deploy", name, "--auto-approve"], { TF_VAR_slack_webhook_url: "https://hooks.example/x" });
+    const run = deploy(["deploy", name, "--auto-approve"], { TF_VAR_slack_webhook_url: "https://hooks.example/x" });
     report(`unpullable image: exit ${run.status} after ${run.seconds.toFixed(1)} s`);
     expect(run.status).toBe(1);
     expect(run.output).toMatch(/cannot be pulled \(.*\):\n\s+registry\.invalid\/alertmanager:v0\.34\.0/);
@@ -119,7 +108,7 @@ test("npm run deploy with no environment deploys the offline default, healthy, a
   // dev as shipped, with an image no registry serves, so the fallback is taken on any machine.
   writeEnvironment("dev", { ...shipped("dev"), images: { grafana: "registry.invalid/grafana:13.2.3" } });
   writeEnvironment("local", { ...shipped("local"), ports: { prometheus: ports[2], alertmanager: ports[3] } });
-  const run = deployScript(["deploy"], {}, 300);
+  const run = deploy(["deploy"], {}, 300);
   report(`npm run deploy (no environment): exit ${run.status} after ${run.seconds.toFixed(1)} s`);
   if (run.status !== 0) {
     printLogs("local");
@@ -151,7 +140,7 @@ test("npm run deploy with no environment deploys the offline default, healthy, a
   expect((fs.statSync(dirs.state).mode & 0o777).toString(8)).toBe("700");
   for (const file of fs.readdirSync(dirs.state)) expect(`${file} ${(fs.statSync(path.join(dirs.state, file)).mode & 0o777).toString(8)}`).toBe(`${file} 600`);
 
-  const destroy = deployScript(["destroy", "local", "--auto-approve"], {}, 120);
+  const destroy = deploy(["destroy", "local", "--auto-approve"], {}, 120);
   expect(destroy.status).toBe(0);
   expect(dockerObjects("local")).toEqual({ containers: [], volumes: [], networks: [] });
 });

@@ -1,9 +1,9 @@
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { ENVIRONMENT_LABEL } from "../../stacks/labels";
 import { SERVICES } from "../../stacks/services";
+import { freePorts, localImages as readLocalImages } from "../../scripts/lib/local-machine";
 import { ROOT } from "../helpers/synth";
 
 /** Small helpers for the end-to-end test: shell commands, Docker queries, polling, timing. */
@@ -20,10 +20,10 @@ export function docker(...args: string[]): string {
   return execFileSync("docker", args, { encoding: "utf8" }).trim();
 }
 
-/** Names of every container, volume and network that carries the environment's label. */
-export function dockerObjects(envName: string) {
+/** Names of every container, volume and network that carries the environment's label (on the engine `run` asks). */
+export function dockerObjects(envName: string, run: (...args: string[]) => string = docker) {
   const filter = `label=${ENVIRONMENT_LABEL}=${envName}`;
-  const list = (...args: string[]) => docker(...args, "--filter", filter).split("\n").filter(Boolean).sort();
+  const list = (...args: string[]) => run(...args, "--filter", filter).split("\n").filter(Boolean).sort();
   return {
     containers: list("ps", "-a", "--format", "{{.Names}}"),
     volumes: list("volume", "ls", "--format", "{{.Name}}"),
@@ -74,21 +74,6 @@ export async function getJson<T = unknown>(url: string, headers: Record<string, 
 }
 
 /** Host ports that nothing listens on right now, spaced out from a random base. */
-export async function freePorts(count: number): Promise<number[]> {
-  const isFree = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = net.createServer().once("error", () => resolve(false));
-      server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-    });
-  const ports: number[] = [];
-  let candidate = 20000 + Math.floor(Math.random() * 30000);
-  while (ports.length < count) {
-    if (await isFree(candidate)) ports.push(candidate);
-    candidate++;
-  }
-  return ports;
-}
-
 export function timed<T>(record: Record<string, number>, label: string, fn: () => T): T {
   const start = process.hrtime.bigint();
   try {
@@ -99,17 +84,8 @@ export function timed<T>(record: Record<string, number>, label: string, fn: () =
 }
 
 /** Images the project's scripts built for this machine (scripts/build-local-images.sh). */
-export function localImages(): Record<string, string> {
-  const file = path.join(ROOT, ".tools", "local-images.env");
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run scripts/build-local-images.sh (npm test does)`);
-  const entries = fs
-    .readFileSync(file, "utf8")
-    .split("\n")
-    .map((line) => /^LOCAL_IMAGE_([A-Z_]+)=(.+)$/.exec(line.trim()))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map(([, key, value]) => [key.toLowerCase().replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), value]);
-  return Object.fromEntries(entries);
-}
+export const localImages = (): Record<string, string> => readLocalImages(ROOT);
+export { freePorts };
 
 /** The local images of the stack's services (an environment's `images:`), without the simulator's. */
 export function stackImages(): Record<string, string> {
@@ -135,11 +111,14 @@ export function sequentialSteps(...environments: string[]) {
   };
 }
 
-/** scripts/deploy.sh as `npm run deploy` runs it, with the given environment: exit status, output, seconds. */
+/**
+ * scripts/deploy.sh as `npm run deploy` runs it, with the given environment and no terminal (stdin
+ * a pipe left open, so a prompt would hang until the timeout): exit status, signal, output, seconds.
+ */
 export function deployScript(env: NodeJS.ProcessEnv, args: string[], timeoutSeconds = 600) {
   const start = Date.now();
   const result = spawnSync(path.join(ROOT, "scripts/deploy.sh"), args, { cwd: ROOT, env, encoding: "utf8", timeout: timeoutSeconds * 1000 });
-  return { status: result.status, output: `${result.stdout}${result.stderr}`, seconds: (Date.now() - start) / 1000 };
+  return { status: result.status, signal: result.signal, output: `${result.stdout}${result.stderr}`, seconds: (Date.now() - start) / 1000 };
 }
 
 /**
@@ -159,10 +138,7 @@ export function startTestDockerHost(folder: string) {
   return {
     ...at,
     docker: remoteDocker,
-    objects(envName: string) {
-      const list = (...args: string[]) => remoteDocker(...args, "--filter", `label=${ENVIRONMENT_LABEL}=${envName}`).split("\n").filter(Boolean).sort();
-      return { containers: list("ps", "-a", "--format", "{{.Names}}"), volumes: list("volume", "ls", "-q"), networks: list("network", "ls", "--format", "{{.Name}}") };
-    },
+    objects: (envName: string) => dockerObjects(envName, remoteDocker),
   };
 }
 

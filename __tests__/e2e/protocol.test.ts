@@ -14,7 +14,7 @@ import { stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { ROOT } from "../helpers/synth";
 import { EXPECTED_EMPTY, liveDashboardQueries } from "../helpers/dashboards";
-import { docker, dockerObjects, freePorts, getJson, localImages, poll, printLogs, removeEverything, sequentialSteps, sh } from "./harness";
+import { docker, dockerObjects, freePorts, getJson, localImages, poll, printLogs, removeEverything, sequentialSteps, sh, stackImages } from "./harness";
 
 jest.setTimeout(15 * 60_000);
 
@@ -83,18 +83,7 @@ beforeAll(async () => {
   const target = (job: string, port: number, metricsPath?: string) => ({ job, targets: [`host.docker.internal:${port}`], ...(metricsPath ? { metricsPath } : {}) });
   const environment: EnvironmentFile = {
     name,
-    images: {
-      prometheus: images.prometheus,
-      alertmanager: images.alertmanager,
-      nodeExporter: images.nodeExporter,
-      grafana: images.grafana,
-      elasticsearch: images.elasticsearch,
-      logstash: images.logstash,
-      kibana: images.kibana,
-      blackbox: images.blackbox,
-      elasticsearchExporter: images.elasticsearchExporter,
-      cadvisor: images.cadvisor,
-    },
+    images: stackImages(),
     ports: { prometheus: ports.prometheus, alertmanager: ports.alertmanager, grafana: ports.grafana, elasticsearch: ports.elasticsearch, logstash: ports.logstash, kibana: ports.kibana },
     memoryMb: { elasticsearch: 256, logstash: 128, kibana: 128 },
     scrape: {
