@@ -87,8 +87,7 @@ provider_bin() { echo "$PROVIDERS/$1/kreuzwerker/docker/$PROVIDER_VERSION/$(os_a
 tls_provider_bin() { echo "$PROVIDERS/$1/hashicorp/tls/$TLS_PROVIDER_VERSION/$(os_arch)/terraform-provider-tls_v$TLS_PROVIDER_VERSION"; }
 docker_ok() { timeout 20 docker info >/dev/null 2>&1; }
 need_go() {
-  command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
-  command -v go >/dev/null || die "go is needed to build OpenTofu and the provider (or set SKIP_TOOL_BUILD=1 and TERRAFORM_BINARY_NAME)"
+  find_go || die "go is needed to build OpenTofu and the provider (or set SKIP_TOOL_BUILD=1 and TERRAFORM_BINARY_NAME)"
 }
 # go build in a wrapper module dir; -mod=mod lets it fill go.sum with only
 # what the build needs. Its chatter goes to build.log, shown on failure.

@@ -506,7 +506,7 @@ go_sources() {
 
 # go_static DIR OUT: a static binary (no libc needed in the images).
 go_static() {
-  command -v go >/dev/null || die "go is needed to build $2"
+  find_go || die "go is needed to build $2"
   (cd "$1" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-buildvcs=false go build -trimpath -ldflags='-s -w' -o "$2" .) ||
     die "building $1 failed"
 }

@@ -131,11 +131,16 @@ _program_root_binary() {
   echo "${path##*/}"
 }
 
+# find_go: go on PATH, or where the official archive installs it (/usr/local/go/bin, added to PATH).
+find_go() {
+  command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
+  command -v go >/dev/null
+}
+
 _program_build() {
   local name=$1 module=$2 modver=$3 tag=$4 stamp=$5 dir=$PROGRAMS_DIR/$1 t0 info moddir f p pkgs=() ldflags
   t0=$(date +%s)
-  command -v go >/dev/null || PATH=$PATH:/usr/local/go/bin
-  command -v go >/dev/null || { echo "$name: go is not installed" >&2; return 1; }
+  find_go || { echo "$name: go is not installed" >&2; return 1; }
   rm -rf "$dir/module" "$dir/bin.new" "$dir/built-from"
   mkdir -p "$dir/module"
   _programs_say "$name $tag" "building from Go module $module $modver (minutes when the Go caches are cold)"
