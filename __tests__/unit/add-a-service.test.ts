@@ -4,19 +4,18 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import { execFileSync } from "node:child_process";
-import { Aspects, Testing } from "cdktf";
+import { Aspects } from "cdktf";
 import { parse, stringify } from "yaml";
 import { healthChecks, runHealthChecks } from "../../scripts/health";
 import { imagesOf } from "../../scripts/preflight";
 import { deployReport } from "../../scripts/report";
 import { parseEnvironment, type EnvironmentFile } from "../../stacks/environment";
 import { Hardening, HardeningError } from "../../stacks/hardening";
-import { MonitoringStack } from "../../stacks/monitoring-stack";
 import { SERVICES } from "../../stacks/services";
 import { PROMETHEUS_PATHS } from "../../stacks/services/prometheus";
 import { extraExporter, rootExporter } from "../fixtures/services/extra-exporter";
 import { hostExporter } from "../fixtures/services/host-exporter";
-import { ASSETS, containerNamed, ROOT, type SynthesizedStack, uploadedFile } from "../helpers/synth";
+import { buildStack, containerNamed, ROOT, synth, type SynthesizedStack, uploadedFile } from "../helpers/synth";
 
 /**
  * Adding a service is one file: a throw-away descriptor (__tests__/fixtures/services), added to a
@@ -27,11 +26,6 @@ const CATALOG = [...SERVICES, extraExporter, rootExporter];
 
 function env(overrides: Partial<EnvironmentFile> = {}) {
   return parseEnvironment({ name: "extra", services: ["prometheus", "alertmanager", "extraExporter"], ...overrides }, "add-a-service-test", CATALOG);
-}
-
-function synth(environment: ReturnType<typeof env>): SynthesizedStack {
-  const stack = new MonitoringStack(Testing.app(), { env: environment, assets: ASSETS, statePath: "/state/extra.tfstate" });
-  return JSON.parse(Testing.synth(stack)) as SynthesizedStack;
 }
 
 describe("a service added by one descriptor", () => {
@@ -85,7 +79,7 @@ describe("a service added by one descriptor", () => {
   });
 
   it("is hardened: the aspect checks it, and refuses a variant that runs as root without saying why", () => {
-    const built = new MonitoringStack(Testing.app(), { env: environment, assets: ASSETS, statePath: "/state/extra.tfstate" });
+    const built = buildStack(environment);
     expect(Aspects.of(built).all.some((aspect) => aspect instanceof Hardening)).toBe(true);
     const rooted = env({ services: ["prometheus", "rootExporter"] });
     expect(() => synth(rooted)).toThrow(HardeningError);
@@ -117,8 +111,7 @@ describe("a service deployed on every Docker host of a fleet", () => {
   const fleet = [...SERVICES, hostExporter()];
   const hosts = ["a", "b"].map((name, index) => ({ name, docker: { host: `ssh://deploy@${name}.example` }, address: `${name}.example`, publishAddress: `192.0.2.${10 + index}` }));
   const environment = parseEnvironment({ name: "fleet", services: ["prometheus", "nodeExporter", "hostExporter"], hosts }, "fleet-test", fleet);
-  const stack = new MonitoringStack(Testing.app(), { env: environment, assets: ASSETS, statePath: "/state/fleet.tfstate" });
-  const json = JSON.parse(Testing.synth(stack)) as SynthesizedStack & { provider: { docker: { alias?: string; host: string }[] } };
+  const json = synth(environment) as SynthesizedStack & { provider: { docker: { alias?: string; host: string }[] } };
 
   it("runs one hardened instance per host, each through that host's provider alias, network and images", () => {
     expect(json.provider.docker.map((p) => [p.alias, p.host])).toEqual([
@@ -134,6 +127,6 @@ describe("a service deployed on every Docker host of a fleet", () => {
       expect(container.image).toMatch(new RegExp(`^\\$\\{docker_image\\.host-${host}_images_`));
     }
     // Synth passed the hardening aspect with every instance in it.
-    expect(Aspects.of(stack).all.some((aspect) => aspect instanceof Hardening)).toBe(true);
+    expect(Aspects.of(buildStack(environment)).all.some((aspect) => aspect instanceof Hardening)).toBe(true);
   });
 });

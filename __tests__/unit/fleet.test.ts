@@ -3,10 +3,9 @@ import { EnvironmentError, parseEnvironment, type EnvironmentFile } from "../../
 import { Hardening, HardeningError } from "../../stacks/hardening";
 import { Aspects, Testing } from "cdktf";
 import { Container } from "@cdktf/provider-docker/lib/container";
-import { MonitoringStack } from "../../stacks/monitoring-stack";
 import { requiredSecrets } from "../../stacks/secrets";
 import { preflight, type DockerHost } from "../../scripts/preflight";
-import { ASSETS, CONFIG_PATHS, containerNamed, synth, uploadedFile, type SynthesizedStack } from "../helpers/synth";
+import { buildStack, CONFIG_PATHS, containerNamed, synth, uploadedFile, type SynthesizedStack } from "../helpers/synth";
 
 /** A fleet of hosts (hosts:), webAuth (Prometheus and Alertmanager behind HTTPS and basic auth), at synth. */
 
@@ -122,10 +121,10 @@ describe("a fleet at synth", () => {
   });
 
   it("keeps the bind-address rule: a fleet host's containers publish on its address only", () => {
-    const stack = new MonitoringStack(Testing.app(), { env, assets: ASSETS, statePath: "/state/fleet.tfstate" });
+    const stack = buildStack(env);
     expect(Aspects.of(stack).all.some((aspect) => aspect instanceof Hardening)).toBe(true);
     // The same container, published elsewhere on that host: refused, naming it and the rule.
-    const moved = new MonitoringStack(Testing.app(), { env, assets: ASSETS, statePath: "/state/fleet.tfstate" });
+    const moved = buildStack(env);
     const container = moved.node.findAll().find((c): c is Container => c instanceof Container && c.nameInput === "fleet-node-exporter-db-1") as Container;
     container.addOverride("ports", [{ internal: 9100, external: 9100, ip: "0.0.0.0" }]);
     let error: unknown;

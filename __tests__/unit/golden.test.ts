@@ -1,6 +1,5 @@
 import { Testing } from "cdktf";
-import { MonitoringStack } from "../../stacks/monitoring-stack";
-import { ASSETS, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS } from "../helpers/synth";
+import { buildStack, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS } from "../helpers/synth";
 
 /**
  * Golden output: the synthesized Terraform JSON of every file in environments/ and of two partial
@@ -9,8 +8,7 @@ import { ASSETS, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS } from ".
  * Testing.synth sorts keys and drops cdktf's metadata, so only what Terraform sees is compared.
  */
 function synthText(env: ReturnType<typeof environment>): string {
-  const stack = new MonitoringStack(Testing.app(), { env, assets: ASSETS, statePath: `/state/${env.name}.tfstate` });
-  return Testing.synth(stack);
+  return Testing.synth(buildStack(env));
 }
 
 describe("golden output", () => {
