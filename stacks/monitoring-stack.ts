@@ -8,7 +8,7 @@ import { Hardening } from "./hardening";
 import { StackImages } from "./images";
 import { ENVIRONMENT_LABEL } from "./labels";
 import { Pki } from "./pki";
-import { Secrets } from "./secrets";
+import { Secrets } from "./secret-variables";
 import { fleetAlias, runningServices, type FleetMember, type ServiceContext, type ServiceDescriptor } from "./service";
 import { stateBackend } from "./state-backend";
 import { behindWebAuth } from "./web-config";

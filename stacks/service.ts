@@ -7,7 +7,8 @@ import type { Environment, FleetHost } from "./environment";
 import type { Pki } from "./pki";
 import type { StackImages } from "./images";
 import { serviceWebConfig } from "./web-config";
-import type { SecretName, Secrets } from "./secrets";
+import type { Secrets } from "./secret-variables";
+import type { SecretName } from "./secrets";
 
 /**
  * A service descriptor: everything the project knows about one service, in one file
