@@ -14,9 +14,10 @@ import { dockerEnv } from "./docker-host";
  * volumes are always adopted, never deleted; containers and networks are adopted, then updated
  * or replaced as the plan requires. Objects labelled with another environment are never seen.
  *
- *   node dist/scripts/adopt.js ENV STACK_DIR     prints one line per adopted object
- *   node dist/scripts/adopt.js --remove-unrecorded ENV STACK_DIR   before a destroy: removes
+ *   node dist/scripts/adopt.js ENV STACK_DIR PLAN_JSON   prints one line per adopted object
+ *   node dist/scripts/adopt.js --remove-unrecorded ENV PLAN_JSON   before a destroy: removes
  *                                                  the environment's containers no state records
+ * PLAN_JSON is the plan just made (`show -json plan.bin`): what the state records is read there.
  *   node dist/scripts/adopt.js --remove-leftovers ENV   after a destroy: removes (and prints) what
  *                                                  of the environment is still on Docker
  */
@@ -92,14 +93,31 @@ export function labelledObjects(env: Environment): DockerObject[] {
 
 const engine = process.env.TERRAFORM_BINARY_NAME ?? "terraform";
 
-/** The state's records of the adoptable resources (none when there is no state yet). */
-function recordedObjects(stackDir: string): Map<string, string> {
-  const shown = spawnSync(engine, [`-chdir=${stackDir}`, "show", "-json"], { encoding: "utf8", maxBuffer: 64 << 20 });
-  if (shown.status !== 0) throw new Error(`${engine} show -json: ${shown.stderr.trim()}`);
-  type Shown = { values?: { root_module?: { resources?: { address: string; type: string; values: { id?: string } }[] } } };
-  const resources = (JSON.parse(shown.stdout) as Shown).values?.root_module?.resources ?? [];
-  return new Map(resources.filter((r) => (ADOPTABLE as readonly string[]).includes(r.type) && r.values.id).map((r) => [r.address, r.values.id as string]));
+type PlannedResource = { address: string; type: string; values?: { id?: string } | null };
+/** The parts of a plan (`show -json plan.bin`) that say what the state records. */
+export interface RecordingPlan {
+  prior_state?: { values?: { root_module?: { resources?: PlannedResource[] } } };
+  resource_drift?: { address: string; type: string; change: { actions: string[]; before?: { id?: string } | null } }[];
 }
+
+/**
+ * The state's records of the adoptable resources, read from the plan that was just made (no
+ * second engine run): what the refreshed state holds, plus the records the refresh found gone
+ * (drift "delete"), which the stored state still has.
+ */
+export function recordedObjects(plan: RecordingPlan): Map<string, string> {
+  const adoptable = (type: string) => (ADOPTABLE as readonly string[]).includes(type);
+  const recorded = new Map<string, string>();
+  for (const r of plan.prior_state?.values?.root_module?.resources ?? []) {
+    if (adoptable(r.type) && r.values?.id) recorded.set(r.address, r.values.id);
+  }
+  for (const d of plan.resource_drift ?? []) {
+    if (adoptable(d.type) && d.change.actions.includes("delete") && d.change.before?.id) recorded.set(d.address, d.change.before.id);
+  }
+  return recorded;
+}
+
+const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, "utf8")) as T;
 
 function main(args: string[]): number {
   const root = path.resolve(__dirname, "../..");
@@ -118,19 +136,19 @@ function main(args: string[]): number {
   }
   if (args[0] === "--remove-unrecorded") {
     // Before a destroy: a container no state knows would keep the network and volumes in use.
-    const [, name, stackDir] = args;
+    const [, name, planJson] = args;
     const env = load(name);
-    const recorded = new Set(recordedObjects(stackDir).values());
+    const recorded = new Set(recordedObjects(readJson(planJson)).values());
     const unrecorded = labelledObjects(env).filter((o) => o.type === "docker_container" && !recorded.has(o.importId));
     if (unrecorded.length) docker(env, ["rm", "-f", ...unrecorded.map((o) => o.importId)]);
     for (const o of unrecorded) console.log(`${o.type} ${o.name}`);
     return 0;
   }
-  const [name, stackDir] = args;
+  const [name, stackDir, planJson] = args;
   const file = path.join(stackDir, ADOPT_FILE);
   fs.rmSync(file, { force: true });
-  const stack = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")) as StackJson;
-  const { adopt, forget } = adoptions(stack, recordedObjects(stackDir), labelledObjects(load(name)));
+  const stack = readJson<StackJson>(path.join(stackDir, "cdk.tf.json"));
+  const { adopt, forget } = adoptions(stack, recordedObjects(readJson(planJson)), labelledObjects(load(name)));
   for (const address of forget) {
     const lockTimeout = `-lock-timeout=${process.env.PM_LOCK_TIMEOUT ?? "60s"}`;
     const removed = spawnSync(engine, [`-chdir=${stackDir}`, "state", "rm", lockTimeout, address], { encoding: "utf8" });

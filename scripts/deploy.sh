@@ -147,7 +147,7 @@ engine "${plan_args[@]}"
 # re-created: looked for when the plan creates a container, network or volume, and only once a
 # plan got the lock (a run still going holds it, and its objects are its own).
 if [[ $command != destroy ]] && grep -qE '"type":"docker_(container|network|volume)"[^}]*"change":\{"actions":\["(create|delete","create)' "$json"; then
-  adopted=$(node dist/scripts/adopt.js "$env_name" "$dir")
+  adopted=$(node dist/scripts/adopt.js "$env_name" "$dir" "$json")
   if [[ -n $adopted ]]; then
     say "adopting what an interrupted run left on Docker (the plan shows each):"$'\n'"$(sed 's/^/  /' <<<"$adopted")"
     engine "${plan_args[@]}"
@@ -176,7 +176,7 @@ fi
 
 if [[ $command == destroy ]]; then
   # A container an interrupted run left unrecorded would keep the network and volumes in use.
-  unrecorded=$(node dist/scripts/adopt.js --remove-unrecorded "$env_name" "$dir")
+  unrecorded=$(node dist/scripts/adopt.js --remove-unrecorded "$env_name" "$json")
   [[ -z $unrecorded ]] || say "removed containers of $env_name that no state records:"$'\n'"$(sed 's/^/  /' <<<"$unrecorded")"
 fi
 # Applies exactly the plan shown; containers are waited for until healthy.

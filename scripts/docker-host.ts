@@ -56,6 +56,7 @@ export function sendLocalImages(target: Environment | DockerEndpoint, references
   const remote = dockerEnv(target);
   // The engine the images were built on: the one this shell's docker talks to.
   const local = process.env;
+  if (remote.DOCKER_HOST === (local.DOCKER_HOST || "unix:///var/run/docker.sock")) return [];
   const sent: string[] = [];
   for (const reference of references) {
     const id = imageId(reference, local);

@@ -1,4 +1,4 @@
-import { adoptions, type DockerObject } from "../../scripts/adopt";
+import { adoptions, recordedObjects, type DockerObject } from "../../scripts/adopt";
 import { environment, synth } from "../helpers/synth";
 
 describe("adopting what an interrupted run left on Docker", () => {
@@ -50,5 +50,29 @@ describe("adopting what an interrupted run left on Docker", () => {
     });
     // A record whose object still exists is never dropped.
     expect(adoptions(stack, new Map([[prometheus, "net-id"]]), onDocker.slice(0, 3)).forget).toEqual([]);
+  });
+
+  it("reads the state's records from the plan: the refreshed state, and the records the refresh found gone", () => {
+    const recorded = recordedObjects({
+      prior_state: {
+        values: {
+          root_module: {
+            resources: [
+              { address: "docker_network.network", type: "docker_network", values: { id: "net-id" } },
+              { address: "docker_image.prometheus", type: "docker_image", values: { id: "sha256:1" } },
+            ],
+          },
+        },
+      },
+      resource_drift: [
+        { address: "docker_container.prometheus", type: "docker_container", change: { actions: ["delete"], before: { id: "gone-id" } } },
+        { address: "docker_network.network", type: "docker_network", change: { actions: ["update"], before: { id: "net-id" } } },
+      ],
+    });
+    expect([...recorded]).toEqual([
+      ["docker_network.network", "net-id"],
+      ["docker_container.prometheus", "gone-id"],
+    ]);
+    expect(recordedObjects({}).size).toBe(0); // no state yet
   });
 });

@@ -5,8 +5,9 @@
 # service descriptors pin (stacks/services/*.ts, the catalog), built from their Go modules into
 # the git-ignored .tools/programs/<name>/ (rebuilt only when the catalog's version changes).
 #
-#   catalog_tag SERVICE  the tag of the image of the service named SERVICE (prometheus -> v3.5.5),
-#                        read from the compiled catalog (dist/, compiled first when stale)
+#   catalog_tags         CATALOG_TAG[SERVICE] = the tag of the image of the service named SERVICE
+#                        (prometheus -> v3.5.5), every service's, read once per shell from the
+#                        compiled catalog (dist/, compiled first when stale)
 #   ensure_program NAME  NAME = prometheus | alertmanager | node-exporter | blackbox |
 #                        elasticsearch-exporter | cadvisor. Builds (or finds
 #                        built) its binaries. Sets PROGRAM_TAG (v3.5.5), PROGRAM_BIN (their
@@ -63,8 +64,10 @@ _programs_say() {
   if [[ -n ${PROGRAMS_SAY:-} ]]; then "$PROGRAMS_SAY" "$@"; else printf '%s: %s\n' "$1" "$2" >&2; fi
 }
 
-catalog_tag() {
-  local ts js stale=false image
+declare -A CATALOG_TAG=()
+catalog_tags() {
+  local ts js stale=false images service image
+  ((${#CATALOG_TAG[@]} == 0)) || return 0
   # tsc rewrites only what changed: compare each descriptor with its own output.
   for ts in "$PROGRAMS_ROOT"/stacks/services/*.ts; do
     js=$PROGRAMS_ROOT/dist/stacks/services/$(basename "$ts" .ts).js
@@ -74,8 +77,8 @@ catalog_tag() {
     [[ -x $PROGRAMS_ROOT/node_modules/.bin/tsc ]] || { echo "catalog: no TypeScript compiler: run scripts/install-deps.sh" >&2; return 1; }
     (cd "$PROGRAMS_ROOT" && node_modules/.bin/tsc -p tsconfig.app.json) >&2 || { echo "catalog: tsc failed" >&2; return 1; }
   fi
-  image=$(cd "$PROGRAMS_ROOT" && node -p "require('./dist/stacks/services').serviceNamed('$1').image") || return 1
-  echo "${image##*:}"
+  images=$(cd "$PROGRAMS_ROOT" && node -e 'for (const s of require("./dist/stacks/services").SERVICES) console.log(s.name, s.image)') || return 1
+  while read -r service image; do CATALOG_TAG[$service]=${image##*:}; done <<<"$images"
 }
 
 # program_module_version NAME TAG: the Go module version of a release tag. Prometheus 3.Y.Z
@@ -94,7 +97,8 @@ ensure_program() {
   local name=$1 module tag modver dir stamp lock rc=0
   PROGRAM_TAG="" PROGRAM_BIN="" PROGRAM_FILES="" PROGRAM_SAYS="" PROGRAM_BUILT_S=""
   module=${PROGRAM_MODULE[$name]:?unknown program $name}
-  tag=$(catalog_tag "${PROGRAM_SERVICE[$name]}") || { echo "$name: cannot read its version from its descriptor (stacks/services/)" >&2; return 1; }
+  catalog_tags && tag=${CATALOG_TAG[${PROGRAM_SERVICE[$name]}]:-} && [[ -n $tag ]] ||
+    { echo "$name: cannot read its version from its descriptor (stacks/services/)" >&2; return 1; }
   modver=$(program_module_version "$name" "$tag") || { echo "$name: no Go module version known for tag $tag" >&2; return 1; }
   dir=$PROGRAMS_DIR/$name
   stamp="$module $modver tags=$PROGRAMS_TAGS recipe=$PROGRAMS_RECIPE"
