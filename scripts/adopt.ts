@@ -20,6 +20,8 @@ import { dockerEnv } from "./docker-host";
  * PLAN_JSON is the plan just made (`show -json plan.bin`): what the state records is read there.
  *   node dist/scripts/adopt.js --remove-leftovers ENV   after a destroy: removes (and prints) what
  *                                                  of the environment is still on Docker
+ *   node dist/scripts/adopt.js --gone ENV PLAN_JSON    prints the records whose object is not on the
+ *                                                  environment's Docker host (a fleet host's never is)
  */
 
 export const ADOPT_FILE = "adopt.tf.json";
@@ -132,6 +134,12 @@ function main(args: string[]): number {
       docker(env, [...remove, ...names]);
       for (const n of names) console.log(`${type} ${n}`);
     }
+    return 0;
+  }
+  if (args[0] === "--gone") {
+    const [, name, planJson] = args;
+    const onDocker = new Set(labelledObjects(load(name)).map((o) => o.importId));
+    for (const [address, id] of recordedObjects(readJson(planJson))) if (!onDocker.has(id)) console.log(address);
     return 0;
   }
   if (args[0] === "--remove-unrecorded") {

@@ -66,6 +66,13 @@ preflight_args=("$env_name")
 local_builds=$(node dist/scripts/preflight.js "${preflight_args[@]}")
 say "preflight ok ($(($(date +%s) - t0)) s)"
 
+out=${CDKTF_OUTDIR:-cdktf.out}
+plans=${PM_PLANS_DIR:-plans}
+state_dir=${PM_STATE_DIR:-state}
+dir=$out/stacks/$env_name
+# The stack names its images by tag, so it is synthesized while they are built.
+CDKTF_OUTDIR=$out node dist/main.js &
+synth=$!
 prepare_engine --deploy
 if [[ -n $local_builds && $command == deploy ]]; then
   # shellcheck disable=SC2086 # one image name per word
@@ -75,13 +82,8 @@ if [[ -n $local_builds && $command == deploy ]]; then
   sent=$(node dist/scripts/docker-host.js send "$env_name" $tags)
   [[ -z $sent ]] || say "sent to the Docker host:"$'\n'"$(sed 's/^/  /' <<<"$sent")"
 fi
-
-out=${CDKTF_OUTDIR:-cdktf.out}
-plans=${PM_PLANS_DIR:-plans}
-state_dir=${PM_STATE_DIR:-state}
-dir=$out/stacks/$env_name
-CDKTF_OUTDIR=$out node dist/main.js
-backend=$(node -p "require('./dist/stacks/environment').loadEnvironmentFile('$envs_dir/$env_name.yaml').state.backend")
+wait "$synth" || exit 1
+backend=$(node -p "Object.keys(require(require('node:path').resolve('$dir/cdk.tf.json')).terraform.backend)[0]")
 # State and plans hold the secrets' values: only the owner may read them.
 umask 077
 mkdir -p "$plans" "$state_dir"
@@ -138,11 +140,24 @@ if [[ $backend != local && -f $state_dir/$env_name.tfstate ]] && [[ -z $("$TERRA
   exit 1
 fi
 rm -f "$dir/adopt.tf.json"
-plan_args=(plan -input=false "-lock-timeout=${PM_LOCK_TIMEOUT:-60s}" -out=plan.bin)
-[[ $command == destroy ]] && plan_args+=(-destroy)
+# Every container's create waits for its healthcheck: at the engine's default of 10 operations at
+# a time, an environment with more containers than that (dev has 11) waits a second round.
+parallelism=-parallelism=64
+plan_args=(plan -input=false "-lock-timeout=${PM_LOCK_TIMEOUT:-60s}" "$parallelism" -out=plan.bin)
 json=$plans/$env_name.json
-engine "${plan_args[@]}"
-"$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
+if [[ $command == destroy ]]; then
+  # A destroy plan's refresh finds only records whose object is gone, and reading a network takes
+  # the provider 2 s: planned without it, and again with it when a record's object is not on Docker.
+  engine "${plan_args[@]}" -destroy -refresh=false
+  "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
+  if [[ -n $(node dist/scripts/adopt.js --gone "$env_name" "$json") ]]; then
+    engine "${plan_args[@]}" -destroy
+    "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
+  fi
+else
+  engine "${plan_args[@]}"
+  "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
+fi
 # Objects an interrupted run created but never recorded are adopted (import blocks), not
 # re-created: looked for when the plan creates a container, network or volume, and only once a
 # plan got the lock (a run still going holds it, and its objects are its own).
@@ -180,7 +195,7 @@ if [[ $command == destroy ]]; then
   [[ -z $unrecorded ]] || say "removed containers of $env_name that no state records:"$'\n'"$(sed 's/^/  /' <<<"$unrecorded")"
 fi
 # Applies exactly the plan shown; containers are waited for until healthy.
-if ! "$TERRAFORM_BINARY_NAME" -chdir="$dir" apply -input=false -no-color plan.bin 2>&1 | tee -a "$log" >&2; then
+if ! "$TERRAFORM_BINARY_NAME" -chdir="$dir" apply -input=false "$parallelism" -no-color plan.bin 2>&1 | tee -a "$log" >&2; then
   if grep -qE 'already (exists|in use)' "$log"; then
     say "a Docker object with one of $env_name's names is not in its state. Objects labelled" \
       "org.protocol-monitoring.environment=$env_name are adopted by the next \`npm run deploy -- $env_name\`;" \
