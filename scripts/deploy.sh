@@ -41,6 +41,8 @@ if [[ -n $env_name && ! -f $envs_dir/$env_name.yaml ]]; then
 fi
 say() { echo "$command: $*" >&2; }
 t0=$(date +%s)
+# shellcheck source=scripts/lib/phases.sh
+source scripts/lib/phases.sh
 # Who holds a shared state lock is visible to others in PostgreSQL (see lock_holder).
 export PGAPPNAME="pm $command $env_name ${USER:-$(id -un)}@$(hostname -s) pid $$"
 
@@ -140,6 +142,7 @@ if [[ $backend != local && -f $state_dir/$env_name.tfstate ]] && [[ -z $("$TERRA
   exit 1
 fi
 rm -f "$dir/adopt.tf.json"
+phase "checks, build and synth"
 # Every container's create waits for its healthcheck: at the engine's default of 10 operations at
 # a time, an environment with more containers than that (dev has 11) waits a second round.
 parallelism=-parallelism=64
@@ -171,8 +174,13 @@ if [[ $command != destroy ]] && grep -qE '"type":"docker_(container|network|volu
 fi
 verdict=0
 node dist/scripts/plan/cli.js "$json" || verdict=$?
+phase plan
 case $verdict in
-  0) say "$env_name: no changes"; [[ $command == diff ]] || node dist/scripts/report.js "$env_name" "$json"; exit 0 ;;
+  0)
+    [[ $command == diff ]] || node dist/scripts/report.js "$env_name" "$json"
+    phase report
+    say "$env_name: no changes, $(timing)"
+    exit 0 ;;
   2 | 3) ;;
   *) exit "$verdict" ;;
 esac
@@ -188,6 +196,7 @@ else
   say "not applied: no terminal to confirm on. Review the plan above (full text in $log), then add --auto-approve"
   exit 1
 fi
+phase_restart
 
 if [[ $command == destroy ]]; then
   # A container an interrupted run left unrecorded would keep the network and volumes in use.
@@ -203,12 +212,15 @@ if ! "$TERRAFORM_BINARY_NAME" -chdir="$dir" apply -input=false "$parallelism" -n
   fi
   exit 1
 fi
+phase apply
 if [[ $command == destroy ]]; then
   # A destroy killed before it recorded its progress leaves objects no state knows: remove them too.
   leftovers=$(node dist/scripts/adopt.js --remove-leftovers "$env_name")
   [[ -z $leftovers ]] || say "removed what an interrupted run left on Docker:"$'\n'"$(sed 's/^/  /' <<<"$leftovers")"
-  say "$env_name destroyed ($(($(date +%s) - t0)) s)"
+  phase leftovers
+  say "$env_name destroyed $(timing)"
   exit 0
 fi
 node dist/scripts/report.js "$env_name" "$json"
-say "done in $(($(date +%s) - t0)) s"
+phase report
+say "done $(timing)"
