@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
 import { environmentFile, loadEnvironmentFile, type Environment } from "../stacks/environment";
@@ -7,14 +9,44 @@ import { nodeExporter } from "../stacks/services/node-exporter";
 export interface DockerEndpoint {
   readonly host: string;
   readonly certPath?: string;
+  readonly sshOpts?: readonly string[];
 }
 
 /** The docker CLI's environment for an environment's Docker host, or any endpoint (unix, ssh, or tcp with TLS). */
 export function dockerEnv(target: Environment | DockerEndpoint): NodeJS.ProcessEnv {
-  const endpoint = "docker" in target ? target.docker : target;
+  const endpoint: DockerEndpoint = "docker" in target ? target.docker : target;
   const variables: NodeJS.ProcessEnv = { ...process.env, DOCKER_HOST: endpoint.host };
   if (endpoint.certPath) Object.assign(variables, { DOCKER_CERT_PATH: endpoint.certPath, DOCKER_TLS_VERIFY: "1" });
+  if (endpoint.host.startsWith("ssh://") && endpoint.sshOpts?.length) variables.PATH = `${sshWithOptions(endpoint.sshOpts)}${path.delimiter}${process.env.PATH ?? ""}`;
   return variables;
+}
+
+const sshFolders = new Map<string, string>();
+
+/**
+ * The docker CLI reaches an ssh:// host through the `ssh` on its PATH and takes no ssh options
+ * of its own (the provider passes sshOpts itself): a folder, first on the CLI's PATH, whose
+ * `ssh` runs the real one with the options. One per set of options, removed when this process ends.
+ */
+function sshWithOptions(options: readonly string[]): string {
+  const key = JSON.stringify(options);
+  const made = sshFolders.get(key);
+  if (made) return made;
+  const real = (process.env.PATH ?? "").split(path.delimiter).map((dir) => path.join(dir, "ssh")).find((file) => {
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  if (!real) throw new Error("an ssh:// Docker host needs ssh on PATH (Debian: openssh-client)");
+  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), "pm-ssh-"));
+  fs.writeFileSync(path.join(folder, "ssh"), `#!/bin/sh\nexec ${[real, ...options].map(quote).join(" ")} "$@"\n`, { mode: 0o700 });
+  if (!sshFolders.size) process.on("exit", () => sshFolders.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+  sshFolders.set(key, folder);
+  return folder;
 }
 
 /** Why the environment's Docker host does not answer, or nothing when it does. */
@@ -62,7 +94,7 @@ export function sendLocalImages(target: Environment | DockerEndpoint, references
     const id = imageId(reference, local);
     if (!id) throw new Error(`${reference} is not on this machine's Docker engine`);
     if (imageId(reference, remote) === id) continue;
-    const copy = spawnSync("sh", ["-c", 'docker save "$1" | DOCKER_HOST="$2" DOCKER_CERT_PATH="$3" DOCKER_TLS_VERIFY="$4" docker load -q', "sh", reference, remote.DOCKER_HOST ?? "", remote.DOCKER_CERT_PATH ?? "", remote.DOCKER_TLS_VERIFY ?? ""], {
+    const copy = spawnSync("sh", ["-c", 'docker save "$1" | DOCKER_HOST="$2" DOCKER_CERT_PATH="$3" DOCKER_TLS_VERIFY="$4" PATH="$5" docker load -q', "sh", reference, remote.DOCKER_HOST ?? "", remote.DOCKER_CERT_PATH ?? "", remote.DOCKER_TLS_VERIFY ?? "", remote.PATH ?? ""], {
       env: local,
       encoding: "utf8",
     });

@@ -2,13 +2,17 @@
 # A second Docker engine for the tests of remote Docker hosts: a separate "host" in a network
 # namespace the script makes (a veth pair on a private /30), running Debian's dockerd with its
 # own data, exec root and bridge, serving the Docker API over TLS with certificates the script
-# generates. Traffic stays between this machine and that namespace.
+# generates, and over SSH (Debian's sshd: root logs in with a key the script makes, and a
+# session's docker reaches that engine). Traffic stays between this machine and that namespace.
 #   scripts/test-docker-host.sh start DIR    prints KEY=VALUE lines: HOST (tcp://ADDRESS:2376),
 #                                            ADDRESS, CERT_PATH (ca.pem, cert.pem, key.pem for a
-#                                            client), SOCKET (the engine's local socket)
+#                                            client), SOCKET (the engine's local socket),
+#                                            SSH_HOST (ssh://root@ADDRESS), SSH_KEY (the client's
+#                                            private key), SSH_KNOWN_HOSTS (the server's key)
 #   scripts/test-docker-host.sh stop DIR     stops the engine, removes the namespace, the veth
 #                                            and DIR; safe to run twice, and after a failed start
 set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 die() { echo "test-docker-host: $*" >&2; exit 1; }
 # One name for the namespace and the veth ends, from DIR (interface names: 15 characters at most).
@@ -37,6 +41,48 @@ certificates() {
   )
 }
 
+# ssh_server DIR: sshd on the namespace's address, port 22. Its binary comes from Debian's .debs
+# (openssh-server, libwrap0; cached in .tools/build/sshd), and it runs in a mount namespace of its
+# own where /etc/passwd also has the user its privilege separation needs and /run is a fresh
+# tmpfs (for /run/sshd): none of this machine's files change.
+ssh_server() {
+  local dir=$1 bin=$ROOT/.tools/build/sshd deb
+  if [[ ! -x $bin/usr/sbin/sshd ]]; then
+    # shellcheck source=scripts/lib/debs.sh
+    source "$ROOT/scripts/lib/debs.sh"
+    rm -rf "$bin.tmp"
+    mkdir -p "$bin.tmp"
+    for deb in $(fetch_debs openssh-server libwrap0); do dpkg-deb -x "$deb" "$bin.tmp"; done
+    rm -rf "$bin"
+    mv "$bin.tmp" "$bin"
+  fi
+  mkdir -m 700 "$dir/ssh"
+  ssh-keygen -q -t ed25519 -N '' -C "test host" -f "$dir/ssh/host_key"
+  ssh-keygen -q -t ed25519 -N '' -C "test client" -f "$dir/ssh/client_key"
+  cp "$dir/ssh/client_key.pub" "$dir/ssh/authorized_keys"
+  echo "$PEER_IP $(cut -d' ' -f1,2 "$dir/ssh/host_key.pub")" >"$dir/ssh/known_hosts"
+  { cat /etc/passwd; echo "sshd:x:65533:65534:privilege separation:/run/sshd:/usr/sbin/nologin"; } >"$dir/ssh/passwd"
+  printf '%s\n' "ListenAddress $PEER_IP:22" "HostKey $dir/ssh/host_key" "AuthorizedKeysFile $dir/ssh/authorized_keys" \
+    "PermitRootLogin prohibit-password" "PasswordAuthentication no" "KbdInteractiveAuthentication no" "UsePAM no" \
+    "StrictModes no" "PidFile $dir/ssh/sshd.pid" "SetEnv DOCKER_HOST=unix://$dir/docker.sock" >"$dir/ssh/sshd_config"
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  setsid nohup nsenter --net="/var/run/netns/$NS" unshare --mount --propagation private sh -c '
+    mount --bind "$1/ssh/passwd" /etc/passwd && mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd &&
+    exec env LD_LIBRARY_PATH="$2/usr/lib/x86_64-linux-gnu" "$2/usr/sbin/sshd" -D -e -f "$1/ssh/sshd_config"' \
+    sh "$dir" "$bin" >"$dir/sshd.log" 2>&1 </dev/null &
+  for _ in $(seq 30); do
+    ssh_to "$dir" true 2>/dev/null && return 0
+    sleep 0.5
+  done
+  ssh_to "$dir" true || { tail -n 30 "$dir/sshd.log" >&2; die "sshd did not start (log above)"; }
+}
+ssh_to() {
+  local dir=$1
+  shift
+  ssh -i "$dir/ssh/client_key" -o UserKnownHostsFile="$dir/ssh/known_hosts" -o StrictHostKeyChecking=yes -o BatchMode=yes \
+    -o ConnectTimeout=5 "root@$PEER_IP" "$@"
+}
+
 start() {
   local dir=$1
   [[ ! -e $dir ]] || die "$dir exists"
@@ -63,12 +109,15 @@ start() {
     sleep 1
   done
   DOCKER_HOST=unix://$dir/docker.sock timeout 5 docker info >/dev/null 2>&1 || { tail -n 30 "$dir/dockerd.log" >&2; die "the engine did not start (log above)"; }
+  ssh_server "$dir"
   printf 'HOST=tcp://%s:2376\nADDRESS=%s\nCERT_PATH=%s\nSOCKET=unix://%s\n' "$PEER_IP" "$PEER_IP" "$dir/tls" "$dir/docker.sock"
+  printf 'SSH_HOST=ssh://root@%s\nSSH_KEY=%s\nSSH_KNOWN_HOSTS=%s\n' "$PEER_IP" "$dir/ssh/client_key" "$dir/ssh/known_hosts"
 }
 
 stop() {
   local dir=$1 pid
   names "$dir"
+  if [[ -f $dir/ssh/sshd.pid ]]; then kill "$(cat "$dir/ssh/sshd.pid")" 2>/dev/null || true; fi
   if [[ -f $dir/dockerd.pid ]]; then
     pid=$(cat "$dir/dockerd.pid")
     # Its containers first, so that nothing of them outlives the engine.

@@ -122,14 +122,21 @@ export function deployScript(env: NodeJS.ProcessEnv, args: string[], timeoutSeco
 }
 
 /**
- * A second Docker engine in a network namespace of its own, serving its API over TLS only
+ * A second Docker engine in a network namespace of its own, serving its API over TLS and SSH
  * (scripts/test-docker-host.sh): where it is, the docker CLI on it as a client elsewhere reaches
  * it, an environment's objects on it (stopTestDockerHost removes it).
  */
 export function startTestDockerHost(folder: string) {
   const started = spawnSync(path.join(ROOT, "scripts/test-docker-host.sh"), ["start", folder], { encoding: "utf8" });
   if (started.status !== 0) throw new Error(`the second Docker engine did not start:\n${started.stderr}`);
-  const at = Object.fromEntries(started.stdout.trim().split("\n").map((line) => line.split("=", 2))) as { HOST: string; ADDRESS: string; CERT_PATH: string };
+  const at = Object.fromEntries(started.stdout.trim().split("\n").map((line) => line.split("=", 2))) as {
+    HOST: string;
+    ADDRESS: string;
+    CERT_PATH: string;
+    SSH_HOST: string;
+    SSH_KEY: string;
+    SSH_KNOWN_HOSTS: string;
+  };
   const remoteDocker = (...args: string[]): string => {
     const result = spawnSync("docker", args, { env: { ...process.env, DOCKER_HOST: at.HOST, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: at.CERT_PATH }, encoding: "utf8" });
     if (result.status !== 0) throw new Error(`docker ${args.join(" ")} on ${at.HOST}: ${result.stderr}`);
