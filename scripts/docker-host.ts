@@ -49,28 +49,33 @@ function sshWithOptions(options: readonly string[]): string {
   return folder;
 }
 
+/** Runs a command to its end or the timeout: its exit code (null when it could not run or timed out) and what it said. */
+export function runAsync(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { env, timeout: timeoutMs });
+    let output = "";
+    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    child.on("error", (error) => resolve({ code: null, output: error.message }));
+    child.on("close", (code, signal) => resolve({ code: signal ? null : code, output: signal ? `${output}\nno answer within ${timeoutMs / 1000} s` : output }));
+  });
+}
+
+/** Why an endpoint's Docker API does not answer (the docker CLI's last word), or nothing when it does. */
+async function unanswered(endpoint: DockerEndpoint, timeoutMs: number): Promise<string | undefined> {
+  const { code, output } = await runAsync("docker", ["version", "--format", "{{.Server.Version}}"], dockerEnv(endpoint), timeoutMs);
+  return code === 0 ? undefined : output.trim().split("\n").pop() || `exit ${code}`;
+}
+
 /** Why the environment's Docker host does not answer, or nothing when it does. */
-export function hostProblem(env: Environment, timeoutMs = 20_000): string | undefined {
-  const version = spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { env: dockerEnv(env), encoding: "utf8", timeout: timeoutMs });
-  if (version.status === 0) return undefined;
-  const reason = version.error ? version.error.message : (version.stderr.trim().split("\n").pop() ?? `exit ${version.status}`);
-  return `the Docker host ${env.docker.host} cannot be reached: ${reason || `no answer within ${timeoutMs / 1000} s`}`;
+export async function hostProblem(env: Environment, timeoutMs = 20_000): Promise<string | undefined> {
+  const reason = await unanswered(env.docker, timeoutMs);
+  return reason && `the Docker host ${env.docker.host} cannot be reached: ${reason}`;
 }
 
 /** Why each fleet host that does not answer does not, naming it; asked side by side (a large fleet takes one timeout, not one per host). */
 export async function fleetProblems(env: Environment, timeoutMs = 20_000): Promise<string[]> {
-  const answers = await Promise.all(
-    env.hosts.map(
-      (host) =>
-        new Promise<string | undefined>((resolve) => {
-          const child = spawn("docker", ["version", "--format", "{{.Server.Version}}"], { env: dockerEnv(host.docker), timeout: timeoutMs });
-          let stderr = "";
-          child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-          child.on("error", (error) => resolve(error.message));
-          child.on("close", (code, signal) => resolve(code === 0 ? undefined : signal ? `no answer within ${timeoutMs / 1000} s` : stderr.trim().split("\n").pop() || `exit ${code}`));
-        }),
-    ),
-  );
+  const answers = await Promise.all(env.hosts.map((host) => unanswered(host.docker, timeoutMs)));
   return env.hosts.flatMap((host, index) => (answers[index] === undefined ? [] : [`fleet host ${host.name} (${host.docker.host}) cannot be reached: ${answers[index]}`]));
 }
 

@@ -1,10 +1,10 @@
 import * as path from "node:path";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { EnvironmentError, environmentFile, loadEnvironmentFile, type Catalog, type Environment } from "../stacks/environment";
 import { runningServices } from "../stacks/service";
 import { SERVICES } from "../stacks/services";
 import { requiredSecrets, SECRETS } from "../stacks/secrets";
-import { dockerEnv, fleetProblems, hostProblem } from "./docker-host";
+import { dockerEnv, fleetProblems, hostProblem, runAsync } from "./docker-host";
 
 /**
  * What a deploy needs, checked in seconds before anything slow (building OpenTofu, the provider
@@ -31,7 +31,7 @@ export type ImageState = "present" | "pulled" | "standin" | { readonly missing: 
 /** What preflight asks the environment's Docker host. */
 export interface DockerHost {
   /** Why the host does not answer, or nothing. */
-  problem(): string | undefined;
+  problem(): Promise<string | undefined>;
   /** Why each fleet host (hosts:) that does not answer does not, naming it. */
   fleetProblems?(): Promise<string[]>;
   /** What the host knows about an image; it pulls one it lacks. */
@@ -79,10 +79,10 @@ export async function preflight(env: Environment, host: DockerHost, { variables,
   const localBuilds: string[] = [];
   const remote: string[] = [];
   // A host that does not answer is named once, instead of a failure per image (or a provider stack trace).
-  const unreachable = host.problem();
+  // Every fleet host too (one plan deploys to all of them), asked beside the stack's.
+  const [unreachable, fleet] = await Promise.all([host.problem(), host.fleetProblems?.() ?? []]);
   if (unreachable) problems.push(unreachable);
-  // Every fleet host too: one plan deploys to all of them.
-  problems.push(...((await host.fleetProblems?.()) ?? []));
+  problems.push(...fleet);
   for (const reference of images && !unreachable ? imagesOf(env) : []) {
     const local = localBuild(reference, env.catalog);
     if (local && "problem" in local) problems.push(local.problem);
@@ -136,23 +136,12 @@ export function dockerHost(env: Environment, pullTimeoutSeconds = 120): DockerHo
         timeout: 30_000,
       });
       if (inspect.status === 0) return inspect.stdout.trim() === "true" ? "standin" : "present";
-      const pulled = await run("docker", ["pull", "--quiet", reference], variables, pullTimeoutSeconds * 1000);
+      const pulled = await runAsync("docker", ["pull", "--quiet", reference], variables, pullTimeoutSeconds * 1000);
       if (pulled.code === 0) return "pulled";
       const reason = pulled.output.trim().split("\n").pop() || `docker pull exited ${pulled.code}`;
       return { missing: reason.replace(/^Error response from daemon: /, "") };
     },
   };
-}
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { env, timeout: timeoutMs });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-    child.on("error", (error) => resolve({ code: null, output: error.message }));
-    child.on("close", (code, signal) => resolve({ code, output: signal ? `${output}\ntimed out after ${timeoutMs / 1000} s` : output }));
-  });
 }
 
 async function main(args: string[]): Promise<number> {

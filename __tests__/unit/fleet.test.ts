@@ -202,7 +202,7 @@ describe("preflight of a fleet", () => {
   it("names every fleet host that does not answer, beside the stack's own", async () => {
     const env = fleetEnv();
     const host: DockerHost = {
-      problem: () => undefined,
+      problem: async () => undefined,
       fleetProblems: async () => ["fleet host edge (ssh://deploy@edge.example) cannot be reached: ssh: connect to host edge.example port 22: Connection refused"],
       image: async () => "present",
     };

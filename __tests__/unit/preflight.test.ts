@@ -9,7 +9,7 @@ function host(known: Record<string, ImageState>, problem?: string): DockerHost &
   const asked: string[] = [];
   return {
     asked,
-    problem: () => problem,
+    problem: async () => problem,
     image: async (reference: string): Promise<ImageState> => {
       asked.push(reference);
       return known[reference] ?? { missing: "lookup registry-1.docker.io: no such host" };
