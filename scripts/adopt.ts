@@ -17,11 +17,11 @@ import { dockerEnv } from "./docker-host";
  *   node dist/scripts/adopt.js ENV STACK_DIR PLAN_JSON   prints one line per adopted object
  *   node dist/scripts/adopt.js --remove-unrecorded ENV PLAN_JSON   before a destroy: removes
  *                                                  the environment's containers no state records
- * PLAN_JSON is the plan just made (`show -json plan.bin`): what the state records is read there.
  *   node dist/scripts/adopt.js --remove-leftovers ENV   after a destroy: removes (and prints) what
  *                                                  of the environment is still on Docker
  *   node dist/scripts/adopt.js --gone ENV PLAN_JSON    prints the records whose object is not on the
  *                                                  environment's Docker host (a fleet host's never is)
+ * PLAN_JSON is the plan just made (`show -json plan.bin`): what the state records is read there.
  */
 
 export const ADOPT_FILE = "adopt.tf.json";
