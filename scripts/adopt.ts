@@ -119,6 +119,12 @@ export function recordedObjects(plan: RecordingPlan): Map<string, string> {
   return recorded;
 }
 
+/** The records (addresses) whose object is not among the objects found on Docker. */
+export function goneRecords(recorded: Recorded, objects: readonly DockerObject[]): string[] {
+  const onDocker = new Set(objects.map((o) => o.importId));
+  return [...recorded].filter(([, id]) => !onDocker.has(id)).map(([address]) => address);
+}
+
 const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, "utf8")) as T;
 
 function main(args: string[]): number {
@@ -138,8 +144,7 @@ function main(args: string[]): number {
   }
   if (args[0] === "--gone") {
     const [, name, planJson] = args;
-    const onDocker = new Set(labelledObjects(load(name)).map((o) => o.importId));
-    for (const [address, id] of recordedObjects(readJson(planJson))) if (!onDocker.has(id)) console.log(address);
+    for (const address of goneRecords(recordedObjects(readJson(planJson)), labelledObjects(load(name)))) console.log(address);
     return 0;
   }
   if (args[0] === "--remove-unrecorded") {

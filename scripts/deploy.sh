@@ -72,9 +72,11 @@ out=${CDKTF_OUTDIR:-cdktf.out}
 plans=${PM_PLANS_DIR:-plans}
 state_dir=${PM_STATE_DIR:-state}
 dir=$out/stacks/$env_name
-# The stack names its images by tag, so it is synthesized while they are built.
+# The stack names its images by tag, so it is synthesized while they are built (and stopped
+# with this script when a build fails).
 CDKTF_OUTDIR=$out node dist/main.js &
 synth=$!
+trap 'kill "$synth" 2>/dev/null || true' EXIT
 prepare_engine --deploy
 if [[ -n $local_builds && $command == deploy ]]; then
   # shellcheck disable=SC2086 # one image name per word
@@ -84,8 +86,11 @@ if [[ -n $local_builds && $command == deploy ]]; then
   sent=$(node dist/scripts/docker-host.js send "$env_name" $tags)
   [[ -z $sent ]] || say "sent to the Docker host:"$'\n'"$(sed 's/^/  /' <<<"$sent")"
 fi
-wait "$synth" || exit 1
-backend=$(node -p "Object.keys(require(require('node:path').resolve('$dir/cdk.tf.json')).terraform.backend)[0]")
+wait "$synth" || { say "synth failed: its errors are above"; exit 1; }
+# The stack's backend, and how many Docker hosts it deploys to (a fleet's hosts have a provider each).
+stack=$(node -p "const t = require(require('node:path').resolve('$dir/cdk.tf.json'));
+  Object.keys(t.terraform.backend)[0] + ' ' + [].concat(t.provider.docker).length")
+read -r backend docker_hosts <<<"$stack"
 # State and plans hold the secrets' values: only the owner may read them.
 umask 077
 mkdir -p "$plans" "$state_dir"
@@ -148,18 +153,22 @@ phase "checks, build and synth"
 parallelism=-parallelism=64
 plan_args=(plan -input=false "-lock-timeout=${PM_LOCK_TIMEOUT:-60s}" "$parallelism" -out=plan.bin)
 json=$plans/$env_name.json
-if [[ $command == destroy ]]; then
+# make_plan ARGS…: the plan, and its JSON for the summary, adoption and the report.
+make_plan() {
+  engine "${plan_args[@]}" "$@"
+  "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
+}
+if [[ $command == destroy && $docker_hosts == 1 ]]; then
   # A destroy plan's refresh finds only records whose object is gone, and reading a network takes
-  # the provider 2 s: planned without it, and again with it when a record's object is not on Docker.
-  engine "${plan_args[@]}" -destroy -refresh=false
-  "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
-  if [[ -n $(node dist/scripts/adopt.js --gone "$env_name" "$json") ]]; then
-    engine "${plan_args[@]}" -destroy
-    "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
-  fi
+  # the provider 2 s: planned without it, and again with it when a record's object is not on
+  # Docker. (A fleet's hosts would each be asked: its destroy refreshes.)
+  make_plan -destroy -refresh=false
+  gone=$(node dist/scripts/adopt.js --gone "$env_name" "$json")
+  [[ -z $gone ]] || make_plan -destroy
+elif [[ $command == destroy ]]; then
+  make_plan -destroy
 else
-  engine "${plan_args[@]}"
-  "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
+  make_plan
 fi
 # Objects an interrupted run created but never recorded are adopted (import blocks), not
 # re-created: looked for when the plan creates a container, network or volume, and only once a
@@ -168,8 +177,7 @@ if [[ $command != destroy ]] && grep -qE '"type":"docker_(container|network|volu
   adopted=$(node dist/scripts/adopt.js "$env_name" "$dir" "$json")
   if [[ -n $adopted ]]; then
     say "adopting what an interrupted run left on Docker (the plan shows each):"$'\n'"$(sed 's/^/  /' <<<"$adopted")"
-    engine "${plan_args[@]}"
-    "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json"
+    make_plan
   fi
 fi
 verdict=0
@@ -177,8 +185,10 @@ node dist/scripts/plan/cli.js "$json" || verdict=$?
 phase plan
 case $verdict in
   0)
-    [[ $command == diff ]] || node dist/scripts/report.js "$env_name" "$json"
-    phase report
+    if [[ $command != diff ]]; then
+      node dist/scripts/report.js "$env_name" "$json"
+      phase report
+    fi
     say "$env_name: no changes, $(timing)"
     exit 0 ;;
   2 | 3) ;;

@@ -44,7 +44,17 @@ function sshWithOptions(options: readonly string[]): string {
   const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), "pm-ssh-"));
   fs.writeFileSync(path.join(folder, "ssh"), `#!/bin/sh\nexec ${[real, ...options].map(quote).join(" ")} "$@"\n`, { mode: 0o700 });
-  if (!sshFolders.size) process.on("exit", () => sshFolders.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+  if (!sshFolders.size) {
+    const remove = () => sshFolders.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true }));
+    process.on("exit", remove);
+    // Interrupted too: removed, then the signal's own end.
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => {
+        remove();
+        process.kill(process.pid, signal);
+      });
+    }
+  }
   sshFolders.set(key, folder);
   return folder;
 }
@@ -57,7 +67,7 @@ export function runAsync(command: string, args: string[], env: NodeJS.ProcessEnv
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.on("error", (error) => resolve({ code: null, output: error.message }));
-    child.on("close", (code, signal) => resolve({ code: signal ? null : code, output: signal ? `${output}\nno answer within ${timeoutMs / 1000} s` : output }));
+    child.on("close", (code, signal) => resolve({ code: signal ? null : code, output: signal ? `${output}\ntimed out after ${timeoutMs / 1000} s` : output }));
   });
 }
 
@@ -79,10 +89,11 @@ export async function fleetProblems(env: Environment, timeoutMs = 20_000): Promi
   return env.hosts.flatMap((host, index) => (answers[index] === undefined ? [] : [`fleet host ${host.name} (${host.docker.host}) cannot be reached: ${answers[index]}`]));
 }
 
-/** The image ID a Docker engine has for a reference, or nothing. */
-function imageId(reference: string, variables: NodeJS.ProcessEnv): string | undefined {
-  const inspect = spawnSync("docker", ["image", "inspect", "-f", "{{.Id}}", reference], { env: variables, encoding: "utf8" });
-  return inspect.status === 0 ? inspect.stdout.trim() : undefined;
+/** Every tagged image a Docker engine has: `repository:tag` → image ID (one call, however many images are asked about). */
+function imageIds(variables: NodeJS.ProcessEnv): Map<string, string> {
+  const listed = spawnSync("docker", ["image", "ls", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"], { env: variables, encoding: "utf8" });
+  if (listed.status !== 0) throw new Error(`docker image ls on ${variables.DOCKER_HOST ?? "this machine"}: ${listed.stderr.trim()}`);
+  return new Map(listed.stdout.split("\n").filter(Boolean).map((line) => line.split(" ", 2) as [string, string]));
 }
 
 /**
@@ -93,12 +104,14 @@ export function sendLocalImages(target: Environment | DockerEndpoint, references
   const remote = dockerEnv(target);
   // The engine the images were built on: the one this shell's docker talks to.
   const local = process.env;
-  if (remote.DOCKER_HOST === (local.DOCKER_HOST || "unix:///var/run/docker.sock")) return [];
+  if (!references.length) return [];
+  // The host's own engine (this shell's, whatever it is called) has the same ID for each: nothing to send.
+  const [here, there] = [imageIds(local), imageIds(remote)];
   const sent: string[] = [];
   for (const reference of references) {
-    const id = imageId(reference, local);
+    const id = here.get(reference);
     if (!id) throw new Error(`${reference} is not on this machine's Docker engine`);
-    if (imageId(reference, remote) === id) continue;
+    if (there.get(reference) === id) continue;
     const copy = spawnSync("sh", ["-c", 'docker save "$1" | DOCKER_HOST="$2" DOCKER_CERT_PATH="$3" DOCKER_TLS_VERIFY="$4" PATH="$5" docker load -q', "sh", reference, remote.DOCKER_HOST ?? "", remote.DOCKER_CERT_PATH ?? "", remote.DOCKER_TLS_VERIFY ?? "", remote.PATH ?? ""], {
       env: local,
       encoding: "utf8",

@@ -65,11 +65,13 @@ ssh_server() {
   printf '%s\n' "ListenAddress $PEER_IP:22" "HostKey $dir/ssh/host_key" "AuthorizedKeysFile $dir/ssh/authorized_keys" \
     "PermitRootLogin prohibit-password" "PasswordAuthentication no" "KbdInteractiveAuthentication no" "UsePAM no" \
     "StrictModes no" "PidFile $dir/ssh/sshd.pid" "SetEnv DOCKER_HOST=unix://$dir/docker.sock" >"$dir/ssh/sshd_config"
+  # OpenSSH 9.8 and later (Debian 13) run each session by a second binary.
+  if [[ -x $bin/usr/lib/openssh/sshd-session ]]; then echo "SshdSessionPath $bin/usr/lib/openssh/sshd-session" >>"$dir/ssh/sshd_config"; fi
   # shellcheck disable=SC2016 # expanded by the inner shell
   setsid nohup nsenter --net="/var/run/netns/$NS" unshare --mount --propagation private sh -c '
     mount --bind "$1/ssh/passwd" /etc/passwd && mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd &&
-    exec env LD_LIBRARY_PATH="$2/usr/lib/x86_64-linux-gnu" "$2/usr/sbin/sshd" -D -e -f "$1/ssh/sshd_config"' \
-    sh "$dir" "$bin" >"$dir/sshd.log" 2>&1 </dev/null &
+    exec env LD_LIBRARY_PATH="$3" "$2/usr/sbin/sshd" -D -e -f "$1/ssh/sshd_config"' \
+    sh "$dir" "$bin" "$(printf '%s:' "$bin"/usr/lib/*-linux-gnu)" >"$dir/sshd.log" 2>&1 </dev/null &
   for _ in $(seq 30); do
     ssh_to "$dir" true 2>/dev/null && return 0
     sleep 0.5

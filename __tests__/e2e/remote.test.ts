@@ -95,8 +95,8 @@ test("destroy leaves nothing of the environment on the remote engine", () =>
 test("over SSH, with the key and the known host as sshOpts, the stack deploys healthy, plans no changes and is destroyed without a trace", () =>
   step(async () => {
     const viaSsh = `${name}-ssh`;
-    // Without the options the host is refused (its key is known nowhere else): they are what reach it.
-    writeEnvironment(viaSsh, { host: engine.SSH_HOST });
+    // Without the key and the known host it is refused (never prompting): they are what reach it.
+    writeEnvironment(viaSsh, { host: engine.SSH_HOST, sshOpts: ["-o", "BatchMode=yes"] });
     const refused = deployScript(scriptEnv, ["deploy", viaSsh, "--auto-approve"]);
     expect(refused.status).toBe(1);
     expect(refused.output).toContain(`the Docker host ${engine.SSH_HOST} cannot be reached`);

@@ -1,4 +1,4 @@
-import { adoptions, recordedObjects, type DockerObject } from "../../scripts/adopt";
+import { adoptions, goneRecords, recordedObjects, type DockerObject } from "../../scripts/adopt";
 import { environment, synth } from "../helpers/synth";
 
 describe("adopting what an interrupted run left on Docker", () => {
@@ -74,5 +74,15 @@ describe("adopting what an interrupted run left on Docker", () => {
       ["docker_container.prometheus", "gone-id"],
     ]);
     expect(recordedObjects({}).size).toBe(0); // no state yet
+  });
+
+  it("names the records whose object is not on Docker (a destroy then plans again with a refresh)", () => {
+    const recorded = new Map([
+      ["docker_network.network", "net-id"],
+      ["docker_volume.data", "unit-prometheus-data"],
+      ["docker_container.prometheus", "removed-id"],
+    ]);
+    expect(goneRecords(recorded, onDocker)).toEqual(["docker_container.prometheus"]);
+    expect(goneRecords(new Map([["docker_network.network", "net-id"]]), onDocker)).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 # Where a run's time goes, for its last line (npm run bench reads it there).
 #   phase NAME    ends the phase that began at the last mark (or at sourcing), naming it
 #   phase_restart  the next phase begins now (time waiting for a "yes" is not counted)
-#   timing        "in 15.3 s (checks and synth 2.2 s; plan 1.5 s; apply 11.2 s)": the phases so far
+#   timing        "in 15.3 s (checks, build and synth 2.2 s; plan 1.5 s; apply 11.2 s)": the phases so far
 # Microseconds from EPOCHREALTIME, whatever the locale's decimal separator.
 phases=() phase_start=${EPOCHREALTIME/[.,]/} phases_us=0
 _phase_seconds() { printf '%d.%d s' $(($1 / 1000000)) $(($1 % 1000000 / 100000)); }
