@@ -10,10 +10,11 @@
 # The engine runs with input disabled and its errors are printed in full.
 # Secrets come from TF_VAR_* variables; locally, missing passwords are generated once into
 # .secrets/<ENV>.env (git-ignored, mode 600). Nothing is generated in CI (CI=true).
+# Its last line says where the time went (checks, build and synth; plan; apply; report).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 command="" env_name="" auto_approve=false
 for arg in "$@"; do
   case $arg in
