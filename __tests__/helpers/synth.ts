@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Testing } from "cdktf";
+import { Testing, type App } from "cdktf";
 import { loadAssets } from "../../stacks/assets";
 import { loadEnvironmentFile, parseEnvironment, type Environment, type EnvironmentFile } from "../../stacks/environment";
 import { MonitoringStack } from "../../stacks/monitoring-stack";
@@ -9,6 +9,7 @@ import { ELASTICSEARCH_SETUP_SCRIPT } from "../../stacks/services/elasticsearch"
 import { GRAFANA_PATHS } from "../../stacks/services/grafana";
 import { LOGSTASH_PIPELINE } from "../../stacks/services/logstash";
 import { PROMETHEUS_PATHS } from "../../stacks/services/prometheus";
+import { tempDir } from "./temp";
 
 export const ROOT = path.resolve(__dirname, "../..");
 const stackAssets = loadAssets(path.join(ROOT, "assets"));
@@ -55,9 +56,18 @@ export interface SynthesizedStack {
   terraform: { backend: Record<string, Record<string, unknown>> };
 }
 
+// One out folder for a test file's apps, removed after it: Testing.app() alone makes a new
+// /tmp/cdktf.outdir.* for every app and leaves it.
+const APPS_OUTDIR = tempDir("pm-unit-apps");
+
+/** A cdktf app for a test (nothing is written unless it is synthesized to disk). */
+export function testApp(): App {
+  return Testing.app({ outdir: APPS_OUTDIR });
+}
+
 /** One environment's stack, as main.ts builds it. */
 export function buildStack(env: Environment): MonitoringStack {
-  return new MonitoringStack(Testing.app(), { env, assets: ASSETS, statePath: `/state/${env.name}.tfstate` });
+  return new MonitoringStack(testApp(), { env, assets: ASSETS, statePath: `/state/${env.name}.tfstate` });
 }
 
 /** Synthesizes one environment's stack (the hardening aspect included) and returns the parsed Terraform JSON. */

@@ -1,6 +1,5 @@
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as os from "node:os";
 import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 import { execFileSync } from "node:child_process";
@@ -16,6 +15,7 @@ import { PROMETHEUS_PATHS } from "../../stacks/services/prometheus";
 import { extraExporter, rootExporter } from "../fixtures/services/extra-exporter";
 import { hostExporter } from "../fixtures/services/host-exporter";
 import { buildStack, containerNamed, ROOT, synth, type SynthesizedStack, uploadedFile } from "../helpers/synth";
+import { tempDir } from "../helpers/temp";
 
 /**
  * Adding a service is one file: a throw-away descriptor (__tests__/fixtures/services), added to a
@@ -87,9 +87,9 @@ describe("a service added by one descriptor", () => {
   });
 
   it("fails the app's synth cleanly when not hardened: the message, exit 1, no stack trace, nothing written", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-add-"));
+    const dir = tempDir("pm-add");
     fs.writeFileSync(path.join(dir, "extra.yaml"), stringify({ name: "extra", services: ["prometheus", "rootExporter"] }));
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "pm-out-"));
+    const out = tempDir("pm-out");
     // The compiled app (npm test compiles the tests too), with this test's catalog.
     const script = `process.exitCode = require(${JSON.stringify(path.join(ROOT, "dist/main.js"))}).main([...require(${JSON.stringify(path.join(ROOT, "dist/stacks/services"))}).SERVICES, require(${JSON.stringify(path.join(ROOT, "dist/__tests__/fixtures/services/extra-exporter"))}).rootExporter])`;
     let stderr = "";

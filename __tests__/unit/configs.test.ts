@@ -1,5 +1,4 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { loadEnvironmentFile } from "../../stacks/environment";
@@ -11,6 +10,7 @@ import { requiredSecrets, SECRET_NAMES } from "../../stacks/secrets";
 import { ASSETS, CONFIG_PATHS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";
 import { amtool } from "../helpers/alertmanager";
 import { run, tool } from "../helpers/tools";
+import { tempDir } from "../helpers/temp";
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- parsed YAML of known shape
 
@@ -156,7 +156,7 @@ describe("generated alertmanager.yml", () => {
 });
 
 describe("receivers behind a relay: a private CA, PagerDuty's URL, Alertmanager's timers", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-ca-"));
+  const dir = tempDir("pm-ca");
   const ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
   fs.writeFileSync(path.join(dir, "ca.pem"), ca);
   const file = path.join(dir, "relay.yaml");
@@ -280,7 +280,7 @@ describe("secrets", () => {
 });
 
 describe("upstream checkers accept the generated files", () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-check-"));
+  const dir = tempDir("pm-check");
   const localise = (text: string, from: string) => text.split(from).join(path.join(dir, from));
 
   it.each(SHIPPED_ENVIRONMENTS)("promtool check config passes for %s", (name) => {

@@ -1,11 +1,11 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { dockerEnv } from "../../scripts/docker-host";
+import { removeAfterwards, tempDir } from "../helpers/temp";
 
 describe("the scripts' docker CLI reaches an ssh:// host with the environment's sshOpts", () => {
-  const fake = fs.mkdtempSync(path.join(os.tmpdir(), "pm-unit-ssh-"));
+  const fake = tempDir("pm-unit-ssh");
   const originalPath = process.env.PATH;
   beforeAll(() => {
     // Stands in for the real ssh: prints each argument it was given on a line of its own.
@@ -14,7 +14,6 @@ describe("the scripts' docker CLI reaches an ssh:// host with the environment's 
   });
   afterAll(() => {
     process.env.PATH = originalPath;
-    fs.rmSync(fake, { recursive: true, force: true });
   });
   const sshAsTheCliRunsIt = (env: NodeJS.ProcessEnv, ...args: string[]) =>
     spawnSync("ssh", args, { env, encoding: "utf8" }).stdout.split("\n").filter(Boolean);
@@ -22,6 +21,8 @@ describe("the scripts' docker CLI reaches an ssh:// host with the environment's 
   it("puts first on the CLI's PATH an ssh that adds the options, word for word (spaces and quotes kept)", () => {
     const options = ["-i", "/keys/my key", "-o", "UserKnownHostsFile=/etc/it's known"];
     const env = dockerEnv({ host: "ssh://deploy@edge.example", sshOpts: options });
+    // The folder with the ssh that adds them, first on PATH: removed with this file's folders.
+    removeAfterwards(env.PATH?.split(path.delimiter)[0] ?? "");
     expect(env.DOCKER_HOST).toBe("ssh://deploy@edge.example");
     expect(sshAsTheCliRunsIt(env, "--", "deploy@edge.example", "docker", "system", "dial-stdio")).toEqual([...options, "--", "deploy@edge.example", "docker", "system", "dial-stdio"]);
   });

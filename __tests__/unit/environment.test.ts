@@ -1,14 +1,14 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { stringify } from "yaml";
 import { assertNoClashes, EnvironmentError, loadEnvironmentFile, loadEnvironments } from "../../stacks/environment";
 import { ROOT, shippedEnvironment } from "../helpers/synth";
+import { tempDir } from "../helpers/temp";
 
 /** Writes an environment file into a fresh folder and loads it the way main.ts does. */
 function load(content: Record<string, unknown>, fileName = `${String(content.name ?? "bad")}.yaml`) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-env-"));
+  const dir = tempDir("pm-env");
   const file = path.join(dir, fileName);
   fs.writeFileSync(file, stringify(content));
   return { file, load: () => loadEnvironmentFile(file) };
@@ -124,7 +124,7 @@ describe("environment files", () => {
   });
 
   it("reports YAML syntax errors with the file name", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-env-"));
+    const dir = tempDir("pm-env");
     fs.writeFileSync(path.join(dir, "broken.yaml"), "name: [unclosed\n");
     expect(() => loadEnvironments(dir)).toThrow(/broken\.yaml: cannot be read as YAML/);
   });
@@ -143,9 +143,9 @@ describe("environment files", () => {
   });
 
   it("fails synth with one clear message and no stack written", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-env-"));
+    const dir = tempDir("pm-env");
     fs.writeFileSync(path.join(dir, "bad.yaml"), stringify({ name: "bad", ports: { kibana: "5601" } }));
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), "pm-out-"));
+    const out = tempDir("pm-out");
     let stderr = "";
     try {
       execFileSync(process.execPath, [path.join(ROOT, "dist/main.js")], {

@@ -2,6 +2,7 @@ import { Aspects, TerraformStack, Testing } from "cdktf";
 import { Container, type ContainerConfig } from "@cdktf/provider-docker/lib/container";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { allowRoot, Hardening, HARDENING_RULES, HardeningError } from "../../stacks/hardening";
+import { testApp } from "../helpers/synth";
 
 /** A container that keeps every rule. */
 const COMPLIANT: ContainerConfig = {
@@ -22,7 +23,7 @@ const COMPLIANT: ContainerConfig = {
 type Variant = { readonly config?: Partial<ContainerConfig>; readonly tweak?: (container: Container) => void };
 
 function synthWith(...variants: Variant[]): string {
-  const stack = new TerraformStack(Testing.app(), "hardening");
+  const stack = new TerraformStack(testApp(), "hardening");
   new DockerProvider(stack, "docker", {});
   Aspects.of(stack).add(new Hardening({ bindAddress: "127.0.0.1" }));
   variants.forEach((variant, i) => {
@@ -109,7 +110,7 @@ describe("the hardening aspect", () => {
 
   it("lets a container run as root when it says why", () => {
     expect(() => synthWith({ config: { user: "0:0" }, tweak: (c) => allowRoot(c, "binds port 80 inside the container") })).not.toThrow();
-    expect(() => allowRoot(new Container(new TerraformStack(Testing.app(), "s"), "c", COMPLIANT), " ")).toThrow(/needs a reason/);
+    expect(() => allowRoot(new Container(new TerraformStack(testApp(), "s"), "c", COMPLIANT), " ")).toThrow(/needs a reason/);
   });
 
   it("names every container and every rule at once", () => {

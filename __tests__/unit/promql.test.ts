@@ -7,7 +7,6 @@
  * expressions too (configs.test.ts already runs it on the rule files).
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import {
@@ -26,6 +25,7 @@ import {
 } from "../helpers/promql";
 import { ASSETS } from "../helpers/synth";
 import { run, tool } from "../helpers/tools";
+import { tempDir } from "../helpers/temp";
 
 // ---------------------------------------------------------------------------------------------
 // Tests (the checker itself is in __tests__/helpers/promql.ts)
@@ -192,7 +192,7 @@ describe("shipped expressions", () => {
     const queries = DASHBOARDS.flatMap((d) => dashboardQueries(d.file, d.model));
     // The record name carries file, panel and target, so promtool's error message names them.
     const rules = queries.map((q) => ({ record: `dashboard:${q.where.replace(/[^a-zA-Z0-9]+/g, "_")}`, expr: interpolateGrafana(q.expr) }));
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pm-promql-")), "dashboards.rules.yml");
+    const file = path.join(tempDir("pm-promql"), "dashboards.rules.yml");
     fs.writeFileSync(file, stringify({ groups: [{ name: "dashboards", rules }] }));
     expect(run(tool("promtool"), ["check", "rules", file])).toContain(`SUCCESS: ${rules.length} rules found`);
   });

@@ -1,17 +1,17 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import bcrypt from "bcryptjs";
 import { bcryptHash, exportGenerated, parseSecretFile, readSecretFile, secretFilePath, secretValue } from "../../scripts/lib/secret-file";
 import { SECRET_NAMES, SECRETS } from "../../stacks/secrets";
 import { ROOT } from "../helpers/synth";
+import { tempDir } from "../helpers/temp";
 
 const generatable = SECRET_NAMES.filter((name) => SECRETS[name].generate);
 
 describe("the local secrets file, .secrets/<env>.env", () => {
   it("generates each generatable secret once, privately, and keeps the caller's values", () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "pm-secrets-"));
+    const root = tempDir("pm-secrets");
     const said: string[] = [];
     const first = exportGenerated(root, "demo", { TF_VAR_elastic_password: "mine" }, (line) => said.push(line));
     const hashed = SECRET_NAMES.filter((name) => SECRETS[name].bcrypt).map((name) => `TF_VAR_${name}_bcrypt`);
@@ -32,7 +32,7 @@ describe("the local secrets file, .secrets/<env>.env", () => {
     expect(generatable).not.toContain("pagerduty_routing_key");
     expect(generatable).not.toContain("slack_webhook_url");
     expect(generatable).not.toContain("heartbeat_url");
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "pm-secrets-"));
+    const root = tempDir("pm-secrets");
     expect(exportGenerated(root, "ci", { CI: "true" }, () => undefined)).toEqual([]);
     expect(fs.existsSync(secretFilePath(root, "ci"))).toBe(false);
   });
@@ -42,7 +42,7 @@ describe("the local secrets file, .secrets/<env>.env", () => {
   });
 
   it("is what scripts/lib/secrets.sh exports, without a build", () => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "pm-secrets-"));
+    const root = tempDir("pm-secrets");
     fs.symlinkSync(path.join(ROOT, "scripts"), path.join(root, "scripts"));
     const out = execFileSync("bash", ["-c", "set -euo pipefail; source scripts/lib/secrets.sh; load_secrets demo; env"], {
       cwd: root,
@@ -65,7 +65,7 @@ describe("the local secrets file, .secrets/<env>.env", () => {
     expect(bcryptHash("correct-horse-battery", "dev", "fleet_scrape_password")).not.toBe(hash);
     expect(bcryptHash("correct-horse-battery", "prod", "web_password")).not.toBe(hash);
     // Set by the caller (in CI too, where nothing is generated): hashed all the same.
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "pm-secrets-"));
+    const root = tempDir("pm-secrets");
     expect(exportGenerated(root, "prod", { CI: "true", TF_VAR_fleet_scrape_password: "correct-horse-battery" }, () => undefined)).toEqual([["TF_VAR_fleet_scrape_password_bcrypt", hash]]);
   });
 });

@@ -1,11 +1,11 @@
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { SECRET_NAMES } from "../../stacks/secrets";
 import { planMatrix } from "../../scripts/environments";
 import { ROOT, shippedEnvironment, SHIPPED_ENVIRONMENTS } from "../helpers/synth";
 import { tool } from "../helpers/tools";
+import { tempDir } from "../helpers/temp";
 
 const WORKFLOW = path.join(ROOT, ".github/workflows/plan.yml");
 
@@ -21,7 +21,7 @@ describe("the plan workflow", () => {
   });
 
   it("is linted for real: a broken copy fails", () => {
-    const broken = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "pm-wf-")), "plan.yml");
+    const broken = path.join(tempDir("pm-wf"), "plan.yml");
     fs.writeFileSync(broken, fs.readFileSync(WORKFLOW, "utf8").replace("timeout-minutes: 60", "timeout-minutes: soon"));
     expect(actionlint(broken).status).not.toBe(0);
   });
