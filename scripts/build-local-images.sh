@@ -224,12 +224,22 @@ build_program() {
   fi
 }
 
-# program_recipe VAR NAME FILE...: compute_recipe over the program's build stamp, the given
-# files and the root file system's .debs.
-program_recipe() {
-  local var=$1 name=$2
-  shift 2
-  compute_recipe "$var" "$name-module" "$PROGRAMS_DIR/$name/built-from" "$@" "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
+# module_image NAME FILE...: begins the image of a program built from its Go module: records its
+# tag (TAG); its recipe (RECIPE) covers the program's build stamp, the given files and the root
+# file system's .debs. ROOT is a fresh root file system to fill, or empty when the image is up
+# to date. module_import CHANGE... then imports ROOT as TAG, labelled with what it runs.
+module_image() {
+  local name=$1 var
+  shift
+  TAG="$REPO/$name:$PROGRAM_TAG" ROOT=""
+  var=${name//-/_}
+  record "LOCAL_IMAGE_${var^^}" "$TAG"
+  compute_recipe RECIPE "$name-module" "$PROGRAMS_DIR/$name/built-from" "$@" "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
+  if up_to_date "$TAG" "$RECIPE"; then return; fi
+  ROOT=$(new_rootfs "$name")
+}
+module_import() {
+  import_image "$ROOT" "$TAG" "$RECIPE" "LABEL $PROGRAM_LABEL=\"$SAYS\"" "$@"
 }
 
 # As prom/prometheus's Dockerfile: /bin/prometheus and /bin/promtool, upstream's example
@@ -237,19 +247,15 @@ program_recipe() {
 # Static binaries: no libc. No web UI (its assets are not in the Go module): the API,
 # /-/ready and /-/healthy work without it.
 build_prometheus_module() {
-  local tag="$REPO/prometheus:$PROGRAM_TAG" recipe root f=$PROGRAM_FILES
-  record LOCAL_IMAGE_PROMETHEUS "$tag"
-  program_recipe recipe prometheus "$f/documentation/examples/prometheus.yml" "$f/LICENSE" "$f/NOTICE"
-  if up_to_date "$tag" "$recipe"; then return; fi
-
-  root=$(new_rootfs prometheus)
-  install -m 0755 "$PROGRAM_BIN/prometheus" "$PROGRAM_BIN/promtool" "$root/bin/"
-  install -D -m 0644 "$f/documentation/examples/prometheus.yml" "$root/etc/prometheus/prometheus.yml"
-  install -m 0644 "$f/LICENSE" "$f/NOTICE" "$root/"
-  install -d -m 0775 "$root/prometheus"
-  chown -R 65534:65534 "$root/etc/prometheus" "$root/prometheus"
-  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
-    'USER nobody' 'EXPOSE 9090' 'VOLUME ["/prometheus"]' 'WORKDIR /prometheus' \
+  local f=$PROGRAM_FILES
+  module_image prometheus "$f/documentation/examples/prometheus.yml" "$f/LICENSE" "$f/NOTICE"
+  [[ -n $ROOT ]] || return 0
+  install -m 0755 "$PROGRAM_BIN/prometheus" "$PROGRAM_BIN/promtool" "$ROOT/bin/"
+  install -D -m 0644 "$f/documentation/examples/prometheus.yml" "$ROOT/etc/prometheus/prometheus.yml"
+  install -m 0644 "$f/LICENSE" "$f/NOTICE" "$ROOT/"
+  install -d -m 0775 "$ROOT/prometheus"
+  chown -R 65534:65534 "$ROOT/etc/prometheus" "$ROOT/prometheus"
+  module_import 'USER nobody' 'EXPOSE 9090' 'VOLUME ["/prometheus"]' 'WORKDIR /prometheus' \
     'ENTRYPOINT ["/bin/prometheus"]' \
     'CMD ["--config.file=/etc/prometheus/prometheus.yml","--storage.tsdb.path=/prometheus"]'
 }
@@ -258,18 +264,14 @@ build_prometheus_module() {
 # config in /etc/alertmanager, data in /alertmanager (WORKDIR, VOLUME), owned by nobody.
 # Templates are compiled in; the web UI is a placeholder page (see lib/programs.sh).
 build_alertmanager_module() {
-  local tag="$REPO/alertmanager:$PROGRAM_TAG" recipe root f=$PROGRAM_FILES
-  record LOCAL_IMAGE_ALERTMANAGER "$tag"
-  program_recipe recipe alertmanager "$f/examples/ha/alertmanager.yml"
-  if up_to_date "$tag" "$recipe"; then return; fi
-
-  root=$(new_rootfs alertmanager)
-  install -m 0755 "$PROGRAM_BIN/alertmanager" "$PROGRAM_BIN/amtool" "$root/bin/"
-  install -D -m 0644 "$f/examples/ha/alertmanager.yml" "$root/etc/alertmanager/alertmanager.yml"
-  install -d -m 0775 "$root/alertmanager"
-  chown -R 65534:65534 "$root/etc/alertmanager" "$root/alertmanager"
-  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
-    'USER nobody' 'EXPOSE 9093' 'VOLUME ["/alertmanager"]' 'WORKDIR /alertmanager' \
+  local f=$PROGRAM_FILES
+  module_image alertmanager "$f/examples/ha/alertmanager.yml"
+  [[ -n $ROOT ]] || return 0
+  install -m 0755 "$PROGRAM_BIN/alertmanager" "$PROGRAM_BIN/amtool" "$ROOT/bin/"
+  install -D -m 0644 "$f/examples/ha/alertmanager.yml" "$ROOT/etc/alertmanager/alertmanager.yml"
+  install -d -m 0775 "$ROOT/alertmanager"
+  chown -R 65534:65534 "$ROOT/etc/alertmanager" "$ROOT/alertmanager"
+  module_import 'USER nobody' 'EXPOSE 9093' 'VOLUME ["/alertmanager"]' 'WORKDIR /alertmanager' \
     'ENTRYPOINT ["/bin/alertmanager"]' \
     'CMD ["--config.file=/etc/alertmanager/alertmanager.yml","--storage.path=/alertmanager"]'
 }
@@ -278,47 +280,33 @@ build_alertmanager_module() {
 # need no workaround here: its systemd collector is off by default and its textfile
 # collector reads no directory unless given one.
 build_node_exporter_module() {
-  local tag="$REPO/node-exporter:$PROGRAM_TAG" recipe root
-  record LOCAL_IMAGE_NODE_EXPORTER "$tag"
-  program_recipe recipe node-exporter
-  if up_to_date "$tag" "$recipe"; then return; fi
-
-  root=$(new_rootfs node-exporter)
-  install -m 0755 "$PROGRAM_BIN/node_exporter" "$root/bin/"
-  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
-    'EXPOSE 9100' 'USER nobody' 'ENTRYPOINT ["/bin/node_exporter"]'
+  module_image node-exporter
+  [[ -n $ROOT ]] || return 0
+  install -m 0755 "$PROGRAM_BIN/node_exporter" "$ROOT/bin/"
+  module_import 'EXPOSE 9100' 'USER nobody' 'ENTRYPOINT ["/bin/node_exporter"]'
 }
 
 # As prom/blackbox-exporter's Dockerfile: /bin/blackbox_exporter, upstream's example config in
 # /etc/blackbox_exporter/config.yml. Upstream sets no USER (ICMP probes need root); the stack's
 # descriptor runs it as nobody (it probes over HTTP and TCP only).
 build_blackbox_module() {
-  local tag="$REPO/blackbox:$PROGRAM_TAG" recipe root f=$PROGRAM_FILES
-  record LOCAL_IMAGE_BLACKBOX "$tag"
-  program_recipe recipe blackbox "$f/blackbox.yml" "$f/LICENSE" "$f/NOTICE"
-  if up_to_date "$tag" "$recipe"; then return; fi
-
-  root=$(new_rootfs blackbox)
-  install -m 0755 "$PROGRAM_BIN/blackbox_exporter" "$root/bin/"
-  install -D -m 0644 "$f/blackbox.yml" "$root/etc/blackbox_exporter/config.yml"
-  install -m 0644 "$f/LICENSE" "$f/NOTICE" "$root/"
-  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
-    'EXPOSE 9115' 'ENTRYPOINT ["/bin/blackbox_exporter"]' \
+  local f=$PROGRAM_FILES
+  module_image blackbox "$f/blackbox.yml" "$f/LICENSE" "$f/NOTICE"
+  [[ -n $ROOT ]] || return 0
+  install -m 0755 "$PROGRAM_BIN/blackbox_exporter" "$ROOT/bin/"
+  install -D -m 0644 "$f/blackbox.yml" "$ROOT/etc/blackbox_exporter/config.yml"
+  install -m 0644 "$f/LICENSE" "$f/NOTICE" "$ROOT/"
+  module_import 'EXPOSE 9115' 'ENTRYPOINT ["/bin/blackbox_exporter"]' \
     'CMD ["--config.file=/etc/blackbox_exporter/config.yml"]'
 }
 
 # As prometheus-community/elasticsearch_exporter's Dockerfile: /bin/elasticsearch_exporter as
 # nobody. (Upstream's EXPOSE says 7979; the exporter listens on 9114 unless told otherwise.)
 build_elasticsearch_exporter_module() {
-  local tag="$REPO/elasticsearch-exporter:$PROGRAM_TAG" recipe root
-  record LOCAL_IMAGE_ELASTICSEARCH_EXPORTER "$tag"
-  program_recipe recipe elasticsearch-exporter
-  if up_to_date "$tag" "$recipe"; then return; fi
-
-  root=$(new_rootfs elasticsearch-exporter)
-  install -m 0755 "$PROGRAM_BIN/elasticsearch_exporter" "$root/bin/"
-  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
-    'EXPOSE 7979' 'USER nobody' 'ENTRYPOINT ["/bin/elasticsearch_exporter"]'
+  module_image elasticsearch-exporter
+  [[ -n $ROOT ]] || return 0
+  install -m 0755 "$PROGRAM_BIN/elasticsearch_exporter" "$ROOT/bin/"
+  module_import 'EXPOSE 7979' 'USER nobody' 'ENTRYPOINT ["/bin/elasticsearch_exporter"]'
 }
 
 # As cAdvisor's deploy/Dockerfile: /usr/bin/cadvisor, started by upstream's entrypoint.sh
@@ -326,17 +314,13 @@ build_elasticsearch_exporter_module() {
 # the host's cgroups and the Docker socket). Its Alpine packages (device-mapper, zfs, ndctl tools)
 # serve file systems the stack does not use; libpfm is not built in (upstream's libpfm tag).
 build_cadvisor_module() {
-  local tag="$REPO/cadvisor:$PROGRAM_TAG" recipe root f=$PROGRAM_FILES
-  record LOCAL_IMAGE_CADVISOR "$tag"
-  program_recipe recipe cadvisor "$f/deploy/entrypoint.sh" "$f/deploy/healthcheck.sh" "$f/LICENSE"
-  if up_to_date "$tag" "$recipe"; then return; fi
-
-  root=$(new_rootfs cadvisor)
-  install -D -m 0755 "$PROGRAM_BIN/cadvisor" "$root/usr/bin/cadvisor"
-  install -m 0755 "$f/deploy/entrypoint.sh" "$f/deploy/healthcheck.sh" "$root/usr/bin/"
-  install -m 0644 "$f/LICENSE" "$root/"
-  import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
-    'EXPOSE 8080' 'ENTRYPOINT ["/usr/bin/entrypoint.sh"]'
+  local f=$PROGRAM_FILES
+  module_image cadvisor "$f/deploy/entrypoint.sh" "$f/deploy/healthcheck.sh" "$f/LICENSE"
+  [[ -n $ROOT ]] || return 0
+  install -D -m 0755 "$PROGRAM_BIN/cadvisor" "$ROOT/usr/bin/cadvisor"
+  install -m 0755 "$f/deploy/entrypoint.sh" "$f/deploy/healthcheck.sh" "$ROOT/usr/bin/"
+  install -m 0644 "$f/LICENSE" "$ROOT/"
+  module_import 'EXPOSE 8080' 'ENTRYPOINT ["/usr/bin/entrypoint.sh"]'
 }
 
 # ---------------------------------------------------------------------------
