@@ -4,25 +4,23 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { parse, stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { ROOT } from "../helpers/synth";
-import { deployScript, docker, dockerObjects, freePorts, getJson, localImages, poll, printLogs, removeEverything } from "./harness";
+import { deployScript, docker, dockerObjects, freePorts, getJson, localImages, poll, printLogs, removeEverything, workspace } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
 const runId = crypto.randomBytes(3).toString("hex");
 const name = `first-${runId}`;
-const work = fs.mkdtempSync(path.join(os.tmpdir(), `pm-${name}-`));
-const dirs = { environments: path.join(work, "environments"), state: path.join(work, "state"), plans: path.join(work, "plans"), out: path.join(work, "out") };
+const { work, dirs, variables } = workspace(name);
 const report = (line: string) => process.stdout.write(`e2e first run: ${line}\n`);
 
 // What a user's shell has: no TF_INPUT and no secrets (the scripts must bring their own safety).
 const userEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TF_VAR_") && key !== "TF_INPUT"));
-const scriptEnv = { ...userEnv, PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, PM_PLANS_DIR: dirs.plans, CDKTF_OUTDIR: dirs.out };
+const scriptEnv = { ...userEnv, ...variables };
 
 /** scripts/deploy.sh as a user's shell runs it (the harness's deployScript), within a minute unless said. */
 const deploy = (args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutSeconds = 60) => deployScript({ ...scriptEnv, ...extraEnv }, args, timeoutSeconds);

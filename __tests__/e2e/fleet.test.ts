@@ -17,17 +17,16 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
-import { deployScript, dockerObjects, freePorts, localImages, poll, removeEverything, sequentialSteps, startTestDockerHost, stopTestDockerHost, type TestDockerHost } from "./harness";
+import { deployScript, dockerObjects, freePorts, localImages, poll, removeEverything, sequentialSteps, startTestDockerHost, stopTestDockerHost, workspace, type TestDockerHost } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
 const runId = crypto.randomBytes(3).toString("hex");
 const name = `fleet-${runId}`;
-const work = fs.mkdtempSync(path.join(os.tmpdir(), `pm-${name}-`));
+const { work, dirs, variables } = workspace(name);
 const engineDir = path.join(os.tmpdir(), `pm-${name}-engine`);
-const dirs = { environments: path.join(work, "environments"), state: path.join(work, "state"), plans: path.join(work, "plans"), out: path.join(work, "out") };
 const secrets = { TF_VAR_web_password: crypto.randomBytes(18).toString("hex"), TF_VAR_fleet_scrape_password: crypto.randomBytes(18).toString("hex") };
-const scriptEnv = { ...process.env, PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, PM_PLANS_DIR: dirs.plans, CDKTF_OUTDIR: dirs.out, CI: "true", ...secrets };
+const scriptEnv = { ...process.env, ...variables, CI: "true", ...secrets };
 const report = (line: string) => process.stdout.write(`e2e fleet: ${line}\n`);
 const step = sequentialSteps(name);
 const timings: Record<string, number> = {};

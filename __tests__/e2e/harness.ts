@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { ENVIRONMENT_LABEL } from "../../stacks/labels";
@@ -109,6 +110,18 @@ export function sequentialSteps(...environments: string[]) {
       throw error;
     }
   };
+}
+
+/**
+ * A test file's throw-away folders under a fresh temp folder (`work`, which its afterAll removes):
+ * environments, state, plans and synthesized output, and the variables that point the scripts at
+ * them.
+ */
+export function workspace(name: string) {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), `pm-${name}-`));
+  const dirs = { environments: path.join(work, "environments"), state: path.join(work, "state"), plans: path.join(work, "plans"), out: path.join(work, "out") };
+  const variables = { PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, PM_PLANS_DIR: dirs.plans, CDKTF_OUTDIR: dirs.out };
+  return { work, dirs, variables };
 }
 
 /**

@@ -7,21 +7,20 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { ROOT } from "../helpers/synth";
 import { EXPECTED_EMPTY, liveDashboardQueries } from "../helpers/dashboards";
-import { docker, dockerObjects, freePorts, getJson, localImages, poll, printLogs, removeEverything, sequentialSteps, sh, stackImages } from "./harness";
+import { docker, dockerObjects, freePorts, getJson, localImages, poll, printLogs, removeEverything, sequentialSteps, sh, stackImages, workspace } from "./harness";
 
 jest.setTimeout(15 * 60_000);
 
 const runId = crypto.randomBytes(3).toString("hex");
 const name = `proto-${runId}`;
-const work = fs.mkdtempSync(path.join(os.tmpdir(), `pm-${name}-`));
-const dirs = { environments: path.join(work, "environments"), state: path.join(work, "state"), plans: path.join(work, "plans"), out: path.join(work, "out"), tls: path.join(work, "tls") };
+const { work, dirs: workDirs, variables } = workspace(name);
+const dirs = { ...workDirs, tls: path.join(work, "tls") };
 const simulator = `${name}-protocol-sim`;
 const sink = `${name}-notification-sink`;
 const SINK_HOST = "notification-sink";
@@ -39,7 +38,7 @@ const secrets = {
   TF_VAR_slack_webhook_url: `https://${SINK_HOST}:8443/services/T0E2E/B0E2E/e2e`,
   TF_VAR_heartbeat_url: `https://${SINK_HOST}:8443/heartbeat/${runId}`,
 };
-const scriptEnv = { ...process.env, ...secrets, PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, PM_PLANS_DIR: dirs.plans, CDKTF_OUTDIR: dirs.out, PM_ALLOW_STANDINS: "1", CI: "true" };
+const scriptEnv = { ...process.env, ...secrets, ...variables, PM_ALLOW_STANDINS: "1", CI: "true" };
 
 type Ports = Record<"prometheus" | "alertmanager" | "grafana" | "elasticsearch" | "logstash" | "kibana" | "registryA" | "registryB" | "teg" | "spire" | "agent" | "x509" | "control" | "sinkApi", number>;
 let ports: Ports;

@@ -14,16 +14,16 @@ import { spawn, spawnSync } from "node:child_process";
 import { parse, stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { ROOT } from "../helpers/synth";
-import { docker, dockerObjects, freePorts, getJson, localImages, poll, printLogs, removeEverything } from "./harness";
+import { docker, dockerObjects, freePorts, getJson, localImages, poll, printLogs, removeEverything, workspace } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
 const runId = crypto.randomBytes(3).toString("hex");
 const name = `rec-${runId}`;
 const peer = `rec-${runId}-peer`;
-const work = fs.mkdtempSync(path.join(os.tmpdir(), `pm-${name}-`));
-const dirs = { environments: path.join(work, "environments"), state: path.join(work, "state"), plans: path.join(work, "plans"), out: path.join(work, "out"), pg: path.join(os.tmpdir(), `pm-${name}-pg`) };
-const scriptEnv: NodeJS.ProcessEnv = { ...process.env, PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, PM_PLANS_DIR: dirs.plans, CDKTF_OUTDIR: dirs.out, CI: "true" };
+const { work, dirs: workDirs, variables } = workspace(name);
+const dirs = { ...workDirs, pg: path.join(os.tmpdir(), `pm-${name}-pg`) };
+const scriptEnv: NodeJS.ProcessEnv = { ...process.env, ...variables, CI: "true" };
 const report = (line: string) => process.stdout.write(`e2e recovery: ${line}\n`);
 const deployScript = path.join(ROOT, "scripts/deploy.sh");
 const envFile = path.join(dirs.environments, `${name}.yaml`);

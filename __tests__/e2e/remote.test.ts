@@ -13,16 +13,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
-import { deployScript, localImages, sequentialSteps, startTestDockerHost, stopTestDockerHost, type TestDockerHost } from "./harness";
+import { deployScript, localImages, sequentialSteps, startTestDockerHost, stopTestDockerHost, workspace, type TestDockerHost } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
 const runId = crypto.randomBytes(3).toString("hex");
 const name = `remote-${runId}`;
-const work = fs.mkdtempSync(path.join(os.tmpdir(), `pm-${name}-`));
+const { work, dirs, variables } = workspace(name);
 const engineDir = path.join(os.tmpdir(), `pm-${name}-engine`);
-const dirs = { environments: path.join(work, "environments"), state: path.join(work, "state"), plans: path.join(work, "plans"), out: path.join(work, "out") };
-const scriptEnv = { ...process.env, PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, PM_PLANS_DIR: dirs.plans, CDKTF_OUTDIR: dirs.out, CI: "true" };
+const scriptEnv = { ...process.env, ...variables, CI: "true" };
 const report = (line: string) => process.stdout.write(`e2e remote: ${line}\n`);
 const step = sequentialSteps();
 let engine: TestDockerHost;
