@@ -41,7 +41,6 @@ if [[ -n $env_name && ! -f $envs_dir/$env_name.yaml ]]; then
   exit 2
 fi
 say() { echo "$command: $*" >&2; }
-t0=$(date +%s)
 # shellcheck source=scripts/lib/phases.sh
 source scripts/lib/phases.sh
 # Who holds a shared state lock is visible to others in PostgreSQL (see lock_holder).
@@ -67,7 +66,7 @@ load_secrets "$env_name"
 preflight_args=("$env_name")
 [[ $command == deploy ]] || preflight_args+=(--no-images)
 local_builds=$(node dist/scripts/preflight.js "${preflight_args[@]}")
-say "preflight ok ($(($(date +%s) - t0)) s)"
+say "preflight ok ($SECONDS s)"
 
 out=${CDKTF_OUTDIR:-cdktf.out}
 plans=${PM_PLANS_DIR:-plans}
@@ -88,10 +87,11 @@ if [[ -n $local_builds && $command == deploy ]]; then
   [[ -z $sent ]] || say "sent to the Docker host:"$'\n'"$(sed 's/^/  /' <<<"$sent")"
 fi
 wait "$synth" || { say "synth failed: its errors are above"; exit 1; }
-# The stack's backend, and how many Docker hosts it deploys to (a fleet's hosts have a provider each).
+# From the synthesized stack: its backend, how many Docker hosts it deploys to (a fleet's hosts
+# have a provider each), and its terraform block (backend and providers: what init depends on).
 stack=$(node -p "const t = require(require('node:path').resolve('$dir/cdk.tf.json'));
-  Object.keys(t.terraform.backend)[0] + ' ' + [].concat(t.provider.docker).length")
-read -r backend docker_hosts <<<"$stack"
+  [Object.keys(t.terraform.backend)[0], [].concat(t.provider.docker).length, JSON.stringify(t.terraform)].join('\n')")
+{ read -r backend; read -r docker_hosts; read -r terraform_block; } <<<"$stack"
 # State and plans hold the secrets' values: only the owner may read them.
 umask 077
 mkdir -p "$plans" "$state_dir"
@@ -134,7 +134,7 @@ engine() {
 # Skipped when the stack's backend and providers, the connection string and the provider build
 # are what the last init of this folder saw.
 init_key=$({
-  node -p "JSON.stringify(require(require('node:path').resolve('$dir/cdk.tf.json')).terraform)"
+  echo "$terraform_block"
   echo "${PG_CONN_STR:-}"
   cat .tools/build/docker-provider/built-from .tools/build/tls-provider/built-from 2>/dev/null || true
 } | sha256sum | cut -d' ' -f1)
