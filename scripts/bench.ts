@@ -7,7 +7,7 @@ import { stringify } from "yaml";
 import { loadEnvironmentFile } from "../stacks/environment";
 import { ENVIRONMENT_LABEL } from "../stacks/labels";
 import { requiredSecrets } from "../stacks/secrets";
-import { freePorts, localImages } from "./lib/local-machine";
+import { localImages, reservePorts } from "./lib/local-machine";
 import { bcryptHash } from "./lib/secret-file";
 import { replayDeploy, replayDestroy, replayOf, replayReplace, type Replay } from "./bench/replay";
 
@@ -104,7 +104,9 @@ async function deployBench(): Promise<void> {
   fs.mkdirSync(dirs.environments);
   // The seven services the first figures were taken with, so that figures compare over time.
   const services = ["prometheus", "alertmanager", "nodeExporter", "grafana", "elasticsearch", "logstash", "kibana"];
-  const [prometheus, grafana, alertmanager, elasticsearch, logstash, kibana] = await freePorts(6);
+  const reserved = await reservePorts(6);
+  await reserved.release(); // deployed just below
+  const [prometheus, grafana, alertmanager, elasticsearch, logstash, kibana] = reserved.ports;
   const write = (retention: string) =>
     fs.writeFileSync(
       path.join(dirs.environments, `${name}.yaml`),

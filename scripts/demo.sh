@@ -26,9 +26,12 @@ source .tools/env.sh
 env_name=$(node dist/scripts/preflight.js --default 2>/dev/null)
 image=$(scripts/build-local-images.sh protocol-sim)
 
-# Prometheus reaches the Docker host as host.docker.internal, the default bridge's gateway; the
+# Prometheus reaches the Docker host as host.docker.internal (host-gateway), read the way its
+# container resolves it (the bridge's IPAM config is empty on an engine never restarted); the
 # control API and `npm run health` use 127.0.0.1. Nothing is published beyond the host.
-gateway=$(docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}')
+gateway=$(docker run --rm --add-host host.docker.internal:host-gateway --entrypoint cat "$image" /etc/hosts |
+  awk '$2 == "host.docker.internal" { print $1 }')
+[[ $gateway =~ ^[0-9.]+$ ]] || { say "error: host-gateway resolved to '$gateway', not an IPv4 address"; exit 1; }
 publish=()
 for port in 8000 8001 8080 9988; do publish+=(-p "127.0.0.1:$port:$port" -p "$gateway:$port:$port"); done
 # Where the environment runs Logstash, the simulator's logs go there the way a real service's

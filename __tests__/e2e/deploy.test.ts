@@ -15,7 +15,7 @@ import { serviceNamed } from "../../stacks/services";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { SECRET_NAMES } from "../../stacks/secrets";
 import { ASSETS, ROOT } from "../helpers/synth";
-import { docker, dockerObjects, fingerprint, freePorts, getJson, poll, removeEverything, sequentialSteps, sh, stackImages, timed } from "./harness";
+import { docker, dockerObjects, fingerprint, getJson, poll, removeEverything, reservePorts, sequentialSteps, sh, stackImages, timed, type PortReservation } from "./harness";
 
 jest.setTimeout(15 * 60_000);
 
@@ -32,6 +32,7 @@ const secretEnv = Object.fromEntries(SECRET_NAMES.map((n) => [`TF_VAR_${n}`, `e2
 secretEnv.TF_VAR_slack_webhook_url = "https://hooks.slack.invalid/e2e";
 const env: NodeJS.ProcessEnv = { ...process.env, ...secretEnv, PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: dirs.state, CHECKPOINT_DISABLE: "1", TF_INPUT: "0" };
 
+let reserved: PortReservation;
 let mainPorts: Record<"prometheus" | "grafana" | "alertmanager" | "elasticsearch" | "logstash" | "kibana", number>;
 let scrapeTargets: { job: string; targets: string[] }[] = [];
 
@@ -81,7 +82,8 @@ const step = sequentialSteps(main, peer);
 
 beforeAll(async () => {
   fs.mkdirSync(dirs.environments, { recursive: true });
-  const ports = await freePorts(9);
+  reserved = await reservePorts(8);
+  const { ports } = reserved;
   mainPorts = { prometheus: ports[0], grafana: ports[1], alertmanager: ports[2], elasticsearch: ports[3], logstash: ports[4], kibana: ports[5] };
   await writeEnvironments();
   // The peer: a second, smaller environment on the same engine that nothing below may touch.
@@ -96,7 +98,8 @@ beforeAll(async () => {
   report("Prometheus, Alertmanager, Node Exporter run their real programs; Grafana, Elasticsearch, Logstash, Kibana are stand-ins");
 });
 
-afterAll(() => {
+afterAll(async () => {
+  await reserved?.release();
   for (const name of [main, peer]) {
     if (dockerObjects(name).containers.length) sh(path.join(ROOT, "node_modules/.bin/cdktf"), ["destroy", name, "--auto-approve", "--output", dirs.out, "--skip-provider-lock"], { env, allowFailure: true });
     removeEverything(name);
@@ -111,6 +114,7 @@ let peerBefore: Record<string, string>;
 
 test("cdktf deploy brings every container up healthy", () =>
   step(async () => {
+    await reserved.release();
     timed(timings, "deploy (peer)", () => cdktf("deploy", peer, "--auto-approve"));
     peerBefore = fingerprint(peer);
     timed(timings, "deploy", () => cdktf("deploy", main, "--auto-approve"));

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { parse, stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { ROOT } from "../helpers/synth";
-import { deployScript, docker, dockerObjects, freePorts, getJson, localImages, poll, printLogs, removeEverything, workspace } from "./harness";
+import { deployScript, docker, dockerObjects, getJson, localImages, poll, printLogs, removeEverything, reservePorts, workspace, type PortReservation } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
@@ -29,10 +29,12 @@ function writeEnvironment(file: string, content: EnvironmentFile) {
   fs.writeFileSync(path.join(dirs.environments, `${file}.yaml`), stringify(content));
 }
 
-let ports: number[];
+let reserved: PortReservation;
+let ports: readonly number[];
 beforeAll(async () => {
   fs.mkdirSync(dirs.environments, { recursive: true });
-  ports = await freePorts(4);
+  reserved = await reservePorts(4);
+  ports = reserved.ports;
   const images = localImages();
   writeEnvironment(name, {
     name,
@@ -106,6 +108,7 @@ test("npm run deploy with no environment deploys the offline default, healthy, a
   // dev as shipped, with an image no registry serves, so the fallback is taken on any machine.
   writeEnvironment("dev", { ...shipped("dev"), images: { grafana: "registry.invalid/grafana:13.2.3" } });
   writeEnvironment("local", { ...shipped("local"), ports: { prometheus: ports[2], alertmanager: ports[3] } });
+  await reserved.release();
   const run = deploy(["deploy"], {}, 300);
   report(`npm run deploy (no environment): exit ${run.status} after ${run.seconds.toFixed(1)} s`);
   if (run.status !== 0) {

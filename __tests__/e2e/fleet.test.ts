@@ -17,7 +17,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
-import { deployScript, dockerObjects, freePorts, localImages, poll, removeEverything, sequentialSteps, startTestDockerHost, stopTestDockerHost, workspace, type TestDockerHost } from "./harness";
+import { deployScript, dockerObjects, localImages, poll, removeEverything, reservePorts, sequentialSteps, startTestDockerHost, stopTestDockerHost, workspace, type TestDockerHost } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
@@ -60,7 +60,9 @@ beforeAll(async () => {
   fs.mkdirSync(dirs.environments, { recursive: true });
   engine = startTestDockerHost(engineDir);
   report(`second engine at ${engine.HOST} (TLS), in a network namespace of its own`);
-  const [prometheus, alertmanager] = await freePorts(2);
+  const reserved = await reservePorts(2);
+  await reserved.release(); // the first deploy is the next test
+  const [prometheus, alertmanager] = reserved.ports;
   ports = { prometheus, alertmanager };
   const images = localImages();
   const environment: EnvironmentFile = {

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { ENVIRONMENT_LABEL } from "../../stacks/labels";
 import { SERVICES } from "../../stacks/services";
-import { freePorts, localImages as readLocalImages } from "../../scripts/lib/local-machine";
+import { hostGatewayAddress, localImages as readLocalImages, reservePorts, type PortReservation } from "../../scripts/lib/local-machine";
 import { ROOT } from "../helpers/synth";
 
 /** Small helpers for the end-to-end test: shell commands, Docker queries, polling, timing. */
@@ -86,7 +86,7 @@ export function timed<T>(record: Record<string, number>, label: string, fn: () =
 
 /** Images the project's scripts built for this machine (scripts/build-local-images.sh). */
 export const localImages = (): Record<string, string> => readLocalImages(ROOT);
-export { freePorts };
+export { hostGatewayAddress, reservePorts, type PortReservation };
 
 /** The local images of the stack's services (an environment's `images:`), without the simulator's. */
 export function stackImages(): Record<string, string> {

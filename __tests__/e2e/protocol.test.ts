@@ -13,7 +13,7 @@ import { stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { ROOT } from "../helpers/synth";
 import { EXPECTED_EMPTY, liveDashboardQueries } from "../helpers/dashboards";
-import { docker, dockerObjects, freePorts, getJson, localImages, poll, printLogs, removeEverything, sequentialSteps, sh, stackImages, workspace } from "./harness";
+import { docker, dockerObjects, getJson, hostGatewayAddress, localImages, poll, printLogs, removeEverything, reservePorts, sequentialSteps, sh, stackImages, workspace, type PortReservation } from "./harness";
 
 jest.setTimeout(15 * 60_000);
 
@@ -40,8 +40,15 @@ const secrets = {
 };
 const scriptEnv = { ...process.env, ...secrets, ...variables, PM_ALLOW_STANDINS: "1", CI: "true" };
 
-type Ports = Record<"prometheus" | "alertmanager" | "grafana" | "elasticsearch" | "logstash" | "kibana" | "registryA" | "registryB" | "teg" | "spire" | "agent" | "x509" | "control" | "sinkApi", number>;
+const STACK_PORTS = ["prometheus", "alertmanager", "grafana", "elasticsearch", "logstash", "kibana", "control", "sinkApi"] as const;
+/** The simulated Protocol services: published on 127.0.0.1 and on the Docker host's gateway. */
+const PROTOCOL_PORTS = ["registryA", "registryB", "teg", "spire", "agent", "x509"] as const;
+type Ports = Record<(typeof STACK_PORTS)[number] | (typeof PROTOCOL_PORTS)[number], number>;
 let ports: Ports;
+/** Where containers reach the Docker host (host.docker.internal), as the stack's containers resolve it. */
+let gateway: string;
+let stackPorts: PortReservation;
+let protocolPorts: PortReservation;
 const url = (port: number, suffix: string) => `http://127.0.0.1:${port}${suffix}`;
 
 function deployScript(...args: string[]) {
@@ -72,11 +79,15 @@ const received = async (prefix: string) => (await getJson<Recorded[]>(url(ports.
 beforeAll(async () => {
   fs.mkdirSync(dirs.environments, { recursive: true });
   fs.mkdirSync(dirs.tls, { recursive: true });
-  const free = await freePorts(14);
-  ports = Object.fromEntries(
-    ["prometheus", "alertmanager", "grafana", "elasticsearch", "logstash", "kibana", "registryA", "registryB", "teg", "spire", "agent", "x509", "control", "sinkApi"].map((key, i) => [key, free[i]]),
-  ) as Ports;
   const images = localImages();
+  gateway = hostGatewayAddress(images.protocolSim);
+  // Each port checked on every address it will be published on, and held until then.
+  stackPorts = await reservePorts(STACK_PORTS.length);
+  protocolPorts = await reservePorts(PROTOCOL_PORTS.length, ["127.0.0.1", gateway]);
+  ports = {
+    ...Object.fromEntries(STACK_PORTS.map((key, i) => [key, stackPorts.ports[i]])),
+    ...Object.fromEntries(PROTOCOL_PORTS.map((key, i) => [key, protocolPorts.ports[i]])),
+  } as Ports;
   // A throw-away CA: the sink's certificate names the host Alertmanager reaches it as.
   docker("run", "--rm", "--user", "0", "-v", `${dirs.tls}:/out`, images.protocolSim, "sink", "--make-ca", "/out", "--hosts", SINK_HOST);
   const target = (job: string, port: number, metricsPath?: string) => ({ job, targets: [`host.docker.internal:${port}`], ...(metricsPath ? { metricsPath } : {}) });
@@ -110,7 +121,8 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dirs.environments, `${name}.yaml`), stringify(environment));
 });
 
-afterAll(() => {
+afterAll(async () => {
+  await Promise.all([stackPorts?.release(), protocolPorts?.release()]);
   sh("docker", ["rm", "-f", simulator, sink], { allowFailure: true });
   if (dockerObjects(name).containers.length) spawnSync(path.join(ROOT, "scripts/deploy.sh"), ["destroy", name, "--auto-approve"], { cwd: ROOT, env: scriptEnv, timeout: 300_000 });
   removeEverything(name);
@@ -118,11 +130,12 @@ afterAll(() => {
 });
 
 test("the stack deploys; the simulated Protocol ships its logs through Docker's gelf driver; the sink listens on the stack's network", () => step(async () => {
+  await stackPorts.release();
   deployScript("deploy", name, "--auto-approve");
   const images = localImages();
-  // On the Docker host, where Prometheus finds Protocol services (host.docker.internal), and on
-  // 127.0.0.1 for `npm run health` and the control API.
-  const gateway = docker("network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}");
+  // On the Docker host's gateway, where Prometheus finds Protocol services (host.docker.internal),
+  // and on 127.0.0.1 for `npm run health`; the control API and the sink's API on 127.0.0.1 only.
+  await protocolPorts.release();
   const publish = (port: number, inner: number) => ["-p", `127.0.0.1:${port}:${inner}`, "-p", `${gateway}:${port}:${inner}`];
   docker(
     "run", "-d", "--name", simulator, "--label", `org.protocol-monitoring.test=${name}`,

@@ -14,7 +14,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { parse, stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { ROOT } from "../helpers/synth";
-import { docker, dockerObjects, freePorts, getJson, localImages, poll, printLogs, removeEverything, workspace } from "./harness";
+import { docker, dockerObjects, getJson, localImages, poll, printLogs, removeEverything, reservePorts, workspace } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
@@ -89,7 +89,9 @@ const allHealthy = (env: string) =>
 
 beforeAll(async () => {
   fs.mkdirSync(dirs.environments, { recursive: true });
-  const [p1, p2, p3] = await freePorts(3);
+  const reserved = await reservePorts(3);
+  await reserved.release(); // the first deploy is the next test
+  const [p1, p2, p3] = reserved.ports;
   prometheusUrl = `http://127.0.0.1:${p1}`;
   const images = localImages();
   const write = (file: string, content: EnvironmentFile) => fs.writeFileSync(path.join(dirs.environments, `${file}.yaml`), stringify(content));
