@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { ENVIRONMENT_LABEL } from "../stacks/labels";
 import { environmentFile, loadEnvironmentFile, type Environment } from "../stacks/environment";
-import { dockerEnv } from "./docker-host";
+import { dockerEnv, type DockerEndpoint } from "./docker-host";
 
 /**
  * Recovery from an interrupted apply. A deploy killed midway (CI timeout, OOM, a lost machine)
@@ -15,13 +15,10 @@ import { dockerEnv } from "./docker-host";
  * or replaced as the plan requires. Objects labelled with another environment are never seen.
  *
  *   node dist/scripts/adopt.js ENV STACK_DIR PLAN_JSON   prints one line per adopted object
- *   node dist/scripts/adopt.js --remove-unrecorded ENV PLAN_JSON   before a destroy: removes
- *                                                  the environment's containers no state records
- *   node dist/scripts/adopt.js --remove-leftovers ENV   after a destroy: removes (and prints) what
- *                                                  of the environment is still on Docker
  *   node dist/scripts/adopt.js --gone ENV PLAN_JSON    prints the records whose object is not on the
  *                                                  environment's Docker host (a fleet host's never is)
  * PLAN_JSON is the plan just made (`show -json plan.bin`): what the state records is read there.
+ * (A destroy's own sweep of what no state records is scripts/sweep.ts.)
  */
 
 export const ADOPT_FILE = "adopt.tf.json";
@@ -76,20 +73,21 @@ export function adoptions(stack: StackJson, recorded: Recorded, objects: readonl
   return { adopt: adopt.sort((a, b) => a.to.localeCompare(b.to)), forget: forget.sort() };
 }
 
-function docker(env: Environment, args: string[]): string[] {
-  const result = spawnSync("docker", args, { env: dockerEnv(env), encoding: "utf8" });
+/** The docker CLI on a Docker host (an environment's own, or a fleet host's): its output lines; throws with its error. */
+export function runDocker(endpoint: Environment | DockerEndpoint, args: string[]): string[] {
+  const result = spawnSync("docker", args, { env: dockerEnv(endpoint), encoding: "utf8" });
   if (result.status !== 0) throw new Error(`docker ${args.join(" ")}: ${result.stderr.trim()}`);
   return result.stdout.split("\n").filter(Boolean);
 }
 
-/** Every container, network and volume on the environment's Docker host that carries its label. */
-export function labelledObjects(env: Environment): DockerObject[] {
-  const filter = ["--filter", `label=${ENVIRONMENT_LABEL}=${env.name}`];
-  const pairs = (args: string[]) => docker(env, [...args, ...filter]).map((line) => line.split(" ") as [string, string]);
+/** Every container, network and volume on a Docker host that carries the environment's label. */
+export function labelledObjects(envName: string, endpoint: Environment | DockerEndpoint): DockerObject[] {
+  const filter = ["--filter", `label=${ENVIRONMENT_LABEL}=${envName}`];
+  const pairs = (args: string[]) => runDocker(endpoint, [...args, ...filter]).map((line) => line.split(" ") as [string, string]);
   return [
     ...pairs(["ps", "-a", "--no-trunc", "--format", "{{.ID}} {{.Names}}"]).map(([id, name]) => ({ type: "docker_container" as const, name, importId: id })),
     ...pairs(["network", "ls", "--no-trunc", "--format", "{{.ID}} {{.Name}}"]).map(([id, name]) => ({ type: "docker_network" as const, name, importId: id })),
-    ...docker(env, ["volume", "ls", "--format", "{{.Name}}", ...filter]).map((name) => ({ type: "docker_volume" as const, name, importId: name })),
+    ...runDocker(endpoint, ["volume", "ls", "--format", "{{.Name}}", ...filter]).map((name) => ({ type: "docker_volume" as const, name, importId: name })),
   ];
 }
 
@@ -130,38 +128,16 @@ const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, "utf8"
 function main(args: string[]): number {
   const root = path.resolve(__dirname, "../..");
   const load = (name: string) => loadEnvironmentFile(environmentFile(root, name));
-  if (args[0] === "--remove-leftovers") {
-    const env = load(args[1]);
-    const objects = labelledObjects(env);
-    // Containers before the network they are attached to and the volumes they mount.
-    for (const [type, remove] of [["docker_container", ["rm", "-f"]], ["docker_network", ["network", "rm"]], ["docker_volume", ["volume", "rm"]]] as const) {
-      const names = objects.filter((o) => o.type === type).map((o) => o.name);
-      if (!names.length) continue;
-      docker(env, [...remove, ...names]);
-      for (const n of names) console.log(`${type} ${n}`);
-    }
-    return 0;
-  }
   if (args[0] === "--gone") {
     const [, name, planJson] = args;
-    for (const address of goneRecords(recordedObjects(readJson(planJson)), labelledObjects(load(name)))) console.log(address);
-    return 0;
-  }
-  if (args[0] === "--remove-unrecorded") {
-    // Before a destroy: a container no state knows would keep the network and volumes in use.
-    const [, name, planJson] = args;
-    const env = load(name);
-    const recorded = new Set(recordedObjects(readJson(planJson)).values());
-    const unrecorded = labelledObjects(env).filter((o) => o.type === "docker_container" && !recorded.has(o.importId));
-    if (unrecorded.length) docker(env, ["rm", "-f", ...unrecorded.map((o) => o.importId)]);
-    for (const o of unrecorded) console.log(`${o.type} ${o.name}`);
+    for (const address of goneRecords(recordedObjects(readJson(planJson)), labelledObjects(name, load(name)))) console.log(address);
     return 0;
   }
   const [name, stackDir, planJson] = args;
   const file = path.join(stackDir, ADOPT_FILE);
   fs.rmSync(file, { force: true });
   const stack = readJson<StackJson>(path.join(stackDir, "cdk.tf.json"));
-  const { adopt, forget } = adoptions(stack, recordedObjects(readJson(planJson)), labelledObjects(load(name)));
+  const { adopt, forget } = adoptions(stack, recordedObjects(readJson(planJson)), labelledObjects(name, load(name)));
   for (const address of forget) {
     const lockTimeout = `-lock-timeout=${process.env.PM_LOCK_TIMEOUT ?? "60s"}`;
     const removed = spawnSync(engine, [`-chdir=${stackDir}`, "state", "rm", lockTimeout, address], { encoding: "utf8" });

@@ -10,11 +10,16 @@
 # The engine runs with input disabled and its errors are printed in full.
 # Secrets come from TF_VAR_* variables; locally, missing passwords are generated once into
 # .secrets/<ENV>.env (git-ignored, mode 600). Nothing is generated in CI (CI=true).
-# Its last line says where the time went (checks, build and synth; plan; apply; report).
+# destroy removes every container, network and volume labelled with ENV on each of its Docker
+# hosts, whether its state records them or not (a lost state too), and nothing of another
+# environment; with protectData: true it keeps the data volumes and names them. It lists what goes
+# before it asks.
+# Its last line says where the time went (checks, build and synth; plan; apply; report); a
+# destroy's also says what was removed and what is left.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 command="" env_name="" auto_approve=false
 for arg in "$@"; do
   case $arg in
@@ -87,11 +92,9 @@ if [[ -n $local_builds && $command == deploy ]]; then
   [[ -z $sent ]] || say "sent to the Docker host:"$'\n'"$(sed 's/^/  /' <<<"$sent")"
 fi
 wait "$synth" || { say "synth failed: its errors are above"; exit 1; }
-# From the synthesized stack: its backend, how many Docker hosts it deploys to (a fleet's hosts
-# have a provider each), and its terraform block (backend and providers: what init depends on).
-stack=$(node -p "const t = require(require('node:path').resolve('$dir/cdk.tf.json'));
-  [Object.keys(t.terraform.backend)[0], [].concat(t.provider.docker).length, JSON.stringify(t.terraform)].join('\n')")
-{ read -r backend; read -r docker_hosts; read -r terraform_block; } <<<"$stack"
+# What init, the destroy and messages need of the synthesized stack (scripts/stack-facts.ts).
+stack=$(node dist/scripts/stack-facts.js "$dir/cdk.tf.json")
+{ read -r backend; read -r docker_hosts; read -r terraform_block; read -r -a unprotected; read -r state_location; } <<<"$stack"
 # State and plans hold the secrets' values: only the owner may read them.
 umask 077
 mkdir -p "$plans" "$state_dir"
@@ -123,6 +126,9 @@ engine() {
   if ! "$TERRAFORM_BINARY_NAME" -chdir="$dir" "$@" -no-color >>"$log" 2>"$errors"; then
     cat "$errors" | tee -a "$log" >&2
     say "$TERRAFORM_BINARY_NAME $1 failed: its errors are above, its whole output in $log"
+    if [[ $backend != local ]] && grep -qiE 'dial tcp|connection refused|no such host|timeout|timed out|could not connect' "$errors"; then
+      say "the $backend state backend ($state_location) cannot be reached: nothing was changed (README: Team state)"
+    fi
     if grep -q "Error acquiring the state lock" "$errors"; then lock_holder; fi
     return 1
   fi
@@ -163,11 +169,11 @@ if [[ $command == destroy && $docker_hosts == 1 ]]; then
   # A destroy plan's refresh finds only records whose object is gone, and reading a network takes
   # the provider 2 s: planned without it, and again with it when a record's object is not on
   # Docker. (A fleet's hosts would each be asked: its destroy refreshes.)
-  make_plan -destroy -refresh=false
+  make_plan -destroy -refresh=false "${unprotected[@]}"
   gone=$(node dist/scripts/adopt.js --gone "$env_name" "$json")
-  [[ -z $gone ]] || make_plan -destroy
+  [[ -z $gone ]] || make_plan -destroy "${unprotected[@]}"
 elif [[ $command == destroy ]]; then
-  make_plan -destroy
+  make_plan -destroy "${unprotected[@]}"
 else
   make_plan
 fi
@@ -183,14 +189,37 @@ if [[ $command != destroy ]] && grep -qE '"type":"docker_(container|network|volu
 fi
 verdict=0
 node dist/scripts/plan/cli.js "$json" || verdict=$?
+plan_verdict=$verdict
 phase plan
+# finish_destroy: removes what the plan did not (objects no state records, protected volumes
+# aside); the last line says what went and what is left.
+finish_destroy() {
+  local outcome
+  outcome=$(node dist/scripts/sweep.js finish "$env_name" "$on_docker") || { say "$outcome"; exit 1; }
+  phase leftovers
+  say "$env_name: $outcome, $(timing)"
+}
+if [[ $command == destroy && $verdict =~ ^[023]$ ]]; then
+  # Whatever the state remembers (a lost one remembers nothing): every object labelled with the
+  # environment, on each of its hosts, goes too; what is on Docker now is kept for the last line.
+  on_docker=$plans/$env_name.on-docker
+  extra=$(node dist/scripts/sweep.js plan "$env_name" "$json" "$on_docker")
+  if [[ -n $extra ]]; then
+    say "no state records these objects of $env_name; the destroy removes them too:"$'\n'"$(sed 's/^/  /' <<<"$extra")"
+    [[ $verdict != 0 ]] || verdict=2
+  fi
+fi
 case $verdict in
   0)
-    if [[ $command != diff ]]; then
+    if [[ $command == deploy ]]; then
       node dist/scripts/report.js "$env_name" "$json"
       phase report
+      say "$env_name: no changes, $(timing)"
+    elif [[ $command == destroy ]]; then
+      finish_destroy
+    else
+      say "$env_name: no changes, $(timing)"
     fi
-    say "$env_name: no changes, $(timing)"
     exit 0 ;;
   2 | 3) ;;
   *) exit "$verdict" ;;
@@ -209,13 +238,10 @@ else
 fi
 phase_restart
 
-if [[ $command == destroy ]]; then
-  # A container an interrupted run left unrecorded would keep the network and volumes in use.
-  unrecorded=$(node dist/scripts/adopt.js --remove-unrecorded "$env_name" "$json")
-  [[ -z $unrecorded ]] || say "removed containers of $env_name that no state records:"$'\n'"$(sed 's/^/  /' <<<"$unrecorded")"
-fi
+# A container no state records would keep the network and volumes in use.
+[[ $command != destroy ]] || node dist/scripts/sweep.js containers "$env_name" "$json"
 # Applies exactly the plan shown; containers are waited for until healthy.
-if ! "$TERRAFORM_BINARY_NAME" -chdir="$dir" apply -input=false "$parallelism" -no-color plan.bin 2>&1 | tee -a "$log" >&2; then
+if [[ $plan_verdict != 0 ]] && ! "$TERRAFORM_BINARY_NAME" -chdir="$dir" apply -input=false "$parallelism" -no-color plan.bin 2>&1 | tee -a "$log" >&2; then
   if grep -qE 'already (exists|in use)' "$log"; then
     say "a Docker object with one of $env_name's names is not in its state. Objects labelled" \
       "org.protocol-monitoring.environment=$env_name are adopted by the next \`npm run deploy -- $env_name\`;" \
@@ -225,11 +251,7 @@ if ! "$TERRAFORM_BINARY_NAME" -chdir="$dir" apply -input=false "$parallelism" -n
 fi
 phase apply
 if [[ $command == destroy ]]; then
-  # A destroy killed before it recorded its progress leaves objects no state knows: remove them too.
-  leftovers=$(node dist/scripts/adopt.js --remove-leftovers "$env_name")
-  [[ -z $leftovers ]] || say "removed what an interrupted run left on Docker:"$'\n'"$(sed 's/^/  /' <<<"$leftovers")"
-  phase leftovers
-  say "$env_name destroyed $(timing)"
+  finish_destroy
   exit 0
 fi
 node dist/scripts/report.js "$env_name" "$json"

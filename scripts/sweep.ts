@@ -1,0 +1,146 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { environmentFile, loadEnvironmentFile, STACK_HOST_NAME, type Environment } from "../stacks/environment";
+import { labelledObjects, recordedObjects, runDocker, type DockerObject, type RecordingPlan } from "./adopt";
+import type { DockerEndpoint } from "./docker-host";
+
+/**
+ * What a destroy removes besides its plan: every Docker object labelled with the environment, on
+ * the stack's Docker host and on each fleet host, whether its state records it or not (a state
+ * that was lost, a run that was killed). Objects of other environments are never seen. Data
+ * volumes stay when the environment protects its data (`protectData`), named in the last line.
+ *
+ *   node dist/scripts/sweep.js plan ENV PLAN_JSON SNAPSHOT   before the question: records what is
+ *       on Docker now (SNAPSHOT) and prints what the plan leaves that the destroy removes too
+ *   node dist/scripts/sweep.js containers ENV PLAN_JSON    before the apply: removes the containers no
+ *       state records (they would keep the network and volumes in use)
+ *   node dist/scripts/sweep.js finish ENV SNAPSHOT         after it: removes what is left (protected
+ *       volumes aside) and prints what went and what is left, measured against SNAPSHOT
+ */
+
+/** A labelled object and the Docker host it is on. */
+export interface PlacedObject extends DockerObject {
+  /** The host's name: the fleet's `hosts[].name`, or the stack's own (docker.name, default "stack"). */
+  readonly host: string;
+}
+
+interface Host {
+  readonly name: string;
+  readonly endpoint: Environment | DockerEndpoint;
+}
+
+/** The environment's Docker hosts: its own, then its fleet's. */
+function hostsOf(env: Environment): Host[] {
+  return [{ name: env.docker.name ?? STACK_HOST_NAME, endpoint: env }, ...env.hosts.map((host) => ({ name: host.name, endpoint: host.docker }))];
+}
+
+const KINDS = [
+  ["docker_container", "container", "containers"],
+  ["docker_network", "network", "networks"],
+  ["docker_volume", "volume", "volumes"],
+] as const;
+
+/** Every object labelled with the environment, on every host of it: host by host, containers, networks, volumes, each by name. */
+export function placedObjects(env: Environment): PlacedObject[] {
+  const order = (type: string) => KINDS.findIndex(([t]) => t === type);
+  return hostsOf(env).flatMap((host) =>
+    labelledObjects(env.name, host.endpoint)
+      .sort((a, b) => order(a.type) - order(b.type) || a.name.localeCompare(b.name))
+      .map((object) => ({ ...object, host: host.name })),
+  );
+}
+
+/** Volumes a destroy keeps: all of them when the environment protects its data. */
+export function kept(env: Pick<Environment, "protectData">, objects: readonly PlacedObject[]): PlacedObject[] {
+  return env.protectData ? objects.filter((o) => o.type === "docker_volume") : [];
+}
+
+/** What the plan leaves on Docker and the destroy removes itself: unrecorded objects, protected volumes aside. */
+export function unrecorded(env: Pick<Environment, "protectData">, recorded: ReadonlySet<string>, objects: readonly PlacedObject[]): PlacedObject[] {
+  const keep = new Set(kept(env, objects));
+  return objects.filter((o) => !recorded.has(o.importId) && !keep.has(o));
+}
+
+
+const hostNames = (objects: readonly PlacedObject[]) => new Set(objects.map((o) => o.host));
+
+/** "3 containers, 1 network" (types in removal order; nothing when empty). */
+function counted(objects: readonly PlacedObject[]): string {
+  return KINDS.map(([type, one, many]) => [objects.filter((o) => o.type === type).length, one, many] as const)
+    .filter(([n]) => n > 0)
+    .map(([n, one, many]) => `${n} ${n === 1 ? one : many}`)
+    .join(", ");
+}
+
+/** One line per object: "container e2e-x-prometheus", with its host when the environment has several. */
+export function describe(objects: readonly PlacedObject[], manyHosts: boolean): string[] {
+  const word = (type: string) => KINDS.find(([t]) => t === type)?.[1] ?? type;
+  return objects.map((o) => `${word(o.type)} ${o.name}${manyHosts ? ` (on ${o.host})` : ""}`);
+}
+
+/**
+ * The destroy's last line: what went (in `before` and not in `after`) and what is left, with the
+ * command that removes kept volumes.
+ */
+export function outcome(envName: string, before: readonly PlacedObject[], after: readonly PlacedObject[], protectData: boolean): string {
+  const still = new Set(after.map((o) => `${o.host} ${o.importId}`));
+  const removed = before.filter((o) => !still.has(`${o.host} ${o.importId}`));
+  if (!after.length) return removed.length ? `removed ${counted(removed)}; nothing of ${envName} is left on Docker` : `nothing of ${envName} was on Docker`;
+  const went = removed.length ? `removed ${counted(removed)}` : "removed nothing";
+  const manyHosts = hostNames(after).size > 1;
+  const left = describe(after, manyHosts).join(", ");
+  const volumes = after.filter((o) => o.type === "docker_volume");
+  const why =
+    protectData && volumes.length === after.length
+      ? ` (protectData: the data stays; \`docker volume rm ${volumes.map((v) => v.name).join(" ")}\` removes it${manyHosts ? " on each host" : ""}, or set protectData: false and destroy again)`
+      : " (could not be removed: see the errors above)";
+  return `${went}; left on Docker: ${left}${why}`;
+}
+
+/** Removes objects, containers first (they hold the network and the volumes), host by host; the objects it could not remove. */
+function remove(env: Environment, objects: readonly PlacedObject[]): string[] {
+  const failures: string[] = [];
+  for (const host of hostsOf(env)) {
+    for (const [type, command] of [["docker_container", ["rm", "-f"]], ["docker_network", ["network", "rm"]], ["docker_volume", ["volume", "rm"]]] as const) {
+      const ids = objects.filter((o) => o.host === host.name && o.type === type).map((o) => o.importId);
+      if (!ids.length) continue;
+      try {
+        runDocker(host.endpoint, [...command, ...ids]);
+      } catch (error) {
+        failures.push((error as Error).message);
+      }
+    }
+  }
+  return failures;
+}
+
+const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, "utf8")) as T;
+
+function main(args: string[]): number {
+  const [command, name, file, snapshot] = args;
+  const root = path.resolve(__dirname, "../..");
+  if (!["plan", "containers", "finish"].includes(command) || !name || !file) {
+    console.error("usage: node dist/scripts/sweep.js plan ENV PLAN_JSON SNAPSHOT | containers ENV PLAN_JSON | finish ENV SNAPSHOT");
+    return 2;
+  }
+  const env = loadEnvironmentFile(environmentFile(root, name));
+  const objects = placedObjects(env);
+  if (command === "finish") {
+    const failures = remove(env, unrecorded(env, new Set(), objects));
+    for (const failure of failures) console.error(failure);
+    console.log(outcome(name, readJson<PlacedObject[]>(file), placedObjects(env), env.protectData));
+    return failures.length ? 1 : 0;
+  }
+  const extra = unrecorded(env, new Set(recordedObjects(readJson<RecordingPlan>(file)).values()), objects);
+  if (command === "plan") {
+    fs.writeFileSync(snapshot, JSON.stringify(objects));
+    for (const line of describe(extra, hostNames(objects).size > 1)) console.log(line);
+    return 0;
+  }
+  const containers = extra.filter((o) => o.type === "docker_container");
+  const failures = remove(env, containers);
+  for (const failure of failures) console.error(failure);
+  return failures.length ? 1 : 0;
+}
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));
