@@ -137,7 +137,7 @@ async function deployBench(): Promise<void> {
       write("15d");
       await measure("deploy", "deploy");
       await measure("noop", "deploy");
-      const plan = JSON.parse(fs.readFileSync(path.join(dirs.plans, `${name}.json`), "utf8"));
+      const plan = JSON.parse(fs.readFileSync(path.join(work, "out", "stacks", name, `${name}.json`), "utf8"));
       write("16d"); // Prometheus's flags change: it is replaced, nothing else
       await measure("replace", "deploy");
       await measure("destroy", "destroy");

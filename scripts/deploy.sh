@@ -159,7 +159,9 @@ phase "checks, build and synth"
 # a time, an environment with more containers than that (dev has 11) waits a second round.
 parallelism=-parallelism=64
 plan_args=(plan -input=false "-lock-timeout=${PM_LOCK_TIMEOUT:-60s}" "$parallelism" -out=plan.bin)
-json=$plans/$env_name.json
+# The plan as JSON, with the secrets in it, beside the binary plan: never in plans/, whose
+# <env>.json is the redacted plan that may leave the machine (scripts/plan.sh).
+json=$dir/$env_name.json
 # make_plan ARGS…: the plan, and its JSON for the summary, adoption and the report.
 make_plan() {
   engine "${plan_args[@]}" "$@"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Plans environments with the engine itself and writes each plan as JSON for review.
+# Plans environments with the engine itself and writes each plan as JSON for review, redacted:
+# no variable, sensitive value, secret file or secret value is in it (fit for a pull request).
 #   scripts/plan.sh [ENV…]            plan (default: every environment) → plans/<ENV>.json
 #   scripts/plan.sh --drift [ENV…]    refresh-only plan: what changed outside the code;
 #                                     exits 2 when there is drift
@@ -12,7 +13,7 @@ plans=${PM_PLANS_DIR:-plans}
 
 mode=plan
 case "${1:-}" in
-  -h|--help) sed -n '2,7p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
   --drift) mode=drift; shift ;;
 esac
 envs=("$@")
@@ -31,7 +32,8 @@ source scripts/lib/secrets.sh
 
 out=${CDKTF_OUTDIR:-cdktf.out}
 CDKTF_OUTDIR=$out node dist/main.js
-# Plan JSON holds variable values (secrets) in clear text: keep it private.
+# The engine's plan JSON holds the secrets: what is written to plans/ is redacted
+# (scripts/plan/redact.ts), fit for a pull request; the folder stays private all the same.
 (umask 077 && mkdir -p "$plans")
 drifted=0
 for env_name in "${envs[@]}"; do
@@ -48,7 +50,8 @@ for env_name in "${envs[@]}"; do
     args=(plan -input=false -no-color -lock-timeout=60s -out=plan.bin)
     [[ $mode == drift ]] && args+=(-refresh-only)
     "$TERRAFORM_BINARY_NAME" -chdir="$dir" "${args[@]}" >"$plans/$env_name.$mode.log"
-    (umask 077 && "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin >"$json")
+    (set -o pipefail && umask 077 && "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin | node dist/scripts/plan/redact.js >"$json.tmp")
+    mv "$json.tmp" "$json"
   )
   if [[ $mode == drift ]]; then
     code=0

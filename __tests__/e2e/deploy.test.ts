@@ -15,6 +15,7 @@ import { serviceNamed } from "../../stacks/services";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { SECRET_NAMES } from "../../stacks/secrets";
 import { ASSETS, ROOT } from "../helpers/synth";
+import { leaks } from "../../scripts/plan/redact";
 import { docker, dockerObjects, fingerprint, getJson, poll, removeEverything, reservePorts, sequentialSteps, sh, stackImages, timed, type PortReservation } from "./harness";
 
 jest.setTimeout(15 * 60_000);
@@ -280,7 +281,7 @@ test("a config change replaces only Prometheus, and its data survives", () =>
     scrapeTargets = [{ job: "spire_server", targets: ["host.docker.internal:9988"] }];
     await writeEnvironments();
     // Planned the way a reviewer sees it: `npm run plan`, then `npm run plan:summary` on its JSON.
-    sh(path.join(ROOT, "scripts/plan.sh"), [main], { env: planEnv() });
+    const planned = sh(path.join(ROOT, "scripts/plan.sh"), [main], { env: planEnv() });
     const planJson = path.join(work, "plans", `${main}.json`);
     const changes = changedResources(fs.readFileSync(planJson, "utf8"));
     expect(changes).toHaveLength(1);
@@ -293,6 +294,18 @@ test("a config change replaces only Prometheus, and its data survives", () =>
     expect(summary.stdout).toContain("`/etc/prometheus/prometheus.yml` in");
     expect(summary.stdout).toContain("+  - job_name: spire_server");
     expect(summary.stdout).not.toContain("CAUTION");
+    // What the workflow lets leave the runner (the plan artifact, the summary, the comment, the
+    // steps' output) holds no secret: not as it is, escaped or base64-encoded.
+    const comment = sh("node", [path.join(ROOT, "dist/scripts/plan/comment.js"), path.join(work, "plans", "summary.md"), "safe", "https://ci.example/run/1"]).stdout;
+    const leaving = { "plan artifact": fs.readFileSync(planJson, "utf8"), summary: summary.stdout + summary.stderr, comment, "plan step output": planned.stdout + planned.stderr };
+    const secretValues = Object.values(secretEnv);
+    // The engine's own JSON of that plan does hold them: the check below can fail.
+    const raw = sh(engine, ["show", "-json", "plan.bin"], { env, cwd: stackDir(main) }).stdout;
+    expect(secretValues.filter((value) => raw.includes(value)).length).toBeGreaterThan(5);
+    for (const [what, text] of Object.entries(leaving)) {
+      expect(`${what}: ${secretValues.filter((value) => leaks(text, value)).length} secrets`).toBe(`${what}: 0 secrets`);
+    }
+    expect(comment).toContain("+  - job_name: spire_server"); // redacted, the review still shows the change
 
     timed(timings, "apply config change", () => cdktf("deploy", main, "--auto-approve"));
     await poll("Prometheus ready again", async () => ((await fetch(url("prometheus", "/-/ready"))).ok ? true : undefined));

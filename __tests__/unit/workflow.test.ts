@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
+import { parse } from "yaml";
 import { SECRET_NAMES } from "../../stacks/secrets";
 import { planMatrix } from "../../scripts/environments";
 import { ROOT, shippedEnvironment, SHIPPED_ENVIRONMENTS } from "../helpers/synth";
@@ -44,6 +45,42 @@ describe("the plan workflow", () => {
       { environment: "dev", runner: JSON.stringify(["self-hosted", "protocol-monitoring"]), state: "local" },
       { environment: "prod", runner: JSON.stringify("ubuntu-latest"), state: "pg" },
     ]);
+  });
+
+  type Step = { uses?: string; run?: string; name?: string; with?: Record<string, string> };
+  type Workflow = { concurrency: Record<string, string>; jobs: Record<string, { concurrency?: Record<string, string | boolean>; steps: Step[] }> };
+  const workflow = () => parse(fs.readFileSync(WORKFLOW, "utf8")) as Workflow;
+
+  it("lets a newer push cancel a pull request's plans, never a run on main, and queues the applies of one environment", () => {
+    const { concurrency, jobs } = workflow();
+    expect(concurrency["cancel-in-progress"]).toBe("${{ github.event_name == 'pull_request' }}");
+    expect(concurrency.group).toContain("github.run_id"); // each run on main is a group of its own
+    expect(jobs.plan.concurrency).toEqual({
+      group: "${{ github.event_name == 'push' && format('apply-{0}', matrix.environment) || format('plan-{0}-{1}', github.ref, matrix.environment) }}",
+      "cancel-in-progress": false,
+    });
+  });
+
+  it("uploads only the redacted plan and the summary, the plan before any deploy writes next to it", () => {
+    const { jobs } = workflow();
+    const uploads = Object.values(jobs).flatMap((job) => job.steps.filter((step) => step.uses?.startsWith("actions/upload-artifact")).map((step) => step.with?.path));
+    expect(uploads).toEqual(["plans/${{ matrix.environment }}.json", "plans/summary.md"]);
+    const steps = jobs.plan.steps;
+    const upload = steps.findIndex((step) => step.uses?.startsWith("actions/upload-artifact"));
+    const deploy = steps.findIndex((step) => step.run?.includes("npm run deploy"));
+    expect(upload).toBeGreaterThan(-1);
+    expect(upload).toBeLessThan(deploy);
+    // plans/<env>.json is what scripts/plan.sh writes through the redactor.
+    expect(fs.readFileSync(path.join(ROOT, "scripts/plan.sh"), "utf8")).toMatch(/show -json plan\.bin \| node dist\/scripts\/plan\/redact\.js >"\$json\.tmp"/);
+  });
+
+  it("comments with the body comment.js cut to GitHub's limit, updating its one comment", () => {
+    const { jobs } = workflow();
+    const run = jobs.summary.steps.map((step) => step.run ?? "").join("\n");
+    expect(run).toContain('node dist/scripts/plan/comment.js plans/summary.md "$verdict"');
+    const script = jobs.summary.steps.find((step) => step.uses?.startsWith("actions/github-script"))?.with?.script ?? "";
+    expect(script).toContain('fs.readFileSync("plans/comment.md", "utf8")');
+    expect(script).toContain("updateComment");
   });
 
   it("passes every secret of the stack to the plan", () => {

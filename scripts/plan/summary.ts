@@ -1,4 +1,5 @@
 import { structuredPatch } from "diff";
+import { SECRET_FILE } from "./redact";
 
 /**
  * Turns the engine's plan JSON (`tofu show -json plan`) into a Markdown summary a reviewer can
@@ -79,11 +80,10 @@ interface Upload {
 }
 
 /**
- * Secret files live in a `secrets/` folder (CONFIG_PATHS). Terraform marks the whole `upload` set
- * sensitive as soon as one element holds a secret, which would hide every config diff of that
- * container; so files are masked when their own content is marked, or when they are secret files.
+ * Terraform marks the whole `upload` set sensitive as soon as one element holds a secret, which
+ * would hide every config diff of that container; so files are masked when their own content is
+ * marked, or when they are secret files (SECRET_FILE).
  */
-const SECRET_FILE = /\/secrets\//;
 
 function uploads(state: Json, mask: Sensitivity): Upload[] {
   const list = asObject(state).upload;
