@@ -4,7 +4,7 @@ import type { Container, ContainerConfig, ContainerUpload } from "@cdktf/provide
 import type { Volume } from "@cdktf/provider-docker/lib/volume";
 import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
-import { allowRoot } from "./hardening";
+import { allowRoot, allowSecretsInEnvironment } from "./hardening";
 import { ENVIRONMENT_LABEL, HEALTHCHECK_LABEL, SERVICE_LABEL } from "./labels";
 import type { ServiceContext } from "./service";
 
@@ -32,6 +32,8 @@ export interface ServiceContainerProps {
   readonly user?: string;
   /** Why it runs as root (the hardening aspect refuses root without a reason). */
   readonly runsAsRoot?: string;
+  /** Environment variables that hold a secret, each with why the program cannot read it from a file (the hardening aspect refuses any other). */
+  readonly secretsInEnvironment?: Readonly<Record<string, string>>;
   /** Root file system read-only; only for images that need no uploads (docker cp refuses a read-only root). */
   readonly readOnlyRootFs?: boolean;
   readonly extraHosts?: Readonly<Record<string, string>>;
@@ -152,6 +154,7 @@ export class ServiceContainer extends Construct {
       dependsOn: props.dependsOn,
     });
     if (props.runsAsRoot) allowRoot(this.container, props.runsAsRoot);
+    if (props.secretsInEnvironment) allowSecretsInEnvironment(this.container, props.secretsInEnvironment);
   }
 
   /** What a service that needs this one waits for: the container, healthy (`wait`). */

@@ -40,12 +40,20 @@ interface ContainerJson {
   readonly log_opts?: Readonly<Record<string, string>>;
   readonly ports?: readonly { readonly internal: number; readonly external?: number; readonly ip?: string; readonly protocol?: string }[];
   readonly user?: string;
+  readonly env?: readonly string[];
+}
+
+interface RuleContext {
+  readonly bindAddress: string;
+  readonly rootReason?: string;
+  /** Variables allowed to hold a secret, each with the reason (a descriptor's `secretsInEnvironment`). */
+  readonly secretsInEnvironment: Readonly<Record<string, string>>;
 }
 
 interface Rule {
   readonly name: string;
   /** What is wrong, or nothing when the container keeps the rule. */
-  readonly check: (container: ContainerJson, context: { readonly bindAddress: string; readonly rootReason?: string }) => string | undefined;
+  readonly check: (container: ContainerJson, context: RuleContext) => string | undefined;
 }
 
 /** The rules, by the name a violation reports. */
@@ -95,9 +103,30 @@ export const HARDENING_RULES: readonly Rule[] = [
         ? undefined
         : `must run as a non-root user (has ${c.user ?? "unset: the image's, often root"}); a service that needs root says why in its descriptor's runsAsRoot`,
   },
+  {
+    // Every Terraform variable of the stack is a secret (or derived from one): in a container's
+    // environment it shows in `docker inspect` and in every process's environment.
+    name: "secrets-in-files",
+    check: (c, { secretsInEnvironment }) => {
+      const inEnvironment = (c.env ?? []).filter((entry) => /\bvar\./.test(entry)).map((entry) => entry.slice(0, entry.indexOf("=")));
+      const unexplained = inEnvironment.filter((name) => !secretsInEnvironment[name]);
+      return unexplained.length
+        ? `secrets must reach it as files (secretFiles), not in its environment (has ${unexplained.join(", ")}); a program that reads one only from its environment says why in secretsInEnvironment`
+        : undefined;
+    },
+  },
 ];
 
 const rootReasons = new WeakMap<Container, string>();
+const environmentSecretReasons = new WeakMap<Container, Readonly<Record<string, string>>>();
+
+/** Lets a container take secrets in these environment variables, each for a stated reason. */
+export function allowSecretsInEnvironment(container: Container, reasons: Readonly<Record<string, string>>): void {
+  for (const [name, reason] of Object.entries(reasons)) {
+    if (!reason.trim()) throw new Error(`${container.node.path}: secretsInEnvironment.${name} needs a reason`);
+  }
+  environmentSecretReasons.set(container, reasons);
+}
 
 /** Lets a container run as root, for a stated reason (a descriptor's `runsAsRoot`). */
 export function allowRoot(container: Container, reason: string): void {
@@ -128,7 +157,7 @@ export class Hardening implements IAspect {
       const alias = json.provider?.replace(/^docker\./, "");
       const hostAddress = alias ? this.options.hostAddresses?.[alias] : undefined;
       if (alias && hostAddress === undefined) return [`  ${json.name ?? container.node.path}: bind-address: runs through provider ${json.provider}, which is no fleet host's`];
-      const context = { bindAddress: hostAddress ?? this.options.bindAddress, rootReason: rootReasons.get(container) };
+      const context = { bindAddress: hostAddress ?? this.options.bindAddress, rootReason: rootReasons.get(container), secretsInEnvironment: environmentSecretReasons.get(container) ?? {} };
       const who = `${json.name ?? container.node.path} (docker_container.${container.friendlyUniqueId})`;
       return HARDENING_RULES.flatMap((rule) => {
         const problem = rule.check(json, context);

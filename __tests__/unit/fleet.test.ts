@@ -176,9 +176,10 @@ describe("webAuth: the stack's own UIs", () => {
       basicAuth: true,
       basicAuthUser: "admin",
       jsonData: { tlsAuthWithCACert: true },
-      secureJsonData: { basicAuthPassword: "$__env{GRAFANA_WEB_PASSWORD}", tlsCACert: "$__file{/etc/grafana/secrets/ca.pem}" },
+      secureJsonData: { basicAuthPassword: "$__file{/etc/grafana/secrets/web_password}", tlsCACert: "$__file{/etc/grafana/secrets/ca.pem}" },
     });
-    expect(grafana.env).toContain("GRAFANA_WEB_PASSWORD=${var.web_password}");
+    expect(uploadedFile(grafana, "/etc/grafana/secrets/web_password")).toBe("${var.web_password}");
+    expect(JSON.stringify(grafana.env)).not.toContain("var.web_password");
   });
   it("probes Prometheus and Alertmanager over HTTPS as the web user (blackbox), the others as before", () => {
     const blackbox = containerNamed(json, "open-blackbox");

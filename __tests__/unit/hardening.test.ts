@@ -1,7 +1,7 @@
 import { Aspects, TerraformStack, Testing } from "cdktf";
 import { Container, type ContainerConfig } from "@cdktf/provider-docker/lib/container";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
-import { allowRoot, Hardening, HARDENING_RULES, HardeningError } from "../../stacks/hardening";
+import { allowRoot, allowSecretsInEnvironment, Hardening, HARDENING_RULES, HardeningError } from "../../stacks/hardening";
 import { testApp } from "../helpers/synth";
 
 /** A container that keeps every rule. */
@@ -77,6 +77,11 @@ const BREAKS: Readonly<Record<string, Readonly<Record<string, Variant>>>> = {
     "uid 0 with a group": { config: { user: "0:0" } },
     "uid 0": { config: { user: "0" } },
   },
+  "secrets-in-files": {
+    "a password in the environment": { config: { env: ["LOG_LEVEL=info", "DB_PASSWORD=${var.db_password}"] } },
+    "a value derived from a secret": { config: { env: ["KEY=${sha256(\"x:${var.encryption_key}\")}"] } },
+    "another variable than the one explained": { config: { env: ["A=${var.a}", "B=${var.b}"] }, tweak: (c) => allowSecretsInEnvironment(c, { A: "reads A only from its environment" }) },
+  },
 };
 
 function failure(variant: Variant): string {
@@ -111,6 +116,12 @@ describe("the hardening aspect", () => {
   it("lets a container run as root when it says why", () => {
     expect(() => synthWith({ config: { user: "0:0" }, tweak: (c) => allowRoot(c, "binds port 80 inside the container") })).not.toThrow();
     expect(() => allowRoot(new Container(new TerraformStack(testApp(), "s"), "c", COMPLIANT), " ")).toThrow(/needs a reason/);
+  });
+
+  it("lets a container keep a secret in its environment when it says why, and a file path is no secret", () => {
+    expect(() => synthWith({ config: { env: ["PW=${var.pw}"] }, tweak: (c) => allowSecretsInEnvironment(c, { PW: "the program reads PW from its environment only" }) })).not.toThrow();
+    expect(() => synthWith({ config: { env: ["PW_FILE=/etc/app/secrets/pw", "LEVEL=info"] } })).not.toThrow();
+    expect(() => allowSecretsInEnvironment(new Container(new TerraformStack(testApp(), "s"), "c", COMPLIANT), { PW: " " })).toThrow(/secretsInEnvironment\.PW needs a reason/);
   });
 
   it("names every container and every rule at once", () => {

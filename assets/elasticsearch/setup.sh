@@ -8,6 +8,17 @@ set -eu
 rm -f /tmp/es-setup.done
 
 ES_URL="${ES_URL:-http://elasticsearch:9200}"
+# The passwords are files in SECRETS_DIR, one per secret, never in this container's environment.
+SECRETS_DIR="${SECRETS_DIR:-/usr/share/elasticsearch/config/secrets}"
+secret() { # secret NAME: its value, or nothing when the environment has no such secret
+  if [ -f "${SECRETS_DIR}/$1" ]; then cat "${SECRETS_DIR}/$1"; fi
+}
+ELASTIC_PASSWORD=$(secret elastic_password)
+KIBANA_SYSTEM_PASSWORD=$(secret kibana_system_password)
+LOGSTASH_WRITER_PASSWORD=$(secret logstash_writer_password)
+MONITOR_PASSWORD=$(secret elasticsearch_monitor_password)
+GRAFANA_ES_PASSWORD=$(secret grafana_es_password)
+[ -n "$ELASTIC_PASSWORD" ] || { echo "es-setup: no ${SECRETS_DIR}/elastic_password" >&2; exit 1; }
 
 es() { # es METHOD PATH [JSON]
   curl -fsS --max-time 10 -u "elastic:${ELASTIC_PASSWORD}" -X "$1" -H 'Content-Type: application/json' ${3:+-d "$3"} "${ES_URL}$2"

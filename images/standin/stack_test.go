@@ -50,9 +50,13 @@ func loadStack(t *testing.T) stackFiles {
 		}
 		return s
 	}
+	const esSecrets = "/usr/share/elasticsearch/config/secrets"
 	dashboards := map[string]string{
-		"/etc/grafana/provisioning/datasources/datasources.yml": strings.ReplaceAll(testDatasources, "ES_URL", "http://elasticsearch:9200"),
-		"/etc/grafana/provisioning/dashboards/provider.yml":     strings.ReplaceAll(testProvider, "DASHBOARDS", "/etc/grafana/dashboards"),
+		"/etc/grafana/secrets/admin_password":         "${var.grafana_admin_password}",
+		"/etc/grafana/secrets/elasticsearch_password": "${var.grafana_es_password}",
+		"/etc/grafana/provisioning/datasources/datasources.yml": strings.NewReplacer("ES_URL", "http://elasticsearch:9200",
+			"$__env{GRAFANA_ES_PASSWORD}", "$__file{/etc/grafana/secrets/elasticsearch_password}").Replace(testDatasources),
+		"/etc/grafana/provisioning/dashboards/provider.yml": strings.ReplaceAll(testProvider, "DASHBOARDS", "/etc/grafana/dashboards"),
 	}
 	files, _ := filepath.Glob(repo("assets", "dashboards", "*.json"))
 	for _, f := range files {
@@ -60,21 +64,21 @@ func loadStack(t *testing.T) stackFiles {
 		dashboards["/etc/grafana/dashboards/"+filepath.Base(f)] = string(b)
 	}
 	return stackFiles{Containers: map[string]stackContainer{
-		"elasticsearch": {Env: map[string]string{"ELASTIC_PASSWORD": "${var.elastic_password}", "xpack.security.enabled": "true", "cluster.name": "dev-logs"}},
+		"elasticsearch": {Env: map[string]string{"ELASTIC_PASSWORD_FILE": esSecrets + "/elastic_password", "xpack.security.enabled": "true", "cluster.name": "dev-logs"},
+			Files: map[string]string{esSecrets + "/elastic_password": "${var.elastic_password}"}},
 		"elasticsearch-setup": {
-			Env: map[string]string{"ES_URL": "http://elasticsearch:9200", "ELASTIC_PASSWORD": "${var.elastic_password}",
-				"KIBANA_SYSTEM_PASSWORD": "${var.kibana_system_password}", "LOGSTASH_WRITER_PASSWORD": "${var.logstash_writer_password}",
-				"GRAFANA_ES_PASSWORD": "${var.grafana_es_password}", "MONITOR_USER": "prometheus_monitor",
-				"MONITOR_PASSWORD": "${var.elasticsearch_monitor_password}"},
-			Files: map[string]string{"/usr/local/bin/es-setup.sh": readRepoFile(t, "assets", "elasticsearch", "setup.sh")},
+			Env: map[string]string{"ES_URL": "http://elasticsearch:9200", "SECRETS_DIR": esSecrets, "MONITOR_USER": "prometheus_monitor"},
+			Files: map[string]string{"/usr/local/bin/es-setup.sh": readRepoFile(t, "assets", "elasticsearch", "setup.sh"),
+				esSecrets + "/elastic_password": "${var.elastic_password}", esSecrets + "/kibana_system_password": "${var.kibana_system_password}",
+				esSecrets + "/logstash_writer_password": "${var.logstash_writer_password}", esSecrets + "/grafana_es_password": "${var.grafana_es_password}",
+				esSecrets + "/elasticsearch_monitor_password": "${var.elasticsearch_monitor_password}"},
 		},
 		"elasticsearch-exporter": {Env: map[string]string{"ES_USERNAME": "prometheus_monitor", "ES_PASSWORD": "${var.elasticsearch_monitor_password}"}},
 		"kibana": {Env: map[string]string{"ELASTICSEARCH_HOSTS": "http://elasticsearch:9200", "ELASTICSEARCH_USERNAME": "kibana_system",
 			"ELASTICSEARCH_PASSWORD": "${var.kibana_system_password}", "XPACK_SECURITY_ENCRYPTIONKEY": `${sha256("security:${var.kibana_encryption_key}")}`}},
 		"logstash": {Env: map[string]string{"LOGSTASH_WRITER_PASSWORD": "${var.logstash_writer_password}"},
 			Files: map[string]string{"/usr/share/logstash/pipeline/logstash.conf": readRepoFile(t, "assets", "logstash", "pipeline.conf")}},
-		"grafana": {Env: map[string]string{"GF_SECURITY_ADMIN_USER": "admin", "GF_SECURITY_ADMIN_PASSWORD": "${var.grafana_admin_password}",
-			"GRAFANA_ES_PASSWORD": "${var.grafana_es_password}"}, Files: dashboards},
+		"grafana": {Env: map[string]string{"GF_SECURITY_ADMIN_USER": "admin", "GF_SECURITY_ADMIN_PASSWORD__FILE": "/etc/grafana/secrets/admin_password"}, Files: dashboards},
 	}}
 }
 
@@ -109,6 +113,31 @@ func (c stackContainer) env(t *testing.T, hosts map[string]string) envMap {
 	return e
 }
 
+// rooted writes the container's uploaded files under a temp dir, as apply
+// uploads them (Terraform variables given their test values, service names
+// pointed at the test servers), and returns that dir and the container's
+// environment with each path into the uploads (a file, or a folder of them:
+// ELASTIC_PASSWORD_FILE, SECRETS_DIR, GF_..._PASSWORD__FILE) moved there too.
+func (c stackContainer) rooted(t *testing.T, hosts map[string]string) (string, envMap) {
+	t.Helper()
+	root := t.TempDir()
+	for path, content := range c.Files {
+		content = resolveFileHosts(tfVar.ReplaceAllString(content, "test-$1-Pa55"), hosts)
+		content = strings.ReplaceAll(content, "$__file{/", "$__file{"+root+"/")
+		writeFile(t, filepath.Join(root, path), content)
+	}
+	env := c.env(t, hosts)
+	for k, v := range env {
+		for path := range c.Files {
+			if strings.HasPrefix(v, "/") && (path == v || strings.HasPrefix(path, v+"/")) {
+				env[k] = filepath.Join(root, v)
+				break
+			}
+		}
+	}
+	return root, env
+}
+
 // TestStackWiring runs what the stack runs, wired as the stack wires it:
 // Elasticsearch, the setup script (through the stand-in's curl), then
 // Kibana, Logstash and Grafana with their own environment and files. A
@@ -126,8 +155,8 @@ func TestStackWiring(t *testing.T) {
 		return c
 	}
 
-	// Elasticsearch with its environment.
-	esEnv := need("elasticsearch").env(t, nil)
+	// Elasticsearch with its environment and files.
+	_, esEnv := need("elasticsearch").rooted(t, nil)
 	esEnv["path.data"] = t.TempDir()
 	es, err := newElasticsearch(esEnv.get)
 	if err != nil {
@@ -150,7 +179,8 @@ func TestStackWiring(t *testing.T) {
 		t.Fatal("the setup script no longer writes /tmp/es-setup.done: update this test")
 	}
 	writeFile(t, filepath.Join(dir, "setup.sh"), strings.ReplaceAll(script, "/tmp/es-setup.done", done))
-	runSetup(t, dir, done, setup.env(t, hosts))
+	_, setupEnv := setup.rooted(t, hosts)
+	runSetup(t, dir, done, setupEnv)
 
 	// The Elasticsearch exporter reads what it reads with the login the stack gives it, and no index.
 	exporter := need("elasticsearch-exporter").env(t, hosts)
@@ -204,17 +234,19 @@ func TestStackWiring(t *testing.T) {
 		u.Close()
 	}
 
-	// Grafana: the uploaded provisioning files, rooted in a temp dir.
+	// Grafana: the uploaded provisioning files and secrets, rooted in a temp dir.
 	gf := need("grafana")
-	root := t.TempDir()
-	for path, content := range gf.Files {
-		content = resolveFileHosts(content, hosts)
+	root, genv := gf.rooted(t, hosts)
+	for path := range gf.Files {
 		if strings.HasSuffix(path, ".yml") || strings.HasSuffix(path, ".yaml") {
-			content = regexp.MustCompile(`(?m)^(\s*path:\s*)/`).ReplaceAllString(content, "${1}"+root+"/")
+			file := filepath.Join(root, path)
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, file, regexp.MustCompile(`(?m)^(\s*path:\s*)/`).ReplaceAllString(string(b), "${1}"+root+"/"))
 		}
-		writeFile(t, filepath.Join(root, path), content)
 	}
-	genv := gf.env(t, hosts)
 	genv["GF_PATHS_PROVISIONING"] = filepath.Join(root, "etc/grafana/provisioning")
 	genv["GF_PATHS_DATA"] = t.TempDir()
 	g, err := newGrafana(genv.get)
@@ -224,7 +256,11 @@ func TestStackWiring(t *testing.T) {
 	gSrv := startServer(t, g)
 	r = call(t, "GET", gSrv+"/api/health", "", "", "")
 	expectStatus(t, r, 200, "Grafana health")
-	admin, adminPW := genv["GF_SECURITY_ADMIN_USER"], genv["GF_SECURITY_ADMIN_PASSWORD"]
+	adminPW, err := envFile(genv.get, "GF_SECURITY_ADMIN_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD__FILE")
+	if err != nil || adminPW == "" {
+		t.Fatalf("Grafana's admin password: %q, %v", adminPW, err)
+	}
+	admin := genv["GF_SECURITY_ADMIN_USER"]
 	if admin == "" {
 		admin = "admin"
 	}

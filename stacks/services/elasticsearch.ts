@@ -1,8 +1,12 @@
 import { ServiceContainer } from "../container";
+import type { SecretName } from "../secrets";
 import { defineService, runs, serviceContainer } from "../service";
 
 /** Where the setup job's script is uploaded. */
 export const ELASTICSEARCH_SETUP_SCRIPT = "/usr/local/bin/es-setup.sh";
+/** Where Elasticsearch and its setup job find their passwords, one file per secret (never in their environment). */
+export const ELASTICSEARCH_SECRETS_DIR = "/usr/share/elasticsearch/config/secrets";
+const secretFile = (name: SecretName) => `${ELASTICSEARCH_SECRETS_DIR}/${name}`;
 
 // Elastic ships Elasticsearch, Logstash and Kibana in lockstep: keep them on one version.
 export const ELASTIC_VERSION = "9.5.7";
@@ -49,7 +53,7 @@ export const elasticsearch = defineService({
     path: "/_cluster/health",
     client: "curl",
     waitQuery: "wait_for_status=yellow&timeout=3s",
-    auth: { user: "elastic", secret: "elastic_password", env: "ELASTIC_PASSWORD" },
+    auth: { user: "elastic", secret: "elastic_password", file: secretFile("elastic_password") },
     probeAuth: { user: ELASTICSEARCH_MONITOR_USER, secret: "elasticsearch_monitor_password" },
     judge: (body) => {
       const color = (JSON.parse(body) as { status?: string }).status;
@@ -64,14 +68,17 @@ export const elasticsearch = defineService({
         "discovery.type": "single-node",
         "cluster.name": `${env.name}-logs`,
         ES_JAVA_OPTS: jvmHeap(env.memoryMb[elasticsearch.name]),
-        // Only applies on the first start of an empty data volume; later changes go through the setup job.
-        ELASTIC_PASSWORD: secrets.get("elastic_password"),
+        // The image reads VAR_FILE for VAR. Only applies on the first start of an empty data
+        // volume; later changes go through the setup job.
+        ELASTIC_PASSWORD_FILE: secretFile("elastic_password"),
         "xpack.security.enabled": "true",
         // Plain HTTP on the private network; published on the bind address only (127.0.0.1 by default).
         "xpack.security.http.ssl.enabled": "false",
         "xpack.license.self_generated.type": "basic",
       },
+      secretFiles: { [secretFile("elastic_password")]: secrets.get("elastic_password") },
     });
+    const setupSecrets = (["elastic_password", "kibana_system_password", "logstash_writer_password", "elasticsearch_monitor_password", "grafana_es_password"] as const).filter((name) => secrets.has(name));
 
     new ServiceContainer(scope, "setup", {
       ctx,
@@ -82,13 +89,10 @@ export const elasticsearch = defineService({
       entrypoint: ["/bin/sh", ELASTICSEARCH_SETUP_SCRIPT],
       env: {
         ES_URL: `http://${elasticsearch.hostname}:${elasticsearch.port}`,
-        ELASTIC_PASSWORD: secrets.get("elastic_password"),
-        KIBANA_SYSTEM_PASSWORD: secrets.get("kibana_system_password"),
-        LOGSTASH_WRITER_PASSWORD: secrets.get("logstash_writer_password"),
+        SECRETS_DIR: ELASTICSEARCH_SECRETS_DIR,
         MONITOR_USER: ELASTICSEARCH_MONITOR_USER,
-        MONITOR_PASSWORD: secrets.get("elasticsearch_monitor_password"),
-        ...(secrets.has("grafana_es_password") ? { GRAFANA_ES_PASSWORD: secrets.get("grafana_es_password") } : {}),
       },
+      secretFiles: Object.fromEntries(setupSecrets.map((name) => [secretFile(name), secrets.get(name)])),
       files: { [ELASTICSEARCH_SETUP_SCRIPT]: ctx.assets.file("elasticsearch/setup.sh") },
       // Healthy once setup.sh finished: apply fails when the setup fails. It starts with
       // Elasticsearch, not after it: setup.sh waits for Elasticsearch itself.

@@ -12,6 +12,10 @@ export const GRAFANA_PATHS = {
   dashboardsDir: "/etc/grafana/dashboards",
   /** webAuth: the environment's CA, which Prometheus's certificate is checked against. */
   ca: "/etc/grafana/secrets/ca.pem",
+  /** Passwords, one file each (never in the container's environment). */
+  adminPassword: "/etc/grafana/secrets/admin_password",
+  elasticsearchPassword: "/etc/grafana/secrets/elasticsearch_password",
+  webPassword: "/etc/grafana/secrets/web_password",
 } as const;
 
 /** Grafana datasource uids, fixed so dashboards can reference them. */
@@ -52,16 +56,20 @@ export const grafana = defineService({
     return serviceContainer(scope, ctx, {
       env: {
         GF_SECURITY_ADMIN_USER: "admin",
-        GF_SECURITY_ADMIN_PASSWORD: secrets.get("grafana_admin_password"),
+        // Grafana reads a setting's value from the file GF_<SETTING>__FILE names.
+        GF_SECURITY_ADMIN_PASSWORD__FILE: GRAFANA_PATHS.adminPassword,
         GF_USERS_ALLOW_SIGN_UP: "false",
         GF_AUTH_ANONYMOUS_ENABLED: "false",
         GF_ANALYTICS_REPORTING_ENABLED: "false",
         GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
         GF_SERVER_ROOT_URL: `http://${env.bindAddress}:${env.ports[grafana.name]}/`,
-        ...(secrets.has("grafana_es_password") ? { GRAFANA_ES_PASSWORD: secrets.get("grafana_es_password") } : {}),
-        ...(env.webAuth.enabled ? { GRAFANA_WEB_PASSWORD: secrets.get("web_password") } : {}),
       },
-      secretFiles: env.webAuth.enabled && ctx.pki ? { [GRAFANA_PATHS.ca]: ctx.pki.caPem } : undefined,
+      secretFiles: {
+        [GRAFANA_PATHS.adminPassword]: secrets.get("grafana_admin_password"),
+        ...(secrets.has("grafana_es_password") ? { [GRAFANA_PATHS.elasticsearchPassword]: secrets.get("grafana_es_password") } : {}),
+        ...(env.webAuth.enabled ? { [GRAFANA_PATHS.webPassword]: secrets.get("web_password") } : {}),
+        ...(env.webAuth.enabled && ctx.pki ? { [GRAFANA_PATHS.ca]: ctx.pki.caPem } : {}),
+      },
       files: {
         [GRAFANA_PATHS.datasources]: grafanaDatasources(env),
         [GRAFANA_PATHS.dashboardProvider]: grafanaDashboardProvider(),
@@ -117,7 +125,7 @@ export function grafanaDatasources(env: Environment): string {
       basicAuth: true,
       basicAuthUser: env.webAuth.user,
       jsonData: { timeInterval: env.scrape.interval, tlsAuthWithCACert: true },
-      secureJsonData: { basicAuthPassword: "$__env{GRAFANA_WEB_PASSWORD}", tlsCACert: `$__file{${GRAFANA_PATHS.ca}}` },
+      secureJsonData: { basicAuthPassword: `$__file{${GRAFANA_PATHS.webPassword}}`, tlsCACert: `$__file{${GRAFANA_PATHS.ca}}` },
     });
   }
   if (env.services.includes(elasticsearch.name)) {
@@ -132,7 +140,7 @@ export function grafanaDatasources(env: Environment): string {
       editable: false,
       jsonData: { index: "protocol-logs-*", timeField: "@timestamp" },
       // Grafana expands $__env{…} itself at provisioning; the password never enters this file.
-      secureJsonData: { basicAuthPassword: "$__env{GRAFANA_ES_PASSWORD}" },
+      secureJsonData: { basicAuthPassword: `$__file{${GRAFANA_PATHS.elasticsearchPassword}}` },
     });
   }
   return toYaml({ apiVersion: 1, deleteDatasources: [], datasources });

@@ -32,6 +32,12 @@ export const kibana = defineService({
         XPACK_REPORTING_ENCRYPTIONKEY: secrets.derived("kibana_encryption_key", "reporting"),
         TELEMETRY_OPTIN: "false",
       },
+      secretsInEnvironment: Object.fromEntries(
+        ["ELASTICSEARCH_PASSWORD", "XPACK_SECURITY_ENCRYPTIONKEY", "XPACK_ENCRYPTEDSAVEDOBJECTS_ENCRYPTIONKEY", "XPACK_REPORTING_ENCRYPTIONKEY"].map((name) => [
+          name,
+          "Kibana reads these settings from kibana.yml, its keystore or its environment, never from a file it is pointed at; a keystore would take a kibana-keystore run before each start",
+        ]),
+      ),
     });
   },
 });

@@ -37,6 +37,9 @@ export const logstash = defineService({
         XPACK_MONITORING_ENABLED: "false",
       },
       files: { [LOGSTASH_PIPELINE]: ctx.assets.file("logstash/pipeline.conf") },
+      secretsInEnvironment: {
+        LOGSTASH_WRITER_PASSWORD: "the pipeline's ${LOGSTASH_WRITER_PASSWORD} resolves from the environment or the Logstash keystore only, never from a file; a keystore would take a logstash-keystore run before each start",
+      },
     });
   },
 });
