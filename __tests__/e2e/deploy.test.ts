@@ -128,6 +128,19 @@ test("cdktf deploy brings every container up healthy", () =>
     expect(objects.volumes).toEqual(["prometheus", "grafana", "alertmanager", "elasticsearch"].map((s) => `${main}-${s}-data`).sort());
     expect(objects.networks).toEqual([`${main}-monitoring`]);
     expect(docker("logs", `${main}-elasticsearch-setup`)).toContain("es-setup: done");
+    // Secrets are files: `docker inspect` (environment, command) and the logs show none, but the
+    // variables of the programs that read theirs only from their environment (README: Secrets).
+    const secrets = Object.values(secretEnv);
+    const shown: string[] = [];
+    for (const name of objects.containers) {
+      const [config] = JSON.parse(docker("inspect", name)) as { Config: { Env?: string[]; Cmd?: string[]; Entrypoint?: string[] }; Args?: string[] }[];
+      for (const entry of config.Config.Env ?? []) if (secrets.some((value) => entry.includes(value))) shown.push(`${name} ${entry.slice(0, entry.indexOf("="))}`);
+      const command = JSON.stringify([config.Config.Cmd, config.Config.Entrypoint, config.Args]);
+      if (secrets.some((value) => command.includes(value))) shown.push(`${name} command`);
+      const logs = sh("docker", ["logs", name]);
+      if (secrets.some((value) => `${logs.stdout}${logs.stderr}`.includes(value))) shown.push(`${name} logs`);
+    }
+    expect(shown.sort()).toEqual([`${main}-elasticsearch-exporter ES_PASSWORD`, `${main}-kibana ELASTICSEARCH_PASSWORD`, `${main}-logstash LOGSTASH_WRITER_PASSWORD`]);
   }));
 
 test("Prometheus scrapes the stack, loads the rules, and the Watchdog reaches Alertmanager", () =>
