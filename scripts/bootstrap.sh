@@ -181,9 +181,16 @@ docker_selftest() (
   gw=$(docker run --rm --label "$label" --add-host host.docker.internal:host-gateway "$img" \
     sh -c 'while read -r ip name; do [ "$name" = host.docker.internal ] && echo "$ip"; done </etc/hosts; true')
   [[ -n $gw ]] || die "docker self-test: host-gateway did not resolve"
-  hport=$((20000 + RANDOM % 20000))
-  "$bb" httpd -f -p "$gw:$hport" -h "$tmp/hostwww" &
-  hpid=$!
+  # A port below the ephemeral range (outgoing connections take theirs there); another if taken.
+  for _ in 1 2 3 4 5; do
+    hport=$((20000 + RANDOM % 12000))
+    "$bb" httpd -f -p "$gw:$hport" -h "$tmp/hostwww" &
+    hpid=$!
+    sleep 0.3
+    kill -0 "$hpid" 2>/dev/null && break
+    hpid=""
+  done
+  [[ -n $hpid ]] || die "docker self-test: no free port on $gw for a host server"
   out=$(timeout 20 docker run --rm --label "$label" --network "$net" --add-host host.docker.internal:host-gateway "$img" \
     sh -c "for i in 1 2 3 4 5; do wget -qO- http://host.docker.internal:$hport/ && exit; sleep 1; done") || true
   [[ $out == from-host ]] || die "docker self-test: host.docker.internal ($gw) not reachable from a container"
