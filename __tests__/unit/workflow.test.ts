@@ -74,6 +74,16 @@ describe("the plan workflow", () => {
     expect(fs.readFileSync(path.join(ROOT, "scripts/plan.sh"), "utf8")).toMatch(/show -json plan\.bin \| node dist\/scripts\/plan\/redact\.js >"\$json\.tmp"/);
   });
 
+  it("on main deploys only after the fresh plan matched the one the merged pull request showed", () => {
+    const steps = workflow().jobs.plan.steps;
+    const deploy = steps.find((step) => step.run?.includes("npm run deploy"));
+    const lines = (deploy?.run ?? "").trim().split("\n");
+    expect(lines).toEqual(['node dist/scripts/plan/compare.js "reviewed/${{ matrix.environment }}.json" "plans/${{ matrix.environment }}.json"', 'npm run deploy -- "${{ matrix.environment }}" --auto-approve']);
+    const download = steps.find((step) => step.uses?.startsWith("actions/download-artifact"));
+    expect(download?.with).toMatchObject({ name: "plan-${{ matrix.environment }}", "run-id": "${{ steps.reviewed.outputs.run-id }}" });
+    expect(steps.indexOf(download as Step)).toBeLessThan(steps.indexOf(deploy as Step));
+  });
+
   it("comments with the body comment.js cut to GitHub's limit, updating its one comment", () => {
     const { jobs } = workflow();
     const run = jobs.summary.steps.map((step) => step.run ?? "").join("\n");
