@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Plans environments with the engine itself and writes each plan as JSON for review, redacted:
 # no variable, sensitive value, secret file or secret value is in it (fit for a pull request).
-#   scripts/plan.sh [ENV…]            plan (default: every environment) → plans/<ENV>.json
+#   scripts/plan.sh [ENV…]            plan (default: every environment) → plans/<ENV>.json, and
+#                                     the engine's text of it → plans/<ENV>.plan.log
 #   scripts/plan.sh --drift [ENV…]    refresh-only plan: what changed outside the code;
 #                                     exits 2 when there is drift
 # Then `npm run plan:summary` turns plans/*.json into Markdown (plans/summary.md).
@@ -13,7 +14,7 @@ plans=${PM_PLANS_DIR:-plans}
 
 mode=plan
 case "${1:-}" in
-  -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
   --drift) mode=drift; shift ;;
 esac
 envs=("$@")
@@ -49,7 +50,8 @@ for env_name in "${envs[@]}"; do
     "$TERRAFORM_BINARY_NAME" -chdir="$dir" init -input=false -no-color >/dev/null
     args=(plan -input=false -no-color -lock-timeout=60s -out=plan.bin)
     [[ $mode == drift ]] && args+=(-refresh-only)
-    "$TERRAFORM_BINARY_NAME" -chdir="$dir" "${args[@]}" >"$plans/$env_name.$mode.log"
+    # The engine's own text of the plan, redacted too: it goes into the pull request's comment.
+    "$TERRAFORM_BINARY_NAME" -chdir="$dir" "${args[@]}" | node dist/scripts/plan/redact.js --text >"$plans/$env_name.$mode.log"
     (set -o pipefail && umask 077 && "$TERRAFORM_BINARY_NAME" -chdir="$dir" show -json plan.bin | node dist/scripts/plan/redact.js >"$json.tmp")
     mv "$json.tmp" "$json"
   )

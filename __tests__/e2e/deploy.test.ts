@@ -309,8 +309,16 @@ test("a config change replaces only Prometheus, and its data survives", () =>
     expect(summary.stdout).not.toContain("CAUTION");
     // What the workflow lets leave the runner (the plan artifact, the summary, the comment, the
     // steps' output) holds no secret: not as it is, escaped or base64-encoded.
-    const comment = sh("node", [path.join(ROOT, "dist/scripts/plan/comment.js"), path.join(work, "plans", "summary.md"), "safe", "https://ci.example/run/1"]).stdout;
-    const leaving = { "plan artifact": fs.readFileSync(planJson, "utf8"), summary: summary.stdout + summary.stderr, comment, "plan step output": planned.stdout + planned.stderr };
+    const planText = path.join(work, "plans", `${main}.plan.log`);
+    const comment = sh("node", [path.join(ROOT, "dist/scripts/plan/comment.js"), path.join(work, "plans", "summary.md"), "safe", "https://ci.example/run/1", planText]).stdout;
+    expect(comment).toContain(`<details><summary>${main}: the plan as the engine wrote it</summary>`);
+    const leaving = {
+      "plan artifact": fs.readFileSync(planJson, "utf8"),
+      "plan text artifact": fs.readFileSync(planText, "utf8"),
+      summary: summary.stdout + summary.stderr,
+      comment,
+      "plan step output": planned.stdout + planned.stderr,
+    };
     const secretValues = Object.values(secretEnv);
     // The engine's own JSON of that plan does hold them: the check below can fail.
     const raw = sh(engine, ["show", "-json", "plan.bin"], { env, cwd: stackDir(main) }).stdout;

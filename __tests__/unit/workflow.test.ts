@@ -64,14 +64,16 @@ describe("the plan workflow", () => {
   it("uploads only the redacted plan and the summary, the plan before any deploy writes next to it", () => {
     const { jobs } = workflow();
     const uploads = Object.values(jobs).flatMap((job) => job.steps.filter((step) => step.uses?.startsWith("actions/upload-artifact")).map((step) => step.with?.path));
-    expect(uploads).toEqual(["plans/${{ matrix.environment }}.json", "plans/summary.md"]);
+    expect(uploads).toEqual(["plans/${{ matrix.environment }}.json\nplans/${{ matrix.environment }}.plan.log\n", "plans/summary.md"]);
     const steps = jobs.plan.steps;
     const upload = steps.findIndex((step) => step.uses?.startsWith("actions/upload-artifact"));
     const deploy = steps.findIndex((step) => step.run?.includes("npm run deploy"));
     expect(upload).toBeGreaterThan(-1);
     expect(upload).toBeLessThan(deploy);
     // plans/<env>.json is what scripts/plan.sh writes through the redactor.
-    expect(fs.readFileSync(path.join(ROOT, "scripts/plan.sh"), "utf8")).toMatch(/show -json plan\.bin \| node dist\/scripts\/plan\/redact\.js >"\$json\.tmp"/);
+    const planScript = fs.readFileSync(path.join(ROOT, "scripts/plan.sh"), "utf8");
+    expect(planScript).toMatch(/show -json plan\.bin \| node dist\/scripts\/plan\/redact\.js >"\$json\.tmp"/);
+    expect(planScript).toMatch(/"\$\{args\[@\]\}" \| node dist\/scripts\/plan\/redact\.js --text >"\$plans\/\$env_name\.\$mode\.log"/);
   });
 
   it("on main deploys only after the fresh plan matched the one the merged pull request showed", () => {
@@ -87,7 +89,7 @@ describe("the plan workflow", () => {
   it("comments with the body comment.js cut to GitHub's limit, updating its one comment", () => {
     const { jobs } = workflow();
     const run = jobs.summary.steps.map((step) => step.run ?? "").join("\n");
-    expect(run).toContain('node dist/scripts/plan/comment.js plans/summary.md "$verdict"');
+    expect(run).toMatch(/node dist\/scripts\/plan\/comment\.js plans\/summary\.md "\$verdict" "[^"]+" plans\/\*\.plan\.log > plans\/comment\.md/);
     const script = jobs.summary.steps.find((step) => step.uses?.startsWith("actions/github-script"))?.with?.script ?? "";
     expect(script).toContain('fs.readFileSync("plans/comment.md", "utf8")');
     expect(script).toContain("updateComment");

@@ -11,7 +11,9 @@ import * as fs from "node:fs";
  * What comes out is checked: a secret value left anywhere is an error, and nothing is written.
  *
  *   terraform show -json plan.bin | node dist/scripts/plan/redact.js > plans/ENV.json
+ *   terraform plan … | node dist/scripts/plan/redact.js --text > plans/ENV.plan.log
  * The secrets are the values of the TF_VAR_* variables of the process (the scripts load them).
+ * The engine's text already hides what it marks sensitive; --text replaces any secret value left.
  */
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -25,8 +27,11 @@ const SHORTEST_SECRET = 8;
 
 export class RedactionError extends Error {}
 
+/** A value's marker under a key: equal values, equal markers; nothing of the value can be read from it. */
+const markerWith = (key: Buffer) => (value: Json) => `(sensitive ${crypto.createHmac("sha256", key).update(JSON.stringify(value)).digest("hex").slice(0, 10)})`;
+
 export function redactPlan(plan: Json, secrets: readonly string[], key: Buffer = crypto.randomBytes(32)): Json {
-  const marker = (value: Json) => `(sensitive ${crypto.createHmac("sha256", key).update(JSON.stringify(value)).digest("hex").slice(0, 10)})`;
+  const marker = markerWith(key);
   const mask = (value: Json, sensitivity: Sensitivity, attribute?: string): Json => {
     if (value === null || value === undefined) return value;
     // Terraform marks a whole `upload` set as soon as one element holds a secret: masked file by
@@ -72,17 +77,23 @@ export function redactPlan(plan: Json, secrets: readonly string[], key: Buffer =
   if (variables && typeof variables === "object" && !Array.isArray(variables)) {
     root.variables = Object.fromEntries(Object.entries(variables).map(([name, variable]) => [name, { value: marker(variable && typeof variable === "object" && !Array.isArray(variable) ? (variable.value ?? null) : variable) }]));
   }
-  let text = JSON.stringify(root);
+  return JSON.parse(redactText(JSON.stringify(root), secrets, key)) as Json;
+}
+
+/** Any text (the engine's plan output, a JSON text): every secret value replaced by its marker, checked as redactPlan checks. */
+export function redactText(input: string, secrets: readonly string[], key: Buffer = crypto.randomBytes(32)): string {
+  const marker = markerWith(key);
+  let text = input;
   const values = [...new Set(secrets.filter((s) => s.length >= SHORTEST_SECRET))].sort((a, b) => b.length - a.length);
   for (const secret of values) {
-    // As a JSON string holds it, and as a JSON string inside a JSON string (a JSON file's content).
+    // As it is, as a JSON string holds it, and as a JSON string inside a JSON string (a JSON file's content).
     const once = JSON.stringify(secret).slice(1, -1);
     const twice = JSON.stringify(once).slice(1, -1);
-    for (const form of new Set([twice, once])) text = text.split(form).join(marker(secret));
+    for (const form of new Set([twice, once, secret])) text = text.split(form).join(marker(secret));
   }
   const left = values.filter((secret) => leaks(text, secret));
   if (left.length) throw new RedactionError(`${left.length} of ${values.length} secret values are still in the redacted plan (base64-encoded or escaped where no marker reaches): nothing written`);
-  return JSON.parse(text) as Json;
+  return text;
 }
 
 /** Whether a secret is in a text: as it is, escaped for JSON once or twice, or base64-encoded at any alignment. */
@@ -116,8 +127,9 @@ export function secretValues(env: NodeJS.ProcessEnv): string[] {
 
 if (require.main === module) {
   try {
-    const plan = JSON.parse(fs.readFileSync(0, "utf8")) as Json;
-    process.stdout.write(`${JSON.stringify(redactPlan(plan, secretValues(process.env)), null, 1)}\n`);
+    const input = fs.readFileSync(0, "utf8");
+    if (process.argv[2] === "--text") process.stdout.write(redactText(input, secretValues(process.env)));
+    else process.stdout.write(`${JSON.stringify(redactPlan(JSON.parse(input) as Json, secretValues(process.env)), null, 1)}\n`);
   } catch (error) {
     console.error(`redact: ${(error as Error).message}`);
     process.exitCode = 1;
