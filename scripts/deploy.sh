@@ -14,6 +14,7 @@
 # hosts, whether its state records them or not (a lost state too), and nothing of another
 # environment; with protectData: true it keeps the data volumes and names them. It lists what goes
 # before it asks.
+# PM_REVIEWED_PLAN=FILE: apply only when the plan matches that redacted plan (a pull request's).
 # Its last line says where the time went (checks, build and synth; plan; apply; report); a
 # destroy's also says what was removed and what is left.
 set -euo pipefail
@@ -126,7 +127,11 @@ engine() {
   if ! "$TERRAFORM_BINARY_NAME" -chdir="$dir" "$@" -no-color >>"$log" 2>"$errors"; then
     cat "$errors" | tee -a "$log" >&2
     say "$TERRAFORM_BINARY_NAME $1 failed: its errors are above, its whole output in $log"
-    if [[ $backend != local ]] && grep -qiE 'dial tcp|connection refused|no such host|timeout|timed out|could not connect' "$errors"; then
+    # The state backend, not a Docker host: init, or an error naming the server (pg) or bucket (s3).
+    local server=${state_location#s3://}
+    server=${server%%/*}
+    if [[ $backend != local ]] && grep -qiE 'dial tcp|connection refused|no such host|timeout|timed out|could not connect' "$errors" &&
+      { [[ $1 == init ]] || grep -qF -- "$server" "$errors"; }; then
       say "the $backend state backend ($state_location) cannot be reached: nothing was changed (README: Team state)"
     fi
     if grep -q "Error acquiring the state lock" "$errors"; then lock_holder; fi
@@ -197,7 +202,10 @@ phase plan
 # aside); the last line says what went and what is left.
 finish_destroy() {
   local outcome
-  outcome=$(node dist/scripts/sweep.js finish "$env_name" "$on_docker") || { say "$outcome"; exit 1; }
+  outcome=$(node dist/scripts/sweep.js finish "$env_name" "$on_docker") || {
+    say "$env_name: the destroy did not finish (errors above)${outcome:+; $outcome}"
+    exit 1
+  }
   phase leftovers
   say "$env_name: $outcome, $(timing)"
 }
@@ -209,6 +217,10 @@ if [[ $command == destroy && $verdict =~ ^[023]$ ]]; then
   if [[ -n $extra ]]; then
     say "no state records these objects of $env_name; the destroy removes them too:"$'\n'"$(sed 's/^/  /' <<<"$extra")"
     [[ $verdict != 0 ]] || verdict=2
+    if grep -q '^volume ' <<<"$extra"; then
+      say "CAUTION: the data in those volumes is deleted with them"
+      verdict=3
+    fi
   fi
 fi
 case $verdict in
@@ -227,6 +239,14 @@ case $verdict in
   *) exit "$verdict" ;;
 esac
 [[ $command == diff ]] && exit 0
+# CI on main: only the plan a pull request showed is applied (README: Reviewing plans in pull requests).
+if [[ -n ${PM_REVIEWED_PLAN:-} && $command == deploy ]]; then
+  node dist/scripts/plan/redact.js <"$json" >"$json.redacted"
+  if ! node dist/scripts/plan/compare.js "$PM_REVIEWED_PLAN" "$json.redacted"; then
+    say "not applied: this plan is not the one reviewed in $PM_REVIEWED_PLAN (differences above)"
+    exit 1
+  fi
+fi
 
 if [[ $auto_approve == true ]]; then :
 elif [[ $implicit_default == true && $verdict == 2 ]]; then

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { environmentFile, loadEnvironmentFile, STACK_HOST_NAME, type Environment } from "../stacks/environment";
-import { labelledObjects, recordedObjects, runDocker, type DockerObject, type RecordingPlan } from "./adopt";
+import { labelledObjects, runDocker, type DockerObject } from "./adopt";
 import type { DockerEndpoint } from "./docker-host";
 
 /**
@@ -11,9 +11,9 @@ import type { DockerEndpoint } from "./docker-host";
  * volumes stay when the environment protects its data (`protectData`), named in the last line.
  *
  *   node dist/scripts/sweep.js plan ENV PLAN_JSON SNAPSHOT   before the question: records what is
- *       on Docker now (SNAPSHOT) and prints what the plan leaves that the destroy removes too
- *   node dist/scripts/sweep.js containers ENV PLAN_JSON    before the apply: removes the containers no
- *       state records (they would keep the network and volumes in use)
+ *       on Docker now (SNAPSHOT) and prints what the plan does not delete and the destroy removes too
+ *   node dist/scripts/sweep.js containers ENV PLAN_JSON    before the apply: removes those of them that
+ *       are containers (they would keep the network and volumes in use)
  *   node dist/scripts/sweep.js finish ENV SNAPSHOT         after it: removes what is left (protected
  *       volumes aside) and prints what went and what is left, measured against SNAPSHOT
  */
@@ -43,10 +43,25 @@ const KINDS = [
 /** Every object labelled with the environment, on every host of it: host by host, containers, networks, volumes, each by name. */
 export function placedObjects(env: Environment): PlacedObject[] {
   const order = (type: string) => KINDS.findIndex(([t]) => t === type);
-  return hostsOf(env).flatMap((host) =>
-    labelledObjects(env.name, host.endpoint)
-      .sort((a, b) => order(a.type) - order(b.type) || a.name.localeCompare(b.name))
-      .map((object) => ({ ...object, host: host.name })),
+  return hostsOf(env).flatMap((host) => {
+    let objects: DockerObject[];
+    try {
+      objects = labelledObjects(env.name, host.endpoint);
+    } catch (error) {
+      const where = "docker" in host.endpoint ? host.endpoint.docker.host : host.endpoint.host;
+      throw new Error(`the Docker host ${host.name} (${where}) could not be asked what of ${env.name} it holds: ${(error as Error).message}`);
+    }
+    return objects.sort((a, b) => order(a.type) - order(b.type) || a.name.localeCompare(b.name)).map((object) => ({ ...object, host: host.name }));
+  });
+}
+
+type PlannedChange = { type: string; change: { actions: string[]; before?: { id?: string } | null } };
+/** The IDs of the objects a (destroy) plan deletes. */
+export function plannedDeletions(plan: { resource_changes?: PlannedChange[] }): Set<string> {
+  return new Set(
+    (plan.resource_changes ?? [])
+      .filter((rc) => rc.change.actions.includes("delete") && rc.change.before?.id)
+      .map((rc) => rc.change.before?.id as string),
   );
 }
 
@@ -55,10 +70,10 @@ export function kept(env: Pick<Environment, "protectData">, objects: readonly Pl
   return env.protectData ? objects.filter((o) => o.type === "docker_volume") : [];
 }
 
-/** What the plan leaves on Docker and the destroy removes itself: unrecorded objects, protected volumes aside. */
-export function unrecorded(env: Pick<Environment, "protectData">, recorded: ReadonlySet<string>, objects: readonly PlacedObject[]): PlacedObject[] {
+/** What the plan leaves on Docker and the destroy removes itself: what the plan does not delete, protected volumes aside. */
+export function unrecorded(env: Pick<Environment, "protectData">, deleted: ReadonlySet<string>, objects: readonly PlacedObject[]): PlacedObject[] {
   const keep = new Set(kept(env, objects));
-  return objects.filter((o) => !recorded.has(o.importId) && !keep.has(o));
+  return objects.filter((o) => !deleted.has(o.importId) && !keep.has(o));
 }
 
 
@@ -123,6 +138,15 @@ function main(args: string[]): number {
     console.error("usage: node dist/scripts/sweep.js plan ENV PLAN_JSON SNAPSHOT | containers ENV PLAN_JSON | finish ENV SNAPSHOT");
     return 2;
   }
+  try {
+    return sweep(command, name, file, snapshot, root);
+  } catch (error) {
+    console.error(`destroy: ${(error as Error).message}`);
+    return 1;
+  }
+}
+
+function sweep(command: string, name: string, file: string, snapshot: string, root: string): number {
   const env = loadEnvironmentFile(environmentFile(root, name));
   const objects = placedObjects(env);
   if (command === "finish") {
@@ -131,7 +155,7 @@ function main(args: string[]): number {
     console.log(outcome(name, readJson<PlacedObject[]>(file), placedObjects(env), env.protectData));
     return failures.length ? 1 : 0;
   }
-  const extra = unrecorded(env, new Set(recordedObjects(readJson<RecordingPlan>(file)).values()), objects);
+  const extra = unrecorded(env, plannedDeletions(readJson(file)), objects);
   if (command === "plan") {
     fs.writeFileSync(snapshot, JSON.stringify(objects));
     for (const line of describe(extra, hostNames(objects).size > 1)) console.log(line);

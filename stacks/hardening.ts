@@ -41,6 +41,9 @@ interface ContainerJson {
   readonly ports?: readonly { readonly internal: number; readonly external?: number; readonly ip?: string; readonly protocol?: string }[];
   readonly user?: string;
   readonly env?: readonly string[];
+  readonly command?: readonly string[];
+  readonly entrypoint?: readonly string[];
+  readonly labels?: readonly { readonly label: string; readonly value: string }[];
 }
 
 interface RuleContext {
@@ -108,10 +111,13 @@ export const HARDENING_RULES: readonly Rule[] = [
     // environment it shows in `docker inspect` and in every process's environment.
     name: "secrets-in-files",
     check: (c, { secretsInEnvironment }) => {
-      const inEnvironment = (c.env ?? []).filter((entry) => /\bvar\./.test(entry)).map((entry) => entry.slice(0, entry.indexOf("=")));
+      const secret = (text: unknown) => /\bvar\./.test(JSON.stringify(text ?? null));
+      const inEnvironment = (c.env ?? []).filter(secret).map((entry) => entry.slice(0, entry.indexOf("=")));
       const unexplained = inEnvironment.filter((name) => !secretsInEnvironment[name]);
-      return unexplained.length
-        ? `secrets must reach it as files (secretFiles), not in its environment (has ${unexplained.join(", ")}); a program that reads one only from its environment says why in secretsInEnvironment`
+      // What else `docker inspect` shows: never excused.
+      const elsewhere = (["command", "entrypoint", "healthcheck", "labels"] as const).filter((field) => secret(c[field]));
+      return unexplained.length || elsewhere.length
+        ? `secrets must reach it as files (secretFiles), not in its ${[...unexplained.map((name) => `environment (${name})`), ...elsewhere].join(", ")}; a program that reads one only from its environment says why in secretsInEnvironment`
         : undefined;
     },
   },

@@ -91,8 +91,8 @@ export interface HealthEndpoint {
   readonly client: "wget" | "curl";
   /** A query only Docker's check adds, because it may wait there; `npm run health` must answer at once. */
   readonly waitQuery?: string;
-  /** HTTP basic auth: inside the container the password is in the secret file `file`; `npm run health` reads TF_VAR_<secret>. */
-  readonly auth?: { readonly user: string; readonly secret: SecretName; readonly file: string };
+  /** HTTP basic auth: inside the container the password is in variable `env`; `npm run health` reads TF_VAR_<secret>. */
+  readonly auth?: { readonly user: string; readonly secret: SecretName; readonly env: string };
   /** The low-privilege login the blackbox exporter's continuous probe uses where `auth` needs one (never a superuser's). */
   readonly probeAuth?: { readonly user: string; readonly secret: SecretName };
   /** For `npm run health`: the verdict on a 2xx answer's body; unset, any 2xx is healthy. */
@@ -199,7 +199,7 @@ export function healthcheckCommand(service: ServiceDescriptor): string {
     if (health.auth) throw new Error(`service ${service.name}: busybox wget takes no basic auth: use curl`);
     return `wget -q -O /dev/null ${url}`;
   }
-  const auth = health.auth ? `-u "${health.auth.user}:$(cat ${health.auth.file})" ` : "";
+  const auth = health.auth ? `-u "${health.auth.user}:$${health.auth.env}" ` : "";
   // Quoted when the shell would read the query's & or ? itself.
   const target = /[?&]/.test(url) ? `"${url}"` : url;
   return `curl -fsS --max-time 4 ${auth}${target} >/dev/null`;

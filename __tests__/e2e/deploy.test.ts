@@ -129,7 +129,7 @@ test("cdktf deploy brings every container up healthy", () =>
     expect(objects.networks).toEqual([`${main}-monitoring`]);
     expect(docker("logs", `${main}-elasticsearch-setup`)).toContain("es-setup: done");
     // Secrets are files: `docker inspect` (environment, command) and the logs show none, but the
-    // variables of the programs that read theirs only from their environment (README: Secrets).
+    // variables of the programs that can take theirs no other way (README: Secrets).
     const secrets = Object.values(secretEnv);
     const shown: string[] = [];
     for (const name of objects.containers) {
@@ -140,7 +140,7 @@ test("cdktf deploy brings every container up healthy", () =>
       const logs = sh("docker", ["logs", name]);
       if (secrets.some((value) => `${logs.stdout}${logs.stderr}`.includes(value))) shown.push(`${name} logs`);
     }
-    expect(shown.sort()).toEqual([`${main}-elasticsearch-exporter ES_PASSWORD`, `${main}-kibana ELASTICSEARCH_PASSWORD`, `${main}-logstash LOGSTASH_WRITER_PASSWORD`]);
+    expect(shown.sort()).toEqual([`${main}-elasticsearch ELASTIC_PASSWORD`, `${main}-elasticsearch-exporter ES_PASSWORD`, `${main}-kibana ELASTICSEARCH_PASSWORD`, `${main}-logstash LOGSTASH_WRITER_PASSWORD`]);
   }));
 
 test("Prometheus scrapes the stack, loads the rules, and the Watchdog reaches Alertmanager", () =>

@@ -7,8 +7,10 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import { stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
+import { ROOT } from "../helpers/synth";
 import { deployScript, dockerObjects, fingerprint, localImages, removeEverything, reservePorts, sequentialSteps, workspace, type PortReservation } from "./harness";
 
 jest.setTimeout(10 * 60_000);
@@ -39,8 +41,8 @@ function run(at: typeof first, args: string[], extra: NodeJS.ProcessEnv = {}) {
   return result;
 }
 
-function succeed(at: typeof first, args: string[]) {
-  const result = run(at, args);
+function succeed(at: typeof first, args: string[], extra: NodeJS.ProcessEnv = {}) {
+  const result = run(at, args, extra);
   if (result.status !== 0) throw new Error(`deploy.sh ${args.join(" ")} exited ${result.status}:\n${result.output}`);
   return result.output;
 }
@@ -69,7 +71,19 @@ let peerObjects: ReturnType<typeof dockerObjects>;
 test("three environments deployed from one checkout, whose folders (state included) are then deleted", () =>
   step(async () => {
     await reserved.release();
-    for (const name of [lost, guarded, peer]) succeed(first, ["deploy", name, "--auto-approve"]);
+    // As CI on main deploys: only the plan reviewed (PM_REVIEWED_PLAN). Another is refused before
+    // anything is created; the one `npm run plan` wrote for review is applied.
+    const other = path.join(first.work, "another-plan.json");
+    fs.writeFileSync(other, JSON.stringify({ resource_changes: [] }));
+    const refused = run(first, ["deploy", lost, "--auto-approve"], { PM_REVIEWED_PLAN: other });
+    expect(refused.status).toBe(1);
+    expect(refused.output).toContain(`not applied: this plan is not the one reviewed in ${other}`);
+    expect(refused.output).toMatch(/docker_container\.\S+: not in the reviewed plan, now create/);
+    expect(dockerObjects(lost)).toEqual({ containers: [], volumes: [], networks: [] });
+    const planned = spawnSync(path.join(ROOT, "scripts/plan.sh"), [lost], { cwd: ROOT, env: scriptEnv(first), encoding: "utf8" });
+    expect(planned.status).toBe(0);
+    succeed(first, ["deploy", lost, "--auto-approve"], { PM_REVIEWED_PLAN: path.join(first.dirs.plans, `${lost}.json`) });
+    for (const name of [guarded, peer]) succeed(first, ["deploy", name, "--auto-approve"]);
     peerBefore = fingerprint(peer);
     peerObjects = dockerObjects(peer);
     expect(dockerObjects(lost).containers).toEqual([`${lost}-alertmanager`, `${lost}-prometheus`]);

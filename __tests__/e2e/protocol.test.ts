@@ -40,9 +40,12 @@ const secrets = {
 };
 const scriptEnv = { ...process.env, ...secrets, ...variables, PM_ALLOW_STANDINS: "1", CI: "true" };
 
-const STACK_PORTS = ["prometheus", "alertmanager", "grafana", "elasticsearch", "logstash", "kibana", "control", "sinkApi"] as const;
-/** The simulated Protocol services: published on 127.0.0.1 and on the Docker host's gateway. */
-const PROTOCOL_PORTS = ["registryA", "registryB", "teg", "spire", "agent", "x509"] as const;
+const STACK_PORTS = ["prometheus", "alertmanager", "grafana", "elasticsearch", "logstash", "kibana"] as const;
+/**
+ * The simulated Protocol services, published on 127.0.0.1 and on the Docker host's gateway, then
+ * the simulator's control API and the sink's (127.0.0.1): all bound by the `docker run`s after the deploy.
+ */
+const PROTOCOL_PORTS = ["registryA", "registryB", "teg", "spire", "agent", "x509", "control", "sinkApi"] as const;
 type Ports = Record<(typeof STACK_PORTS)[number] | (typeof PROTOCOL_PORTS)[number], number>;
 let ports: Ports;
 /** Where containers reach the Docker host (host.docker.internal), as the stack's containers resolve it. */

@@ -81,6 +81,9 @@ const BREAKS: Readonly<Record<string, Readonly<Record<string, Variant>>>> = {
     "a password in the environment": { config: { env: ["LOG_LEVEL=info", "DB_PASSWORD=${var.db_password}"] } },
     "a value derived from a secret": { config: { env: ["KEY=${sha256(\"x:${var.encryption_key}\")}"] } },
     "another variable than the one explained": { config: { env: ["A=${var.a}", "B=${var.b}"] }, tweak: (c) => allowSecretsInEnvironment(c, { A: "reads A only from its environment" }) },
+    "a password on the command line": { config: { command: ["--password=${var.pw}"] } },
+    "a password in the healthcheck": { config: { healthcheck: { test: ["CMD-SHELL", "curl -u admin:${var.pw} http://127.0.0.1/"] } } },
+    "a password in a label": { config: { labels: [{ label: "pw", value: "${var.pw}" }] } },
   },
 };
 

@@ -37,6 +37,10 @@ describe("reservePorts", () => {
     for (const port of reservation.ports) await close(await listen(port, "127.0.0.2"));
   });
 
+  test("names an address that is not this machine's instead of searching on", async () => {
+    await expect(reservePorts(1, ["127.0.0.1", "192.0.2.1"])).rejects.toThrow(/cannot listen on 192\.0\.2\.1:\d+: .*EADDRNOTAVAIL/);
+  });
+
   test("chooses below the kernel's ephemeral range, where outgoing connections take their ports", async () => {
     const reservation = await reservePorts(3);
     await reservation.release();

@@ -1,4 +1,4 @@
-import { describe as describeObjects, kept, outcome, unrecorded, type PlacedObject } from "../../scripts/sweep";
+import { describe as describeObjects, kept, outcome, plannedDeletions, unrecorded, type PlacedObject } from "../../scripts/sweep";
 
 const here = (type: PlacedObject["type"], name: string, importId = `${name}-id`): PlacedObject => ({ type, name, importId, host: "stack" });
 const network = here("docker_network", "unit-monitoring");
@@ -27,6 +27,18 @@ describe("what a destroy removes beyond its plan", () => {
     expect(describeObjects([prometheus, edgeExporter], true)).toEqual(["container unit-prometheus (on stack)", "container unit-node-exporter (on edge)"]);
     expect(describeObjects([network, volume], false)).toEqual(["network unit-monitoring", "volume unit-prometheus-data"]);
   });
+});
+
+test("what a destroy plan deletes: the objects of its delete changes, by ID", () => {
+  const plan = {
+    resource_changes: [
+      { type: "docker_container", change: { actions: ["delete"], before: { id: "c-id" } } },
+      { type: "docker_volume", change: { actions: ["no-op"], before: { id: "kept-volume" } } }, // protected: not targeted
+      { type: "docker_image", change: { actions: ["delete"], before: { id: "sha256:abc" } } },
+    ],
+  };
+  expect([...plannedDeletions(plan)].sort()).toEqual(["c-id", "sha256:abc"]);
+  expect(plannedDeletions({})).toEqual(new Set());
 });
 
 describe("the destroy's last line", () => {

@@ -78,9 +78,11 @@ describe("the plan workflow", () => {
 
   it("on main deploys only after the fresh plan matched the one the merged pull request showed", () => {
     const steps = workflow().jobs.plan.steps;
-    const deploy = steps.find((step) => step.run?.includes("npm run deploy"));
-    const lines = (deploy?.run ?? "").trim().split("\n");
-    expect(lines).toEqual(['node dist/scripts/plan/compare.js "reviewed/${{ matrix.environment }}.json" "plans/${{ matrix.environment }}.json"', 'npm run deploy -- "${{ matrix.environment }}" --auto-approve']);
+    const deploy = steps.find((step) => step.run?.includes("npm run deploy")) as Step & { env?: Record<string, string> };
+    expect(deploy.run).toBe('npm run deploy -- "${{ matrix.environment }}" --auto-approve');
+    expect(deploy.env).toEqual({ PM_REVIEWED_PLAN: "reviewed/${{ matrix.environment }}.json" });
+    // deploy.sh compares the very plan it applies.
+    expect(fs.readFileSync(path.join(ROOT, "scripts/deploy.sh"), "utf8")).toMatch(/node dist\/scripts\/plan\/compare\.js "\$PM_REVIEWED_PLAN" "\$json\.redacted"/);
     const download = steps.find((step) => step.uses?.startsWith("actions/download-artifact"));
     expect(download?.with).toMatchObject({ name: "plan-${{ matrix.environment }}", "run-id": "${{ steps.reviewed.outputs.run-id }}" });
     expect(steps.indexOf(download as Step)).toBeLessThan(steps.indexOf(deploy as Step));

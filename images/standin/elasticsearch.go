@@ -210,6 +210,16 @@ func (es *esServer) securityFile() string { return filepath.Join(es.dir, "securi
 // file yet) the elastic user gets ELASTIC_PASSWORD, like the real bootstrap
 // password: later values of ELASTIC_PASSWORD are ignored.
 func (es *esServer) loadSecurity(env envFunc) error {
+	// As the image's entrypoint: ELASTIC_PASSWORD_FILE must have mode 400 or 600.
+	if f := env("ELASTIC_PASSWORD_FILE"); f != "" {
+		info, err := os.Stat(f)
+		if err != nil {
+			return fmt.Errorf("ELASTIC_PASSWORD_FILE: %w", err)
+		}
+		if perm := info.Mode().Perm(); perm != 0o400 && perm != 0o600 {
+			return fmt.Errorf("File %s from ELASTIC_PASSWORD_FILE must have file permissions 400 or 600, but actually has: %o", f, perm)
+		}
+	}
 	bootstrap, err := envFile(env, "ELASTIC_PASSWORD", "ELASTIC_PASSWORD_FILE")
 	if err != nil {
 		return err

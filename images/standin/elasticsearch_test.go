@@ -347,3 +347,21 @@ func TestElasticsearchMonitorUserReadsHealthAndNodeStatsOnly(t *testing.T) {
 	expectStatus(t, call(t, "GET", srv+"/protocol-logs-x/_search", "prometheus_monitor", "monitor-Pa55word", ""), 403, "search as prometheus_monitor")
 	expectStatus(t, call(t, "GET", srv+"/_nodes/_local/stats", "prometheus_monitor", "WRONG-Pa55word", ""), 401, "wrong password")
 }
+
+// The image's entrypoint refuses an ELASTIC_PASSWORD_FILE that others may read; so does the stand-in.
+func TestElasticsearchPasswordFileMustBePrivate(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "elastic_password")
+	if err := os.WriteFile(file, []byte("file-Pa55word"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	env := envMap{"path.data": t.TempDir(), "ELASTIC_PASSWORD_FILE": file}
+	if _, err := newElasticsearch(env.get); err == nil || !strings.Contains(err.Error(), "must have file permissions 400 or 600, but actually has: 444") {
+		t.Fatalf("a world-readable password file: %v", err)
+	}
+	if err := os.Chmod(file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newElasticsearch(env.get); err != nil {
+		t.Fatalf("a private password file: %v", err)
+	}
+}

@@ -64,8 +64,7 @@ func loadStack(t *testing.T) stackFiles {
 		dashboards["/etc/grafana/dashboards/"+filepath.Base(f)] = string(b)
 	}
 	return stackFiles{Containers: map[string]stackContainer{
-		"elasticsearch": {Env: map[string]string{"ELASTIC_PASSWORD_FILE": esSecrets + "/elastic_password", "xpack.security.enabled": "true", "cluster.name": "dev-logs"},
-			Files: map[string]string{esSecrets + "/elastic_password": "${var.elastic_password}"}},
+		"elasticsearch": {Env: map[string]string{"ELASTIC_PASSWORD": "${var.elastic_password}", "xpack.security.enabled": "true", "cluster.name": "dev-logs"}},
 		"elasticsearch-setup": {
 			Env: map[string]string{"ES_URL": "http://elasticsearch:9200", "SECRETS_DIR": esSecrets, "MONITOR_USER": "prometheus_monitor"},
 			Files: map[string]string{"/usr/local/bin/es-setup.sh": readRepoFile(t, "assets", "elasticsearch", "setup.sh"),

@@ -34,7 +34,9 @@ export async function reservePorts(count: number, addresses: readonly string[] =
   const held: net.Server[] = [];
   const ports: number[] = [];
   const ceiling = ephemeralPortsStart() - 1;
-  let candidate = firstCandidate ?? 10000 + Math.floor(Math.random() * (ceiling - 10000 - 2000));
+  const floor = 10000;
+  if (ceiling - floor < 2000) throw new Error(`the kernel's ephemeral ports start at ${ceiling + 1}: too few ports below them for tests`);
+  let candidate = firstCandidate ?? floor + Math.floor(Math.random() * (ceiling - floor - 2000));
   while (ports.length < count) {
     if (candidate > ceiling) throw new Error(`no ${count} free ports on ${addresses.join(", ")} below ${ceiling}`);
     const servers = await holdOnEvery(candidate, addresses);
@@ -51,13 +53,21 @@ export async function reservePorts(count: number, addresses: readonly string[] =
   return { ports, release };
 }
 
-/** Listeners on `port` at each address, or undefined (and nothing held) if any address refuses it. */
+/**
+ * Listeners on `port` at each address, or undefined (and nothing held) if the port is taken on
+ * any of them. Any other failure (an address that is not this machine's) is thrown, naming it.
+ */
 async function holdOnEvery(port: number, addresses: readonly string[]): Promise<net.Server[] | undefined> {
   const servers: net.Server[] = [];
   for (const address of addresses) {
-    const server = await new Promise<net.Server | undefined>((resolve) => {
-      const s = net.createServer().once("error", () => resolve(undefined));
+    const server = await new Promise<net.Server | undefined>((resolve, reject) => {
+      const s = net.createServer().once("error", (error: NodeJS.ErrnoException) =>
+        error.code === "EADDRINUSE" || error.code === "EACCES" ? resolve(undefined) : reject(new Error(`cannot listen on ${address}:${port}: ${error.message}`)),
+      );
       s.listen({ port, host: address, exclusive: true }, () => resolve(s));
+    }).catch(async (error: Error) => {
+      await Promise.all(servers.map((held) => new Promise((done) => held.close(done))));
+      throw error;
     });
     if (!server) {
       await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));

@@ -53,7 +53,7 @@ export const elasticsearch = defineService({
     path: "/_cluster/health",
     client: "curl",
     waitQuery: "wait_for_status=yellow&timeout=3s",
-    auth: { user: "elastic", secret: "elastic_password", file: secretFile("elastic_password") },
+    auth: { user: "elastic", secret: "elastic_password", env: "ELASTIC_PASSWORD" },
     probeAuth: { user: ELASTICSEARCH_MONITOR_USER, secret: "elasticsearch_monitor_password" },
     judge: (body) => {
       const color = (JSON.parse(body) as { status?: string }).status;
@@ -68,15 +68,17 @@ export const elasticsearch = defineService({
         "discovery.type": "single-node",
         "cluster.name": `${env.name}-logs`,
         ES_JAVA_OPTS: jvmHeap(env.memoryMb[elasticsearch.name]),
-        // The image reads VAR_FILE for VAR. Only applies on the first start of an empty data
-        // volume; later changes go through the setup job.
-        ELASTIC_PASSWORD_FILE: secretFile("elastic_password"),
+        // Only applies on the first start of an empty data volume; later changes go through the setup job.
+        ELASTIC_PASSWORD: secrets.get("elastic_password"),
         "xpack.security.enabled": "true",
         // Plain HTTP on the private network; published on the bind address only (127.0.0.1 by default).
         "xpack.security.http.ssl.enabled": "false",
         "xpack.license.self_generated.type": "basic",
       },
-      secretFiles: { [secretFile("elastic_password")]: secrets.get("elastic_password") },
+      secretsInEnvironment: {
+        ELASTIC_PASSWORD:
+          "the image's entrypoint reads ELASTIC_PASSWORD_FILE only from a file of mode 400 or 600 that its user (1000) can read, and the provider's uploads belong to root",
+      },
     });
     const setupSecrets = (["elastic_password", "kibana_system_password", "logstash_writer_password", "elasticsearch_monitor_password", "grafana_es_password"] as const).filter((name) => secrets.has(name));
 
