@@ -74,6 +74,9 @@ describe("a plan made fit to leave the machine", () => {
   test("finds a secret base64-encoded at any alignment, and not where it is absent", () => {
     for (const prefix of ["", "a", "ab", "abc"]) expect(leaks(Buffer.from(`${prefix}${SECRET}!`).toString("base64"), SECRET)).toBe(true);
     expect(leaks(Buffer.from("nothing to see here at all").toString("base64"), SECRET)).toBe(false);
+    const urlSafe = "??>>secret~~value??"; // its base64 holds + and /
+    expect(Buffer.from(urlSafe).toString("base64")).toMatch(/[+/]/);
+    expect(leaks(Buffer.from(urlSafe).toString("base64url"), urlSafe)).toBe(true);
   });
 
   test("the secrets are the TF_VAR_* values of the process", () => {

@@ -96,7 +96,7 @@ export function redactText(input: string, secrets: readonly string[], key: Buffe
   return text;
 }
 
-/** Whether a secret is in a text: as it is, escaped for JSON once or twice, or base64-encoded at any alignment. */
+/** Whether a secret is in a text: as it is, escaped for JSON once or twice, or base64-encoded (standard or URL alphabet) at any alignment. */
 export function leaks(text: string, secret: string): boolean {
   const once = JSON.stringify(secret).slice(1, -1);
   return [secret, once, JSON.stringify(once).slice(1, -1), ...base64Cores(secret)].some((form) => text.includes(form));
@@ -115,7 +115,8 @@ function base64Cores(secret: string): string[] {
       const end = Math.floor((offset + bytes.length) / 3) * 4;
       return encoded.slice(start, end);
     })
-    .filter((core) => core.length >= SHORTEST_SECRET);
+    .filter((core) => core.length >= SHORTEST_SECRET)
+    .flatMap((core) => [core, core.replace(/\+/g, "-").replace(/\//g, "_")]);
 }
 
 /** The values of the process's TF_VAR_* variables: the stack's secrets and their hashes. */
