@@ -34,10 +34,11 @@ function hostsOf(env: Environment): Host[] {
   return [{ name: env.docker.name ?? STACK_HOST_NAME, endpoint: env }, ...env.hosts.map((host) => ({ name: host.name, endpoint: host.docker }))];
 }
 
+/** Each kind of object: its resource type, its words, and the docker command that removes it (in removal order: containers hold the network and the volumes). */
 const KINDS = [
-  ["docker_container", "container", "containers"],
-  ["docker_network", "network", "networks"],
-  ["docker_volume", "volume", "volumes"],
+  ["docker_container", "container", "containers", ["rm", "-f"]],
+  ["docker_network", "network", "networks", ["network", "rm"]],
+  ["docker_volume", "volume", "volumes", ["volume", "rm"]],
 ] as const;
 
 /** Every object labelled with the environment, on every host of it: host by host, containers, networks, volumes, each by name. */
@@ -71,7 +72,7 @@ export function kept(env: Pick<Environment, "protectData">, objects: readonly Pl
 }
 
 /** What the plan leaves on Docker and the destroy removes itself: what the plan does not delete, protected volumes aside. */
-export function unrecorded(env: Pick<Environment, "protectData">, deleted: ReadonlySet<string>, objects: readonly PlacedObject[]): PlacedObject[] {
+export function leftByPlan(env: Pick<Environment, "protectData">, deleted: ReadonlySet<string>, objects: readonly PlacedObject[]): PlacedObject[] {
   const keep = new Set(kept(env, objects));
   return objects.filter((o) => !deleted.has(o.importId) && !keep.has(o));
 }
@@ -116,7 +117,7 @@ export function outcome(envName: string, before: readonly PlacedObject[], after:
 function remove(env: Environment, objects: readonly PlacedObject[]): string[] {
   const failures: string[] = [];
   for (const host of hostsOf(env)) {
-    for (const [type, command] of [["docker_container", ["rm", "-f"]], ["docker_network", ["network", "rm"]], ["docker_volume", ["volume", "rm"]]] as const) {
+    for (const [type, , , command] of KINDS) {
       const ids = objects.filter((o) => o.host === host.name && o.type === type).map((o) => o.importId);
       if (!ids.length) continue;
       try {
@@ -150,12 +151,12 @@ function sweep(command: string, name: string, file: string, snapshot: string, ro
   const env = loadEnvironmentFile(environmentFile(root, name));
   const objects = placedObjects(env);
   if (command === "finish") {
-    const failures = remove(env, unrecorded(env, new Set(), objects));
+    const failures = remove(env, leftByPlan(env, new Set(), objects));
     for (const failure of failures) console.error(failure);
     console.log(outcome(name, readJson<PlacedObject[]>(file), placedObjects(env), env.protectData));
     return failures.length ? 1 : 0;
   }
-  const extra = unrecorded(env, plannedDeletions(readJson(file)), objects);
+  const extra = leftByPlan(env, plannedDeletions(readJson(file)), objects);
   if (command === "plan") {
     fs.writeFileSync(snapshot, JSON.stringify(objects));
     for (const line of describe(extra, hostNames(objects).size > 1)) console.log(line);

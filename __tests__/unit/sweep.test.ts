@@ -1,4 +1,4 @@
-import { describe as describeObjects, kept, outcome, plannedDeletions, unrecorded, type PlacedObject } from "../../scripts/sweep";
+import { describe as describeObjects, kept, outcome, plannedDeletions, leftByPlan, type PlacedObject } from "../../scripts/sweep";
 
 const here = (type: PlacedObject["type"], name: string, importId = `${name}-id`): PlacedObject => ({ type, name, importId, host: "stack" });
 const network = here("docker_network", "unit-monitoring");
@@ -9,16 +9,16 @@ const onDocker = [prometheus, network, volume, edgeExporter];
 
 describe("what a destroy removes beyond its plan", () => {
   test("with a lost state, everything labelled on every host; with a full one, nothing", () => {
-    expect(unrecorded({ protectData: false }, new Set(), onDocker)).toEqual(onDocker);
-    expect(unrecorded({ protectData: false }, new Set(onDocker.map((o) => o.importId)), onDocker)).toEqual([]);
+    expect(leftByPlan({ protectData: false }, new Set(), onDocker)).toEqual(onDocker);
+    expect(leftByPlan({ protectData: false }, new Set(onDocker.map((o) => o.importId)), onDocker)).toEqual([]);
   });
 
   test("only what the state does not record", () => {
-    expect(unrecorded({ protectData: false }, new Set([network.importId, volume.importId]), onDocker)).toEqual([prometheus, edgeExporter]);
+    expect(leftByPlan({ protectData: false }, new Set([network.importId, volume.importId]), onDocker)).toEqual([prometheus, edgeExporter]);
   });
 
   test("protectData keeps every data volume, recorded or not, and nothing else", () => {
-    expect(unrecorded({ protectData: true }, new Set(), onDocker)).toEqual([prometheus, network, edgeExporter]);
+    expect(leftByPlan({ protectData: true }, new Set(), onDocker)).toEqual([prometheus, network, edgeExporter]);
     expect(kept({ protectData: true }, onDocker)).toEqual([volume]);
     expect(kept({ protectData: false }, onDocker)).toEqual([]);
   });
