@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { EnvironmentError, environmentFile, loadEnvironmentFile, protocolHealthPath, type Environment } from "../stacks/environment";
 import type { SecretName } from "../stacks/secrets";
 import { isPublished, runningServices, type HealthStatus, type HealthVerdict } from "../stacks/service";
-import { behindWebAuth } from "../stacks/web-config";
+import { servesTls } from "../stacks/web-config";
 import { secretValue } from "./lib/secret-file";
 
 /**
@@ -64,9 +64,9 @@ export function healthChecks(env: Environment, secrets: HealthSecrets = {}, host
   for (const service of runningServices(env).filter(isPublished)) {
     const health = service.health;
     const published = `${host}:${env.ports[service.name]}`;
-    // Its health endpoint is not published, or is behind webAuth (HTTPS with a password checked
-    // against the environment's CA, which this check does not hold): its published port must take connections.
-    if ((health.port ?? service.port) !== service.port || behindWebAuth(env, service)) {
+    // Its health endpoint is not published, or is served over TLS (webAuth: a certificate of the
+    // environment's CA, which this check does not hold): its published port must take connections.
+    if ((health.port ?? service.port) !== service.port || servesTls(env, service)) {
       checks.push({ name: service.name, url: `tcp://${published}` });
       continue;
     }

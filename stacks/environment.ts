@@ -5,6 +5,7 @@ import { z } from "zod";
 import { ALL_ADDRESSES, ip, isIp, isLoopback } from "./addresses";
 import { isPublished, type ServiceDescriptor } from "./service";
 import { SERVICES } from "./services";
+import { servesTls } from "./web-config";
 
 /**
  * Environment files: `environments/<name>.yaml`, parsed and validated here. Only this module,
@@ -284,13 +285,17 @@ function buildSchema(catalog: Catalog) {
     })
     .superRefine((env, ctx) => {
       for (const [issuePath, message] of fleetIssues(env)) ctx.addIssue({ code: "custom", path: issuePath, message });
-      // A UI published beyond this machine is served with TLS and a password, or not at all.
-      if (!isLoopback(env.bindAddress) && !env.webAuth.enabled) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["bindAddress"],
-          message: `${env.bindAddress} publishes Prometheus and Alertmanager beyond this machine: set webAuth: { enabled: true } (HTTPS and basic auth, README: Security), or keep 127.0.0.1`,
-        });
+      // What is published beyond this machine is served with TLS and a login, or not at all.
+      if (!isLoopback(env.bindAddress)) {
+        const unprotected = catalog.filter((service) => env.services.includes(service.name) && service.hostPort !== undefined && !servesTls(env, service));
+        if (unprotected.length) {
+          const fix = env.webAuth.enabled ? "they cannot serve TLS: leave them out of services" : "set webAuth: { enabled: true } (TLS and a login for each, README: Security)";
+          ctx.addIssue({
+            code: "custom",
+            path: ["bindAddress"],
+            message: `${env.bindAddress} would publish ${unprotected.map((service) => service.title).join(", ")} beyond this machine without TLS and a login: ${fix}, or keep 127.0.0.1`,
+          });
+        }
       }
       const seenJobs = new Map<string, number>();
       const seenTargets = new Map<string, number>();

@@ -1,6 +1,7 @@
 import type { Container } from "@cdktf/provider-docker/lib/container";
 import type { IAspect } from "cdktf";
 import type { IConstruct } from "constructs";
+import { isLoopback } from "./addresses";
 
 /**
  * The hardening policy, as a cdktf Aspect (as cdk-nag is for CDK): at synth it checks every
@@ -94,8 +95,9 @@ export const HARDENING_RULES: readonly Rule[] = [
   {
     name: "bind-address",
     // On the stack's Docker host: the bind address; on a fleet host: the address it publishes on.
+    // Loopback is narrower than either (Logstash's UDP input beside a TCP input published beyond it).
     check: (c, { bindAddress }) => {
-      const elsewhere = (c.ports ?? []).filter((p) => p.ip !== bindAddress).map((p) => `${p.ip ?? "all addresses"}:${p.external ?? p.internal}`);
+      const elsewhere = (c.ports ?? []).filter((p) => p.ip !== bindAddress && !(p.ip && isLoopback(p.ip))).map((p) => `${p.ip ?? "all addresses"}:${p.external ?? p.internal}`);
       return elsewhere.length ? `ports must be published on ${bindAddress} only (has ${elsewhere.join(", ")})` : undefined;
     },
   },

@@ -11,7 +11,7 @@ import { Pki } from "./pki";
 import { Secrets } from "./secret-variables";
 import { fleetAlias, runningServices, type FleetMember, type ServiceContext, type ServiceDescriptor } from "./service";
 import { stateBackend } from "./state-backend";
-import { behindWebAuth } from "./web-config";
+import { servesTls } from "./web-config";
 
 export interface MonitoringStackProps {
   readonly env: Environment;
@@ -67,9 +67,9 @@ export class MonitoringStack extends TerraformStack {
   }
 }
 
-/** https for the services webAuth puts behind TLS (their descriptors' webConfig), else http. */
+/** https for the services webAuth puts behind TLS (their descriptors' webConfig or ownTls), else http. */
 function webScheme(env: Environment, service: ServiceDescriptor): string {
-  return behindWebAuth(env, service) ? "https" : "http";
+  return servesTls(env, service) ? "https" : "http";
 }
 
 /** The services in catalog order, but each after the services it needs (the schema made sure they run). */

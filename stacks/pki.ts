@@ -31,6 +31,7 @@ export class Pki extends Construct {
   private readonly provider: TlsProvider;
   private readonly caKey: PrivateKey;
   private readonly ca: SelfSignedCert;
+  private readonly issued = new Map<string, ServerCertificate>();
 
   constructor(scope: Construct, id: string, environment: string) {
     super(scope, id);
@@ -54,6 +55,18 @@ export class Pki extends Construct {
 
   /** A server certificate for the given DNS names and IP addresses (its subject alternative names). */
   server(id: string, commonName: string, names: { dns: readonly string[]; ips: readonly string[] }): ServerCertificate {
+    // Asked for again (a service's build and its container both need it): the one already signed.
+    const issued = this.issued.get(id) ?? this.sign(id, commonName, names, "server_auth");
+    this.issued.set(id, issued);
+    return issued;
+  }
+
+  /** A client certificate (TLS client authentication: a log shipper's to Logstash). */
+  client(id: string, commonName: string): ServerCertificate {
+    return this.sign(id, commonName, { dns: [], ips: [] }, "client_auth");
+  }
+
+  private sign(id: string, commonName: string, names: { dns: readonly string[]; ips: readonly string[] }, use: "server_auth" | "client_auth"): ServerCertificate {
     const scope = new Construct(this, id);
     const key = new PrivateKey(scope, "key", { provider: this.provider, algorithm: "ECDSA", ecdsaCurve: "P256" });
     const request = new CertRequest(scope, "request", {
@@ -70,7 +83,7 @@ export class Pki extends Construct {
       caCertPem: this.ca.certPem,
       validityPeriodHours: SERVER_HOURS,
       earlyRenewalHours: EARLY_RENEWAL_HOURS,
-      allowedUses: ["digital_signature", "key_encipherment", "server_auth"],
+      allowedUses: ["digital_signature", "key_encipherment", use],
     });
     return { cert: cert.certPem, key: key.privateKeyPem };
   }

@@ -2,11 +2,12 @@ import type { Network } from "@cdktf/provider-docker/lib/network";
 import type { ITerraformDependable, TerraformProvider } from "cdktf";
 import type { Construct } from "constructs";
 import type { StackAssets } from "./assets";
+import { isLoopback } from "./addresses";
 import { ServiceContainer, type ServiceContainerProps } from "./container";
 import type { Environment, FleetHost } from "./environment";
 import type { Pki } from "./pki";
 import type { StackImages } from "./images";
-import { serviceWebConfig } from "./web-config";
+import { healthOverTls, ownTlsFiles, serviceWebConfig } from "./web-config";
 import type { Secrets } from "./secret-variables";
 import type { SecretName } from "./secrets";
 
@@ -59,6 +60,13 @@ export interface ServiceDescriptor {
    * (Prometheus, Grafana, Docker's check) authenticates.
    */
   readonly webConfig?: { readonly secretsDir: string };
+  /**
+   * It serves TLS with settings of its own (Grafana, Kibana, Elasticsearch, Logstash's TCP input):
+   * with `webAuth` on, its build turns them on with a certificate of the environment's CA
+   * (`ownTlsFiles`, uploaded to `dir`) and it asks for its own login. Either this or `webConfig`
+   * is what lets a service be published beyond loopback.
+   */
+  readonly ownTls?: { readonly dir: string };
   /** Metrics it exports: the `source` names of assets/metrics.yml, and the rule files (assets/rules) about it, loaded where it runs. */
   readonly metrics?: { readonly sources: readonly string[]; readonly ruleFiles?: readonly string[] };
   /** Builds its resources in `scope` (a construct named after its hostname). */
@@ -192,24 +200,29 @@ export function isPublished(service: ServiceDescriptor): boolean {
 }
 
 /** Docker's healthcheck command (a CMD-SHELL string), from the health endpoint. */
-export function healthcheckCommand(service: ServiceDescriptor): string {
+export function healthcheckCommand(service: ServiceDescriptor, https?: { readonly caFile: string }): string {
   const health = service.health;
-  const url = `http://127.0.0.1:${health.port ?? service.port}${health.path}${health.waitQuery ? `?${health.waitQuery}` : ""}`;
+  const url = `${https ? "https" : "http"}://127.0.0.1:${health.port ?? service.port}${health.path}${health.waitQuery ? `?${health.waitQuery}` : ""}`;
   if (health.client === "wget") {
     if (health.auth) throw new Error(`service ${service.name}: busybox wget takes no basic auth: use curl`);
+    // busybox wget cannot talk TLS to Go's servers: tlsHealthcheckCommand says why and what instead.
+    if (https) return tlsHealthcheckCommand(service);
     return `wget -q -O /dev/null ${url}`;
   }
   const auth = health.auth ? `-u "${health.auth.user}:$${health.auth.env}" ` : "";
+  const ca = https ? `--cacert ${https.caFile} ` : "";
   // Quoted when the shell would read the query's & or ? itself.
   const target = /[?&]/.test(url) ? `"${url}"` : url;
-  return `curl -fsS --max-time 4 ${auth}${target} >/dev/null`;
+  return `curl -fsS --max-time 4 ${ca}${auth}${target} >/dev/null`;
 }
 
 /** The container ports a service publishes, with the environment's host port. */
 export function publishedPorts(service: ServiceDescriptor, env: Environment): NonNullable<ServiceContainerProps["ports"]> {
   if (!isPublished(service)) return [];
   const external = env.ports[service.name];
-  return [{ internal: service.port, external }, ...(service.extraPorts ?? []).map((extra) => ({ internal: extra.internal, external, protocol: extra.protocol }))];
+  // UDP carries neither TLS nor a login: beyond loopback it is published on 127.0.0.1 only.
+  const udpIp = isLoopback(env.bindAddress) ? {} : { ip: "127.0.0.1" };
+  return [{ internal: service.port, external }, ...(service.extraPorts ?? []).map((extra) => ({ internal: extra.internal, external, protocol: extra.protocol, ...udpIp }))];
 }
 
 type Extras = Omit<ServiceContainerProps, "ctx" | "service" | "image" | "memoryMb" | "ports" | "dataPath" | "user" | "runsAsRoot" | "healthcheck"> & {
@@ -231,6 +244,9 @@ export function serviceContainer(scope: Construct, ctx: ServiceContext, { instan
   const name = instance ? `${service.hostname}-${instance}` : service.hostname;
   // Behind webAuth: its web config's flag and files, and a check that it serves TLS.
   const web = serviceWebConfig(ctx);
+  // Serving TLS with its own settings (its build sets them): the certificate, key and CA, and a check over HTTPS.
+  const ownTls = ownTlsFiles(ctx);
+  const httpsHealth = ownTls && healthOverTls(ctx.env, service) ? { caFile: ownTls.ca } : undefined;
   return new ServiceContainer(scope, name, {
     ctx,
     service: name,
@@ -243,6 +259,7 @@ export function serviceContainer(scope: Construct, ctx: ServiceContext, { instan
     dependsOn: ctx.after.length ? [...ctx.after] : undefined,
     ...extras,
     ...(web ? { command: [...(extras.command ?? []), web.flag], secretFiles: { ...extras.secretFiles, ...web.files } } : {}),
-    healthcheck: web ? tlsHealthcheckCommand(service) : (extras.healthcheck ?? healthcheckCommand(service)),
+    ...(ownTls ? { secretFiles: { ...extras.secretFiles, ...ownTls.files } } : {}),
+    healthcheck: web ? tlsHealthcheckCommand(service) : (extras.healthcheck ?? healthcheckCommand(service, httpsHealth)),
   });
 }

@@ -41,6 +41,40 @@ export function behindWebAuth(env: Environment, service: ServiceDescriptor): boo
   return env.webAuth.enabled && service.webConfig !== undefined;
 }
 
+/**
+ * Whether the service serves TLS here: webAuth is on and it can, through an exporter-toolkit web
+ * config or with settings of its own (`ownTls`). Only such a service may be published beyond loopback.
+ */
+export function servesTls(env: Pick<Environment, "webAuth">, service: ServiceDescriptor): boolean {
+  return env.webAuth.enabled && (service.webConfig !== undefined || service.ownTls !== undefined);
+}
+
+/** Whether its health endpoint is on the port it serves TLS on (Logstash's is its plain API port, on the private network only). */
+export function healthOverTls(env: Environment, service: ServiceDescriptor): boolean {
+  return servesTls(env, service) && (service.health.port ?? service.port) === service.port;
+}
+
+/** The files of a service that serves TLS with settings of its own: where its certificate, key and the CA are, and their contents. */
+export interface OwnTlsFiles {
+  readonly cert: string;
+  readonly key: string;
+  /** The environment's CA: what it checks its clients (Logstash) or its own servers (Elasticsearch) against. */
+  readonly ca: string;
+  /** To upload (a ServiceContainer's secretFiles). */
+  readonly files: Record<string, string>;
+}
+
+/** The TLS files of a service with `ownTls` while webAuth is on, else undefined. */
+export function ownTlsFiles(ctx: ServiceContext): OwnTlsFiles | undefined {
+  const { env, service, pki } = ctx;
+  if (!env.webAuth.enabled || !service.ownTls) return undefined;
+  if (!pki) throw new Error(`service ${service.name}: webAuth needs the environment's CA (monitoring-stack.ts makes it)`);
+  const certificate = webCertificate(pki, env, service);
+  const at = (name: string) => `${service.ownTls?.dir}/${name}`;
+  const paths = { cert: at(WEB_CONFIG_FILES.cert), key: at(WEB_CONFIG_FILES.key), ca: at("ca.crt") };
+  return { ...paths, files: { [paths.cert]: certificate.cert, [paths.key]: certificate.key, [paths.ca]: pki.caPem } };
+}
+
 /** The web config of a service behind webAuth (its certificate, the web user's hash), else undefined. */
 export function serviceWebConfig(ctx: ServiceContext): WebConfig | undefined {
   const { env, service, pki } = ctx;

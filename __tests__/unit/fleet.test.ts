@@ -6,6 +6,9 @@ import { Container } from "@cdktf/provider-docker/lib/container";
 import { requiredSecrets } from "../../stacks/secrets";
 import { preflight, type DockerHost } from "../../scripts/preflight";
 import { buildStack, CONFIG_PATHS, containerNamed, synth, uploadedFile, type SynthesizedStack } from "../helpers/synth";
+import { defineService } from "../../stacks/service";
+import { SERVICES } from "../../stacks/services";
+import { LOGSTASH_PIPELINE, logstashPipeline } from "../../stacks/services/logstash";
 
 /** A fleet of hosts (hosts:), webAuth (Prometheus and Alertmanager behind HTTPS and basic auth), at synth. */
 
@@ -139,14 +142,26 @@ describe("a fleet at synth", () => {
 });
 
 describe("webAuth: the stack's own UIs", () => {
-  it("refuses a bind address beyond this machine without webAuth, naming the field", () => {
-    expect(problems({ bindAddress: "0.0.0.0" })).toContain("bindAddress: 0.0.0.0 publishes Prometheus and Alertmanager beyond this machine: set webAuth: { enabled: true }");
-    expect(problems({ bindAddress: "10.1.2.3" })).toContain("bindAddress: 10.1.2.3 publishes");
+  it("refuses a bind address beyond this machine without webAuth, naming the field and each service it would publish", () => {
+    expect(problems({ bindAddress: "0.0.0.0" })).toContain(
+      "bindAddress: 0.0.0.0 would publish Prometheus, Alertmanager, Grafana, Elasticsearch, Logstash, Kibana beyond this machine without TLS and a login: set webAuth: { enabled: true }",
+    );
+    expect(problems({ bindAddress: "10.1.2.3", services: ["prometheus", "grafana"] })).toContain("bindAddress: 10.1.2.3 would publish Prometheus, Grafana beyond");
     expect(parseEnvironment({ name: "ok", bindAddress: "0.0.0.0", webAuth: { enabled: true } }, "ok").webAuth).toEqual({ enabled: true, user: "admin", names: [] });
     expect(parseEnvironment({ name: "ok", bindAddress: "127.0.0.1" }, "ok").webAuth.enabled).toBe(false);
   });
 
-  const env = parseEnvironment({ name: "open", bindAddress: "0.0.0.0", webAuth: { enabled: true, names: ["monitoring.example.org"] }, services: ["prometheus", "nodeExporter", "alertmanager", "grafana", "blackbox"] }, "open-test");
+  it("refuses, even with webAuth, a published service that cannot serve TLS, naming it", () => {
+    const plainUi = defineService({ name: "plainUi", title: "Plain UI", image: "plain:1", localBuild: { none: "test" }, port: 8080, hostPort: 8080, memoryMb: 64, user: "1:1", health: { path: "/", client: "wget" }, build: () => ({ ready: [] }) });
+    const catalog = [...SERVICES, plainUi];
+    expect(() => parseEnvironment({ name: "ok", bindAddress: "10.1.2.3", webAuth: { enabled: true }, services: ["prometheus", "plainUi"] }, "t", catalog)).toThrow(
+      "bindAddress: 10.1.2.3 would publish Plain UI beyond this machine without TLS and a login: they cannot serve TLS: leave them out of services, or keep 127.0.0.1",
+    );
+    // On loopback it may publish it.
+    expect(parseEnvironment({ name: "ok", webAuth: { enabled: true }, services: ["prometheus", "plainUi"] }, "t", catalog).services).toContain("plainUi");
+  });
+
+  const env = parseEnvironment({ name: "open", bindAddress: "0.0.0.0", webAuth: { enabled: true, names: ["monitoring.example.org"] } }, "open-test");
   const json = synth(env) as Json;
 
   it("serves Prometheus and Alertmanager over HTTPS with basic auth, and Prometheus authenticates to both", () => {
@@ -161,27 +176,102 @@ describe("webAuth: the stack's own UIs", () => {
     const client = { scheme: "https", tls_config: { ca_file: "/etc/prometheus/secrets/ca.pem" }, basic_auth: { username: "admin", password_file: "/etc/prometheus/secrets/web_password" } };
     expect(config.alerting.alertmanagers[0]).toMatchObject(client);
     for (const job of ["prometheus", "alertmanager"]) expect(config.scrape_configs.find((j) => j.job_name === job)).toMatchObject(client);
+    // Grafana serves HTTPS of its own: checked against the CA, no web user.
+    expect(config.scrape_configs.find((j) => j.job_name === "grafana")).toMatchObject({ scheme: "https", tls_config: { ca_file: "/etc/prometheus/secrets/ca.pem" } });
+    expect(config.scrape_configs.find((j) => j.job_name === "grafana")).not.toHaveProperty("basic_auth");
     // The exporter on the private network is not behind webAuth.
     expect(config.scrape_configs.find((j) => j.job_name === "node")).not.toHaveProperty("scheme");
-    expect(json.output.prometheus_url.value).toBe("https://0.0.0.0:9090");
+    for (const name of ["prometheus", "grafana", "kibana"]) expect(json.output[`${name}_url`].value).toMatch(/^https:\/\/0\.0\.0\.0:/);
     const names = (Object.values(json.resource.tls_cert_request) as { dns_names: string[] }[]).map((r) => r.dns_names);
     expect(names).toContainEqual(["prometheus", "localhost", "monitoring.example.org"]);
+    expect(names).toContainEqual(["elasticsearch", "localhost", "monitoring.example.org"]);
   });
 
-  it("has Grafana read Prometheus over HTTPS as the web user, checking the CA", () => {
+  it("serves Grafana over HTTPS with a certificate of the CA, never anonymously, and has it read Prometheus and Elasticsearch over HTTPS", () => {
     const grafana = containerNamed(json, "open-grafana");
+    expect(grafana.env).toEqual(
+      expect.arrayContaining([
+        "GF_SERVER_PROTOCOL=https",
+        "GF_SERVER_CERT_FILE=/etc/grafana/secrets/tls.crt",
+        "GF_SERVER_CERT_KEY=/etc/grafana/secrets/tls.key",
+        "GF_AUTH_ANONYMOUS_ENABLED=false",
+        "GF_USERS_ALLOW_SIGN_UP=false",
+        "GF_SERVER_ROOT_URL=https://0.0.0.0:3000/",
+      ]),
+    );
+    expect(uploadedFile(grafana, "/etc/grafana/secrets/tls.key")).toMatch(/^\$\{tls_private_key\./);
+    expect((grafana.healthcheck as { test: string[] }).test[1]).toMatch(/nc -w 3 127\.0\.0\.1 3000 \| grep -q 'HTTPS server'/);
     const datasources = parse(uploadedFile(grafana, CONFIG_PATHS.grafanaDatasources)) as { datasources: Record<string, unknown>[] };
     expect(datasources.datasources[0]).toMatchObject({
       url: "https://prometheus:9090",
       basicAuth: true,
       basicAuthUser: "admin",
       jsonData: { tlsAuthWithCACert: true },
-      secureJsonData: { basicAuthPassword: "$__file{/etc/grafana/secrets/web_password}", tlsCACert: "$__file{/etc/grafana/secrets/ca.pem}" },
+      secureJsonData: { basicAuthPassword: "$__file{/etc/grafana/secrets/web_password}", tlsCACert: "$__file{/etc/grafana/secrets/ca.crt}" },
+    });
+    expect(datasources.datasources[1]).toMatchObject({
+      url: "https://elasticsearch:9200",
+      jsonData: { tlsAuthWithCACert: true },
+      secureJsonData: { tlsCACert: "$__file{/etc/grafana/secrets/ca.crt}" },
     });
     expect(uploadedFile(grafana, "/etc/grafana/secrets/web_password")).toBe("${var.web_password}");
     expect(JSON.stringify(grafana.env)).not.toContain("var.web_password");
   });
-  it("probes Prometheus and Alertmanager over HTTPS as the web user (blackbox), the others as before", () => {
+
+  it("serves Elasticsearch and Kibana over HTTPS, and every client of Elasticsearch checks it against the CA", () => {
+    const elasticsearch = containerNamed(json, "open-elasticsearch");
+    expect(elasticsearch.env).toEqual(
+      expect.arrayContaining([
+        "xpack.security.http.ssl.enabled=true",
+        "xpack.security.http.ssl.certificate=/usr/share/elasticsearch/config/secrets/tls.crt",
+        "xpack.security.http.ssl.key=/usr/share/elasticsearch/config/secrets/tls.key",
+      ]),
+    );
+    expect((elasticsearch.healthcheck as { test: string[] }).test[1]).toContain("curl -fsS --max-time 4 --cacert /usr/share/elasticsearch/config/secrets/ca.crt -u");
+    expect((elasticsearch.healthcheck as { test: string[] }).test[1]).toContain('"https://127.0.0.1:9200/_cluster/health?');
+    const setup = containerNamed(json, "open-elasticsearch-setup");
+    expect(setup.env).toEqual(expect.arrayContaining(["ES_URL=https://elasticsearch:9200", "CURL_CA_BUNDLE=/usr/share/elasticsearch/config/secrets/ca.crt"]));
+    expect(uploadedFile(setup, "/usr/share/elasticsearch/config/secrets/ca.crt")).toMatch(/^\$\{tls_self_signed_cert\./);
+    const kibana = containerNamed(json, "open-kibana");
+    expect(kibana.env).toEqual(
+      expect.arrayContaining([
+        "SERVER_SSL_ENABLED=true",
+        "SERVER_SSL_CERTIFICATE=/usr/share/kibana/config/secrets/tls.crt",
+        "ELASTICSEARCH_HOSTS=https://elasticsearch:9200",
+        "ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES=/usr/share/kibana/config/secrets/ca.crt",
+        "SERVER_PUBLICBASEURL=https://0.0.0.0:5601",
+      ]),
+    );
+    expect((kibana.healthcheck as { test: string[] }).test[1]).toBe("curl -fsS --max-time 4 --cacert /usr/share/kibana/config/secrets/ca.crt https://127.0.0.1:5601/api/status >/dev/null");
+    const exporter = containerNamed(json, "open-elasticsearch-exporter");
+    expect(exporter.command).toEqual(expect.arrayContaining(["--es.uri=https://elasticsearch:9200", "--es.ca=/etc/elasticsearch_exporter/secrets/ca.crt"]));
+  });
+
+  it("takes logs over TCP only with TLS and a client certificate of the CA, and GELF over UDP on loopback only", () => {
+    const logstash = containerNamed(json, "open-logstash");
+    const pipeline = uploadedFile(logstash, LOGSTASH_PIPELINE);
+    expect(pipeline).toContain('    codec => json_lines\n    ssl_enabled => true\n    ssl_certificate => "/usr/share/logstash/config/secrets/tls.crt"');
+    expect(pipeline).toContain('ssl_client_authentication => "required"');
+    expect(pipeline).toContain('hosts => ["https://elasticsearch:9200"]\n    ssl_enabled => true\n    ssl_certificate_authorities => ["/usr/share/logstash/config/secrets/ca.crt"]');
+    expect(pipeline).not.toContain("http://elasticsearch");
+    expect(logstash.ports).toEqual([
+      { internal: 5000, external: 5000, ip: "0.0.0.0" },
+      { internal: 12201, external: 5000, ip: "127.0.0.1", protocol: "udp" },
+    ]);
+    expect(json.output.logstash_client_certificate.value).toMatch(/^\$\{tls_locally_signed_cert\./);
+    expect(json.output.logstash_client_key).toMatchObject({ sensitive: true });
+    const uses = (Object.values(json.resource.tls_locally_signed_cert) as { allowed_uses: string[] }[]).map((cert) => cert.allowed_uses);
+    expect(uses).toContainEqual(["digital_signature", "key_encipherment", "client_auth"]);
+    // The Logstash API (its health) stays plain HTTP on the private network, unpublished.
+    expect((logstash.healthcheck as { test: string[] }).test[1]).toContain("http://127.0.0.1:9600/");
+  });
+
+  it("leaves the pipeline as the asset has it without webAuth, and names a pipeline it cannot add TLS to", () => {
+    expect(logstashPipeline("any text", undefined)).toBe("any text");
+    expect(() => logstashPipeline("input { tcp { port => 5001 } }", { cert: "c", key: "k", ca: "a", files: {} })).toThrow("assets/logstash/pipeline.conf: no line");
+  });
+
+  it("probes every published service over HTTPS (blackbox), as the web user where webAuth's web config asks for it", () => {
     const blackbox = containerNamed(json, "open-blackbox");
     const config = parse(uploadedFile(blackbox, "/etc/blackbox_exporter/config.yml")) as { modules: Record<string, { http: Record<string, unknown> }> };
     for (const service of ["prometheus", "alertmanager"]) {
@@ -190,12 +280,22 @@ describe("webAuth: the stack's own UIs", () => {
         tls_config: { ca_file: "/etc/blackbox_exporter/secrets/ca.pem" },
       });
     }
-    expect(config.modules.http_2xx_grafana).toBeUndefined();
+    expect(config.modules.http_2xx_grafana.http).toEqual({ preferred_ip_protocol: "ip4", tls_config: { ca_file: "/etc/blackbox_exporter/secrets/ca.pem" } });
+    expect(config.modules.http_2xx_elasticsearch.http).toMatchObject({ basic_auth: { username: "prometheus_monitor" }, tls_config: { ca_file: "/etc/blackbox_exporter/secrets/ca.pem" } });
     expect(uploadedFile(blackbox, "/etc/blackbox_exporter/secrets/ca.pem")).toMatch(/^\$\{tls_self_signed_cert\./);
     const probes = (parse(uploadedFile(containerNamed(json, "open-prometheus"), CONFIG_PATHS.prometheusConfig)) as { scrape_configs: { job_name: string; static_configs?: { targets: string[] }[] }[] }).scrape_configs
       .find((job) => job.job_name === "blackbox")!
       .static_configs!.flatMap((c) => c.targets);
-    expect(probes).toEqual(expect.arrayContaining(["https://prometheus:9090/-/ready", "https://alertmanager:9093/-/ready", "http://grafana:3000/api/health"]));
+    expect(probes).toEqual(
+      expect.arrayContaining([
+        "https://prometheus:9090/-/ready",
+        "https://alertmanager:9093/-/ready",
+        "https://grafana:3000/api/health",
+        "https://elasticsearch:9200/_cluster/health",
+        "https://kibana:5601/api/status",
+        "http://logstash:9600/",
+      ]),
+    );
   });
 });
 

@@ -23,9 +23,13 @@ const COMPLIANT: ContainerConfig = {
 type Variant = { readonly config?: Partial<ContainerConfig>; readonly tweak?: (container: Container) => void };
 
 function synthWith(...variants: Variant[]): string {
+  return synthOn("127.0.0.1", ...variants);
+}
+
+function synthOn(bindAddress: string, ...variants: Variant[]): string {
   const stack = new TerraformStack(testApp(), "hardening");
   new DockerProvider(stack, "docker", {});
-  Aspects.of(stack).add(new Hardening({ bindAddress: "127.0.0.1" }));
+  Aspects.of(stack).add(new Hardening({ bindAddress }));
   variants.forEach((variant, i) => {
     const container = new Container(stack, `c${i}`, { ...COMPLIANT, name: `t-${i}`, ...variant.config });
     variant.tweak?.(container);
@@ -114,6 +118,12 @@ describe("the hardening aspect", () => {
       const broken = HARDENING_RULES.filter((r) => message.includes(`: ${r.name}: `)).map((r) => r.name);
       expect(broken).toEqual([rule]);
     });
+  });
+
+  it("lets a port beside the bind address be published on loopback, which is narrower, and no other address", () => {
+    const ports = (ip: string) => ({ config: { ports: [{ internal: 80, external: 8080, ip: "10.0.0.5" }, { internal: 81, external: 8080, ip, protocol: "udp" }] } });
+    expect(() => synthOn("10.0.0.5", ports("127.0.0.1"))).not.toThrow();
+    expect(() => synthOn("10.0.0.5", ports("10.0.0.6"))).toThrow("bind-address: ports must be published on 10.0.0.5 only (has 10.0.0.6:8080)");
   });
 
   it("lets a container run as root when it says why", () => {

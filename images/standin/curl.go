@@ -280,6 +280,10 @@ func curlDo(o *curlOpts) (*http.Response, []byte, error) {
 	}
 
 	tlsConf := &tls.Config{InsecureSkipVerify: o.insecure}
+	if o.cacert == "" {
+		// As curl: the CA bundle from CURL_CA_BUNDLE when --cacert is not given.
+		o.cacert = os.Getenv("CURL_CA_BUNDLE")
+	}
 	if o.cacert != "" {
 		pem, err := os.ReadFile(o.cacert)
 		if err != nil {

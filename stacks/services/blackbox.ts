@@ -2,7 +2,7 @@ import { toYaml } from "../config/yaml";
 import { protocolHealthPath, type Environment } from "../environment";
 import type { SecretName } from "../secrets";
 import { defineService, isPublished, runningServices, serviceContainer } from "../service";
-import { behindWebAuth } from "../web-config";
+import { behindWebAuth, healthOverTls } from "../web-config";
 
 /** Paths inside the container where its configuration and the probes' passwords are uploaded. */
 export const BLACKBOX_PATHS = {
@@ -48,10 +48,12 @@ export function probes(env: Environment): Probe[] {
       if (behindWebAuth(env, service)) {
         return { service: service.name, url: `https://${service.hostname}:${service.port}${health.path}`, module, user: env.webAuth.user, secret: "web_password", tls: true };
       }
-      const url = `http://${service.hostname}:${health.port ?? service.port}${health.path}`;
-      if (!health.auth) return { service: service.name, url, module: HTTP_2XX };
+      // Serving TLS with settings of its own (webAuth): HTTPS checked against the CA, its own login.
+      const tls = healthOverTls(env, service);
+      const url = `${tls ? "https" : "http"}://${service.hostname}:${health.port ?? service.port}${health.path}`;
+      if (!health.auth) return tls ? { service: service.name, url, module, tls } : { service: service.name, url, module: HTTP_2XX };
       if (!health.probeAuth) throw new Error(`service ${service.name}: its health endpoint needs a login; give it a probeAuth (a low-privilege user) for the blackbox probe`);
-      return { service: service.name, url, module, user: health.probeAuth.user, secret: health.probeAuth.secret };
+      return { service: service.name, url, module, user: health.probeAuth.user, secret: health.probeAuth.secret, ...(tls ? { tls } : {}) };
     });
   const protocol = env.scrape.targets.flatMap((target) =>
     target.targets.map((address): Probe => ({ service: target.job, url: `${target.scheme}://${address}${protocolHealthPath(target)}`, module: HTTP_2XX })),
@@ -68,13 +70,13 @@ export function blackboxConfig(env: Environment): string {
   const http = { preferred_ip_protocol: "ip4" };
   const modules: Record<string, unknown> = { [HTTP_2XX]: { prober: "http", timeout: "5s", http } };
   for (const probe of probes(env)) {
-    if (!probe.secret) continue;
+    if (!probe.secret && !probe.tls) continue;
     modules[probe.module] = {
       prober: "http",
       timeout: "5s",
       http: {
         ...http,
-        basic_auth: { username: probe.user, password_file: `${BLACKBOX_PATHS.secretsDir}/${probe.secret}` },
+        ...(probe.secret ? { basic_auth: { username: probe.user, password_file: `${BLACKBOX_PATHS.secretsDir}/${probe.secret}` } } : {}),
         ...(probe.tls ? { tls_config: { ca_file: BLACKBOX_PATHS.ca } } : {}),
       },
     };

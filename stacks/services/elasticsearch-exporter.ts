@@ -2,6 +2,7 @@ import { defineService, serviceContainer } from "../service";
 import { ELASTICSEARCH_MONITOR_USER, elasticsearch } from "./elasticsearch";
 
 const PORT = 9114;
+const CA_FILE = "/etc/elasticsearch_exporter/secrets/ca.crt";
 
 /**
  * prometheus-community/elasticsearch_exporter: the log cluster's health, heap and disk (cluster
@@ -22,12 +23,22 @@ export const elasticsearchExporter = defineService({
   health: { path: "/healthz", client: "wget" },
   scrape: { job: "elasticsearch" },
   metrics: { sources: ["elasticsearch_exporter"], ruleFiles: ["elasticsearch.rules.yml"] },
-  build: (scope, ctx) =>
-    serviceContainer(scope, ctx, {
-      command: [`--es.uri=http://${elasticsearch.hostname}:${elasticsearch.port}`, "--es.timeout=5s", `--web.listen-address=:${PORT}`],
+  build: (scope, ctx) => {
+    // webAuth: Elasticsearch serves HTTPS, checked against the environment's CA.
+    const ca = ctx.env.webAuth.enabled ? ctx.pki?.caPem : undefined;
+    return serviceContainer(scope, ctx, {
+      command: [
+        `--es.uri=${ca ? "https" : "http"}://${elasticsearch.hostname}:${elasticsearch.port}`,
+        ...(ca ? [`--es.ca=${CA_FILE}`] : []),
+        "--es.timeout=5s",
+        `--web.listen-address=:${PORT}`,
+      ],
+      // A Terraform reference: uploaded as it is (secretFiles), not escaped as literal text.
+      ...(ca ? { secretFiles: { [CA_FILE]: ca } } : {}),
       // The exporter adds these to es.uri itself, so the password is in no command line.
       env: { ES_USERNAME: ELASTICSEARCH_MONITOR_USER, ES_PASSWORD: ctx.secrets.get("elasticsearch_monitor_password") },
       secretsInEnvironment: { ES_PASSWORD: "elasticsearch_exporter 1.11 takes the password from ES_PASSWORD or from --es.uri (a command line), never from a file" },
       readOnlyRootFs: true,
-    }),
+    });
+  },
 });

@@ -1,6 +1,7 @@
 import { ServiceContainer } from "../container";
 import type { SecretName } from "../secrets";
 import { defineService, runs, serviceContainer } from "../service";
+import { ownTlsFiles } from "../web-config";
 
 /** Where the setup job's script is uploaded. */
 export const ELASTICSEARCH_SETUP_SCRIPT = "/usr/local/bin/es-setup.sh";
@@ -38,6 +39,7 @@ export const elasticsearch = defineService({
   localBuild: ELASTIC_NO_LOCAL_BUILD,
   port: 9200,
   hostPort: 9200,
+  ownTls: { dir: ELASTICSEARCH_SECRETS_DIR },
   dataPath: "/usr/share/elasticsearch/data",
   memoryMb: 2048,
   user: "1000:0",
@@ -63,6 +65,8 @@ export const elasticsearch = defineService({
   },
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
+    // webAuth: HTTPS with a certificate of the environment's CA; every client checks it against the CA.
+    const tls = ownTlsFiles(ctx);
     serviceContainer(scope, ctx, {
       env: {
         "discovery.type": "single-node",
@@ -71,8 +75,11 @@ export const elasticsearch = defineService({
         // Only applies on the first start of an empty data volume; later changes go through the setup job.
         ELASTIC_PASSWORD: secrets.get("elastic_password"),
         "xpack.security.enabled": "true",
-        // Plain HTTP on the private network; published on the bind address only (127.0.0.1 by default).
-        "xpack.security.http.ssl.enabled": "false",
+        // Without webAuth: plain HTTP on the private network, published on the loopback bind address only.
+        "xpack.security.http.ssl.enabled": tls ? "true" : "false",
+        ...(tls
+          ? { "xpack.security.http.ssl.certificate": tls.cert, "xpack.security.http.ssl.key": tls.key, "xpack.security.http.ssl.certificate_authorities": tls.ca }
+          : {}),
         "xpack.license.self_generated.type": "basic",
       },
       secretsInEnvironment: {
@@ -90,11 +97,13 @@ export const elasticsearch = defineService({
       user: "1000:0",
       entrypoint: ["/bin/sh", ELASTICSEARCH_SETUP_SCRIPT],
       env: {
-        ES_URL: `http://${elasticsearch.hostname}:${elasticsearch.port}`,
+        ES_URL: `${tls ? "https" : "http"}://${elasticsearch.hostname}:${elasticsearch.port}`,
         SECRETS_DIR: ELASTICSEARCH_SECRETS_DIR,
         MONITOR_USER: ELASTICSEARCH_MONITOR_USER,
+        // curl checks Elasticsearch's certificate against the CA (curl reads this variable itself).
+        ...(tls ? { CURL_CA_BUNDLE: tls.ca } : {}),
       },
-      secretFiles: Object.fromEntries(setupSecrets.map((name) => [secretFile(name), secrets.get(name)])),
+      secretFiles: { ...Object.fromEntries(setupSecrets.map((name) => [secretFile(name), secrets.get(name)])), ...(tls ? { [tls.ca]: tls.files[tls.ca] } : {}) },
       files: { [ELASTICSEARCH_SETUP_SCRIPT]: ctx.assets.file("elasticsearch/setup.sh") },
       // Healthy once setup.sh finished: apply fails when the setup fails. It starts with
       // Elasticsearch, not after it: setup.sh waits for Elasticsearch itself.

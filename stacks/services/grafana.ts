@@ -2,6 +2,7 @@ import { filesIn } from "../container";
 import { toYaml } from "../config/yaml";
 import type { Environment } from "../environment";
 import { defineService, serviceContainer } from "../service";
+import { ownTlsFiles } from "../web-config";
 import { elasticsearch } from "./elasticsearch";
 import { prometheus } from "./prometheus";
 
@@ -10,8 +11,8 @@ export const GRAFANA_PATHS = {
   datasources: "/etc/grafana/provisioning/datasources/datasources.yml",
   dashboardProvider: "/etc/grafana/provisioning/dashboards/provider.yml",
   dashboardsDir: "/etc/grafana/dashboards",
-  /** webAuth: the environment's CA, which Prometheus's certificate is checked against. */
-  ca: "/etc/grafana/secrets/ca.pem",
+  /** webAuth: its certificate and key, and the environment's CA, which Prometheus's and Elasticsearch's certificates are checked against. */
+  ca: "/etc/grafana/secrets/ca.crt",
   /** Passwords, one file each (never in the container's environment). */
   adminPassword: "/etc/grafana/secrets/admin_password",
   elasticsearchPassword: "/etc/grafana/secrets/elasticsearch_password",
@@ -29,6 +30,7 @@ export const grafana = defineService({
   localBuild: { none: "Grafana's licence (AGPL) keeps it out of this project's builds" },
   port: 3000,
   hostPort: 3000,
+  ownTls: { dir: "/etc/grafana/secrets" },
   dataPath: "/var/lib/grafana",
   memoryMb: 512,
   user: "472:0",
@@ -53,6 +55,7 @@ export const grafana = defineService({
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
     const dashboards = ctx.assets.folder("dashboards", ".json");
+    const tls = ownTlsFiles(ctx);
     return serviceContainer(scope, ctx, {
       env: {
         GF_SECURITY_ADMIN_USER: "admin",
@@ -62,13 +65,14 @@ export const grafana = defineService({
         GF_AUTH_ANONYMOUS_ENABLED: "false",
         GF_ANALYTICS_REPORTING_ENABLED: "false",
         GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
-        GF_SERVER_ROOT_URL: `http://${env.bindAddress}:${env.ports[grafana.name]}/`,
+        GF_SERVER_ROOT_URL: `${tls ? "https" : "http"}://${env.bindAddress}:${env.ports[grafana.name]}/`,
+        // webAuth: HTTPS only, with a certificate of the environment's CA (sign-in as above, never anonymous).
+        ...(tls ? { GF_SERVER_PROTOCOL: "https", GF_SERVER_CERT_FILE: tls.cert, GF_SERVER_CERT_KEY: tls.key } : {}),
       },
       secretFiles: {
         [GRAFANA_PATHS.adminPassword]: secrets.get("grafana_admin_password"),
         ...(secrets.has("grafana_es_password") ? { [GRAFANA_PATHS.elasticsearchPassword]: secrets.get("grafana_es_password") } : {}),
         ...(env.webAuth.enabled ? { [GRAFANA_PATHS.webPassword]: secrets.get("web_password") } : {}),
-        ...(env.webAuth.enabled && ctx.pki ? { [GRAFANA_PATHS.ca]: ctx.pki.caPem } : {}),
       },
       files: {
         [GRAFANA_PATHS.datasources]: grafanaDatasources(env),
@@ -129,18 +133,20 @@ export function grafanaDatasources(env: Environment): string {
     });
   }
   if (env.services.includes(elasticsearch.name)) {
+    // webAuth: Elasticsearch serves HTTPS, checked against the CA.
+    const https = env.webAuth.enabled;
     datasources.push({
       name: "Elasticsearch",
       uid: DATASOURCE_UIDS.elasticsearch,
       type: "elasticsearch",
       access: "proxy",
-      url: `http://${elasticsearch.hostname}:${elasticsearch.port}`,
+      url: `${https ? "https" : "http"}://${elasticsearch.hostname}:${elasticsearch.port}`,
       basicAuth: true,
       basicAuthUser: GRAFANA_ES_USER,
       editable: false,
-      jsonData: { index: "protocol-logs-*", timeField: "@timestamp" },
-      // Grafana expands $__env{…} itself at provisioning; the password never enters this file.
-      secureJsonData: { basicAuthPassword: `$__file{${GRAFANA_PATHS.elasticsearchPassword}}` },
+      jsonData: { index: "protocol-logs-*", timeField: "@timestamp", ...(https ? { tlsAuthWithCACert: true } : {}) },
+      // Grafana expands $__file{…} itself at provisioning; the password never enters this file.
+      secureJsonData: { basicAuthPassword: `$__file{${GRAFANA_PATHS.elasticsearchPassword}}`, ...(https ? { tlsCACert: `$__file{${GRAFANA_PATHS.ca}}` } : {}) },
     });
   }
   return toYaml({ apiVersion: 1, deleteDatasources: [], datasources });

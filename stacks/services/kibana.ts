@@ -1,4 +1,5 @@
 import { defineService, serviceContainer } from "../service";
+import { ownTlsFiles } from "../web-config";
 import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch } from "./elasticsearch";
 
 /** Kibana: searches the logs in Elasticsearch. It logs in as kibana_system (never elastic) and gets fixed encryption keys. */
@@ -9,6 +10,7 @@ export const kibana = defineService({
   localBuild: ELASTIC_NO_LOCAL_BUILD,
   port: 5601,
   hostPort: 5601,
+  ownTls: { dir: "/usr/share/kibana/config/secrets" },
   memoryMb: 1024,
   user: "1000:0",
   // It runs where Elasticsearch runs; it starts with it and retries its login until the setup job
@@ -19,11 +21,17 @@ export const kibana = defineService({
   url: true,
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
+    // webAuth: it serves HTTPS, and reaches Elasticsearch over HTTPS checked against the CA.
+    const tls = ownTlsFiles(ctx);
+    const scheme = tls ? "https" : "http";
     return serviceContainer(scope, ctx, {
       env: {
         SERVER_NAME: `${env.name}-kibana`,
-        SERVER_PUBLICBASEURL: `http://${env.bindAddress}:${env.ports[kibana.name]}`,
-        ELASTICSEARCH_HOSTS: `http://${elasticsearch.hostname}:${elasticsearch.port}`,
+        SERVER_PUBLICBASEURL: `${scheme}://${env.bindAddress}:${env.ports[kibana.name]}`,
+        ELASTICSEARCH_HOSTS: `${scheme}://${elasticsearch.hostname}:${elasticsearch.port}`,
+        ...(tls
+          ? { SERVER_SSL_ENABLED: "true", SERVER_SSL_CERTIFICATE: tls.cert, SERVER_SSL_KEY: tls.key, ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES: tls.ca }
+          : {}),
         ELASTICSEARCH_USERNAME: "kibana_system",
         ELASTICSEARCH_PASSWORD: secrets.get("kibana_system_password"),
         // Without fixed keys Kibana makes new ones at every start and disables alerting and reporting.

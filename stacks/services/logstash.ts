@@ -1,4 +1,6 @@
+import { TerraformOutput } from "cdktf";
 import { defineService, serviceContainer } from "../service";
+import { ownTlsFiles, type OwnTlsFiles } from "../web-config";
 import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch, jvmHeap } from "./elasticsearch";
 
 /** Where the pipeline is uploaded: over the image's default pipeline file, so only this pipeline runs. */
@@ -19,6 +21,8 @@ export const logstash = defineService({
   // The JSON-lines TCP input.
   port: 5000,
   hostPort: 5000,
+  // webAuth: the TCP input takes TLS only, from shippers with a client certificate of the environment's CA.
+  ownTls: { dir: "/usr/share/logstash/config/secrets" },
   // The GELF input (UDP).
   extraPorts: [{ internal: 12201, protocol: "udp" }],
   memoryMb: 1024,
@@ -30,16 +34,52 @@ export const logstash = defineService({
   health: { path: "/", port: API_PORT, client: "curl" },
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
+    const tls = ownTlsFiles(ctx);
+    if (tls && ctx.pki) {
+      // The shippers' client certificate: `terraform output -raw logstash_client_key` (README: Security).
+      const client = ctx.pki.client("logstash-client", `${env.name} log shipper`);
+      new TerraformOutput(scope, "client-certificate", { value: client.cert }).overrideLogicalId("logstash_client_certificate");
+      new TerraformOutput(scope, "client-key", { value: client.key, sensitive: true }).overrideLogicalId("logstash_client_key");
+    }
     return serviceContainer(scope, ctx, {
       env: {
         LS_JAVA_OPTS: jvmHeap(env.memoryMb[logstash.name]),
         LOGSTASH_WRITER_PASSWORD: secrets.get("logstash_writer_password"),
         XPACK_MONITORING_ENABLED: "false",
       },
-      files: { [LOGSTASH_PIPELINE]: ctx.assets.file("logstash/pipeline.conf") },
+      files: { [LOGSTASH_PIPELINE]: logstashPipeline(ctx.assets.file("logstash/pipeline.conf"), tls) },
       secretsInEnvironment: {
         LOGSTASH_WRITER_PASSWORD: "the pipeline's ${LOGSTASH_WRITER_PASSWORD} resolves from the environment or the Logstash keystore only, never from a file; a keystore would take a logstash-keystore run before each start",
       },
     });
   },
 });
+
+/** The lines of the pipeline that webAuth changes, as assets/logstash/pipeline.conf has them. */
+const PIPELINE_ANCHORS = {
+  tcpInput: "    port => 5000\n    codec => json_lines\n",
+  outputHosts: '    hosts => ["http://elasticsearch:9200"]\n',
+} as const;
+
+/**
+ * The pipeline as the environment runs it. With webAuth (its TLS files given): the TCP input
+ * takes TLS only, and only from clients with a certificate of the environment's CA; the output
+ * reaches Elasticsearch over HTTPS checked against the CA. Without: the asset unchanged.
+ */
+export function logstashPipeline(asset: string, tls: OwnTlsFiles | undefined): string {
+  if (!tls) return asset;
+  const replace = (text: string, anchor: string, by: string) => {
+    if (!text.includes(anchor)) throw new Error(`assets/logstash/pipeline.conf: no line ${JSON.stringify(anchor)} to add TLS settings to`);
+    return text.replace(anchor, by);
+  };
+  const tcpTls = [
+    "    ssl_enabled => true",
+    `    ssl_certificate => "${tls.cert}"`,
+    `    ssl_key => "${tls.key}"`,
+    `    ssl_certificate_authorities => ["${tls.ca}"]`,
+    '    ssl_client_authentication => "required"',
+    "",
+  ].join("\n");
+  const outputTls = ['    hosts => ["https://elasticsearch:9200"]', "    ssl_enabled => true", `    ssl_certificate_authorities => ["${tls.ca}"]`, ""].join("\n");
+  return replace(replace(asset, PIPELINE_ANCHORS.tcpInput, PIPELINE_ANCHORS.tcpInput + tcpTls), PIPELINE_ANCHORS.outputHosts, outputTls);
+}

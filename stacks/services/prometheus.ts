@@ -5,7 +5,7 @@ import { toYaml } from "../config/yaml";
 import type { Environment } from "../environment";
 import type { SecretName } from "../secrets";
 import { defineService, runningServices, serviceContainer } from "../service";
-import { behindWebAuth, webClient } from "../web-config";
+import { behindWebAuth, servesTls, webClient } from "../web-config";
 import { alertmanager } from "./alertmanager";
 import { FLEET_SCRAPE_USER, nodeExporter } from "./node-exporter";
 
@@ -107,7 +107,8 @@ function stackJobs(env: Environment): ScrapeConfig[] {
   return runningServices(env).flatMap((service) => {
     const scrape = service.scrape;
     if (!scrape) return [];
-    const webAuth = behindWebAuth(env, service) ? webAuthClient(env) : {};
+    // Behind webAuth: HTTPS as the web user; serving TLS of its own (Grafana): HTTPS checked against the CA.
+    const webAuth = behindWebAuth(env, service) ? webAuthClient(env) : servesTls(env, service) ? { scheme: "https", tls_config: { ca_file: CA_FILE } } : {};
     const job = staticJob(scrape.job, [`${scrape.host ?? service.hostname}:${service.port}`], { ...scrape.settings?.(env), ...webAuth }, scrape.labels?.(env));
     return [job, ...(scrape.moreJobs?.(env) ?? [])];
   });
