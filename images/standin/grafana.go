@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -699,7 +700,17 @@ func (g *grafanaServer) datasourceHealth(w http.ResponseWriter, r *http.Request,
 	if b, _ := d.fields["basicAuth"].(bool); b {
 		user, password = strField(d.fields, "basicAuthUser"), strField(secure, "basicAuthPassword")
 	}
-	status, body, err := basicAuthGet(r.Context(), g.client, target, user, password)
+	client := g.client
+	if b, _ := jsonData["tlsAuthWithCACert"].(bool); b {
+		// tlsCACert holds the PEM itself ($__file{} expanded at provisioning).
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(strField(secure, "tlsCACert"))) {
+			writeJSON(w, 400, obj{"status": "ERROR", "message": "tlsAuthWithCACert: secureJsonData.tlsCACert holds no PEM certificate"})
+			return
+		}
+		client = clientTrusting(pool, g.client.Timeout)
+	}
+	status, body, err := basicAuthGet(r.Context(), client, target, user, password)
 	switch {
 	case err != nil:
 		writeJSON(w, 400, obj{"status": "ERROR", "message": err.Error()})

@@ -47,13 +47,22 @@ func newKibana(env envFunc) (*kibanaServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// elasticsearch.ssl.certificateAuthorities: the CA its https hosts are checked against (else the system's roots).
+	var cas []string
+	if v := env("ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES"); v != "" {
+		cas = []string{v}
+	}
+	pool, err := caPool(cas)
+	if err != nil {
+		return nil, fmt.Errorf("[config validation of [elasticsearch].ssl.certificateAuthorities]: %w", err)
+	}
 	k := &kibanaServer{
 		listen:   listen,
 		name:     envOr(env, "SERVER_NAME", hostname()),
 		hosts:    hosts,
 		user:     user,
 		password: env("ELASTICSEARCH_PASSWORD"),
-		client:   &http.Client{Timeout: 3 * time.Second},
+		client:   clientTrusting(pool, 3*time.Second),
 	}
 	k.health = &healthCache{ttl: time.Second, check: k.check, onFlip: func(ok bool, reason string) {
 		if ok {
@@ -114,8 +123,29 @@ func (k *kibanaServer) check(ctx context.Context) (bool, string) {
 	return false, "Unable to authenticate to Elasticsearch as [" + k.user + "]: " + strings.Join(reasons, "; ")
 }
 
+// signedIn: a request's Basic credentials are an Elasticsearch user's, as
+// Kibana (security on) checks them; everything but /api/status needs one.
+func (k *kibanaServer) signedIn(r *http.Request) bool {
+	user, password, ok := r.BasicAuth()
+	if !ok {
+		return false
+	}
+	for _, h := range k.hosts {
+		if status, _, err := basicAuthGet(r.Context(), k.client, h+"/_security/_authenticate", user, password); err == nil && status == 200 {
+			return true
+		}
+	}
+	return false
+}
+
 func (k *kibanaServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch p := cleanPath(r); {
+	p := cleanPath(r)
+	if p != "/api/status" && !k.signedIn(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="kibana"`)
+		writeJSON(w, 401, obj{"statusCode": 401, "error": "Unauthorized", "message": "Unauthorized"})
+		return
+	}
+	switch {
 	case p == "/api/status":
 		ok, reason := k.health.get(r.Context())
 		level, status := "available", 200

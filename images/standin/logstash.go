@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"compress/zlib"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -992,6 +993,7 @@ type lsInput struct {
 	strip  bool   // gelf
 	closer io.Closer
 	bound  string
+	tls    *tls.Config // tcp: ssl_enabled
 }
 
 func compileInput(pl *lsPlugin) (*lsInput, error) {
@@ -1013,6 +1015,9 @@ func compileInput(pl *lsPlugin) (*lsInput, error) {
 		in.codec = o.str("codec", "line")
 		if in.codec != "json_lines" && in.codec != "line" {
 			o.fail("codec", "codec %q is not supported by the stand-in (json_lines, line)", in.codec)
+		}
+		if o.boolean("ssl_enabled", false) {
+			in.tls = lsInputTLS(o)
 		}
 	case "beats":
 		if !o.has("port") {
@@ -1036,6 +1041,46 @@ func compileInput(pl *lsPlugin) (*lsInput, error) {
 		return nil, fmt.Errorf("%s: line %d: input plugin %q is not supported by the stand-in (tcp, beats, gelf)", pl.file, pl.line, pl.name)
 	}
 	return in, o.done()
+}
+
+// lsInputTLS reads a tcp input's ssl_* settings: its certificate and key,
+// and how clients authenticate (which the stand-in wants said, not defaulted)
+// against ssl_certificate_authorities.
+func lsInputTLS(o *lsOpts) *tls.Config {
+	cert, key := o.str("ssl_certificate", ""), o.str("ssl_key", "")
+	if cert == "" || key == "" {
+		o.fail("ssl_certificate", "ssl_enabled needs ssl_certificate and ssl_key")
+		return nil
+	}
+	pair, err := tls.LoadX509KeyPair(cert, key)
+	if err != nil {
+		o.fail("ssl_certificate", "%v", err)
+		return nil
+	}
+	config := &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	if !o.has("ssl_client_authentication") {
+		o.fail("ssl_client_authentication", "is required by the stand-in with ssl_enabled (none, optional or required; it does not model the default)")
+		return nil
+	}
+	mode := o.str("ssl_client_authentication", "")
+	pool, err := caPool(o.list("ssl_certificate_authorities"))
+	if err != nil {
+		o.fail("ssl_certificate_authorities", "%v", err)
+		return nil
+	}
+	switch mode {
+	case "none":
+		config.ClientAuth = tls.NoClientCert
+	case "optional", "required":
+		if pool == nil {
+			o.fail("ssl_certificate_authorities", "ssl_client_authentication %q needs the CAs that sign client certificates", mode)
+			return nil
+		}
+		config.ClientCAs, config.ClientAuth = pool, map[string]tls.ClientAuthType{"optional": tls.VerifyClientCertIfGiven, "required": tls.RequireAndVerifyClientCert}[mode]
+	default:
+		o.fail("ssl_client_authentication", "expected none, optional or required, got %q", mode)
+	}
+	return config
 }
 
 // ---- filters
@@ -1402,6 +1447,16 @@ func compileOutput(pl *lsPlugin) (lsOutput, error) {
 		}
 		out.user = o.str("user", "")
 		out.password = o.str("password", "")
+		// https hosts are checked against ssl_certificate_authorities (else the system's roots).
+		if o.boolean("ssl_enabled", false) {
+			pool, err := caPool(o.list("ssl_certificate_authorities"))
+			if err != nil {
+				o.fail("ssl_certificate_authorities", "%v", err)
+			}
+			out.client = clientTrusting(pool, 30*time.Second)
+		} else if o.has("ssl_certificate_authorities") {
+			o.fail("ssl_certificate_authorities", "is set but ssl_enabled is not true")
+		}
 		if !o.has("index") {
 			o.fail("index", "is required by the stand-in (without it Logstash writes to the data stream logs-generic-default, which is not modelled)")
 		}
@@ -1692,6 +1747,9 @@ func (l *logstashServer) start(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("%s input: %w", in.kind, err)
 			}
+			if in.tls != nil {
+				ln = tls.NewListener(ln, in.tls)
+			}
 			in.closer, in.bound = ln, ln.Addr().String()
 			go l.acceptTCP(ctx, in, ln)
 		case "gelf":
@@ -1735,6 +1793,13 @@ func (l *logstashServer) acceptTCP(ctx context.Context, in *lsInput, ln net.List
 			defer c.Close()
 			stop := context.AfterFunc(ctx, func() { c.Close() })
 			defer stop()
+			if tc, ok := c.(*tls.Conn); ok {
+				// A client without a certificate of the CA (or without TLS) is refused here, as upstream.
+				if err := tc.HandshakeContext(ctx); err != nil {
+					logger.Printf("logstash: %s input: TLS handshake with %s failed: %v", in.kind, c.RemoteAddr(), err)
+					return
+				}
+			}
 			if in.kind == "beats" {
 				logger.Printf("logstash: beats input: connection from %s: the stand-in does not decode the Beats protocol; data discarded", c.RemoteAddr())
 				_, _ = io.Copy(io.Discard, c)

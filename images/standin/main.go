@@ -15,7 +15,8 @@
 //	               bool, exists).
 //	kibana         logs in to Elasticsearch with its environment's
 //	               credentials; /api/status is 503 "unavailable" until that
-//	               works; refuses the elastic superuser, like Kibana 8+.
+//	               works; refuses the elastic superuser, like Kibana 8+;
+//	               every other path needs an Elasticsearch user's login.
 //	logstash       runs the pipeline file (tcp json_lines, gelf over UDP,
 //	               beats accepted but discarded; the date and json filters;
 //	               the elasticsearch output with ${VAR} and %{+date} in the
@@ -34,11 +35,17 @@
 //	                   as "standin curl ..."), because the upstream images ship
 //	                   curl and the stack's healthchecks and setup script use it
 //
+// TLS as upstream turns it on (tls.go): Elasticsearch's xpack.security.http.ssl.*,
+// Kibana's SERVER_SSL_*, Grafana's GF_SERVER_PROTOCOL=https serve their HTTP API
+// over TLS only (plain HTTP is answered 400, as Go's server does); Kibana and
+// Logstash's output check Elasticsearch against the CA they are given; the
+// Logstash tcp input's ssl_* settings, with client certificates checked.
+//
 // Paths and ports come from the upstream settings' environment variables
 // (path.data, http.port, SERVER_PORT, PATH_CONFIG, API_HTTP_PORT,
 // GF_PATHS_PROVISIONING, GF_PATHS_DATA, GF_SERVER_HTTP_PORT), with the
 // upstream images' defaults. Standard library only. A file per role
-// (elasticsearch.go, kibana.go, logstash.go, grafana.go), plus shared.go,
+// (elasticsearch.go, kibana.go, logstash.go, grafana.go), plus shared.go, tls.go,
 // yaml.go (the YAML subset Grafana's provisioning files use) and curl.go;
 // scripts/build-local-images.sh rebuilds the images when a non-test .go file
 // here, go.mod or go.sum changes.
@@ -49,7 +56,6 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -95,14 +101,20 @@ type roleServer interface {
 type roleDef struct {
 	upstream string
 	open     func(env envFunc) (roleServer, error)
+	// The upstream settings that serve its HTTP API over TLS (none: plain HTTP only).
+	tls tlsSettings
 }
 
 var roles = map[string]roleDef{
-	"grafana": {"grafana/grafana", func(env envFunc) (roleServer, error) { return newGrafana(env) }},
+	"grafana": {"grafana/grafana", func(env envFunc) (roleServer, error) { return newGrafana(env) },
+		tlsSettings{"GF_SERVER_PROTOCOL", "GF_SERVER_CERT_FILE", "GF_SERVER_CERT_KEY"}},
 	"elasticsearch": {"docker.elastic.co/elasticsearch/elasticsearch",
-		func(env envFunc) (roleServer, error) { return newElasticsearch(env) }},
-	"logstash": {"docker.elastic.co/logstash/logstash", func(env envFunc) (roleServer, error) { return newLogstash(env) }},
-	"kibana":   {"docker.elastic.co/kibana/kibana", func(env envFunc) (roleServer, error) { return newKibana(env) }},
+		func(env envFunc) (roleServer, error) { return newElasticsearch(env) },
+		tlsSettings{"xpack.security.http.ssl.enabled", "xpack.security.http.ssl.certificate", "xpack.security.http.ssl.key"}},
+	// Its HTTP API (:9600) stays plain; its TCP input's TLS is the pipeline's (logstash.go).
+	"logstash": {"docker.elastic.co/logstash/logstash", func(env envFunc) (roleServer, error) { return newLogstash(env) }, tlsSettings{}},
+	"kibana": {"docker.elastic.co/kibana/kibana", func(env envFunc) (roleServer, error) { return newKibana(env) },
+		tlsSettings{"SERVER_SSL_ENABLED", "SERVER_SSL_CERTIFICATE", "SERVER_SSL_KEY"}},
 }
 
 func roleNames() []string {
@@ -129,7 +141,7 @@ func serve(name string, def roleDef) int {
 		logger.Printf("standin %s: FATAL: %v", name, err)
 		return 1
 	}
-	hln, err := net.Listen("tcp", srv.addr())
+	hln, scheme, err := listen(srv.addr(), def.tls, os.Getenv)
 	if err != nil {
 		logger.Printf("standin %s: FATAL: %v", name, err)
 		return 1
@@ -145,7 +157,7 @@ func serve(name string, def roleDef) int {
 			errc <- err
 		}
 	}()
-	logger.Printf("standin %s: http listening on %s", name, srv.addr())
+	logger.Printf("standin %s: %s listening on %s", name, scheme, srv.addr())
 
 	select {
 	case <-ctx.Done():
