@@ -1491,7 +1491,8 @@ func lsNormalizeHost(h string) (string, error) {
 func (o *lsESOutput) ping(ctx context.Context) (bool, string) {
 	var reasons []string
 	for _, h := range o.hosts {
-		status, body, err := basicAuthGet(ctx, &http.Client{Timeout: 3 * time.Second}, h+"/", o.user, o.password)
+		// The output's own transport (its CAs), a shorter timeout.
+		status, body, err := basicAuthGet(ctx, &http.Client{Timeout: 3 * time.Second, Transport: o.client.Transport}, h+"/", o.user, o.password)
 		switch {
 		case err != nil:
 			reasons = append(reasons, fmt.Sprintf("%s: %v", h, err))

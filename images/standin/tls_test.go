@@ -300,3 +300,35 @@ func TestLogstashTLSInputRefusesSettingsItDoesNotModel(t *testing.T) {
 		}
 	}
 }
+
+func TestLogstashOutputReachesElasticsearchOverHTTPSOnlyWithItsCA(t *testing.T) {
+	p := newTestPKI(t)
+	es, _ := startES(t, t.TempDir(), elasticPW)
+	esURL := serveRole(t, es, esTLS, esTLSEnv(p))
+	setupUsersWith(t, p.client(t), esURL)
+	for path, body := range map[string]string{
+		"/_security/role/writer":          `{"cluster":["monitor"]}`,
+		"/_security/user/logstash_writer": `{"password":"writer-Pa55word","roles":["writer"]}`,
+	} {
+		req, _ := http.NewRequest("PUT", esURL+path, strings.NewReader(body))
+		req.SetBasicAuth("elastic", elasticPW)
+		req.Header.Set("Content-Type", "application/json")
+		if r, err := p.client(t).Do(req); err != nil || r.StatusCode != 200 {
+			t.Fatalf("%s: %v %v", path, r, err)
+		}
+	}
+	output := func(settings string) *logstashServer {
+		pipeline := strings.Replace(shippedPipeline(t, esURL), `user => "logstash_writer"`, `user => "logstash_writer"`+settings, 1)
+		l, err := newLogstashFrom(t, pipeline, envMap{"LOGSTASH_WRITER_PASSWORD": "writer-Pa55word"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	if ok, reason := output("").check(testContext(t)); ok || !strings.Contains(reason, "certificate") {
+		t.Errorf("without the CA: %v %q", ok, reason)
+	}
+	if ok, reason := output(fmt.Sprintf("\n    ssl_enabled => true\n    ssl_certificate_authorities => [%q]", p.ca)).check(testContext(t)); !ok {
+		t.Errorf("with the CA: %q", reason)
+	}
+}

@@ -38,7 +38,8 @@ export const elasticsearchExporter = defineService({
       // The exporter adds these to es.uri itself, so the password is in no command line.
       env: { ES_USERNAME: ELASTICSEARCH_MONITOR_USER, ES_PASSWORD: ctx.secrets.get("elasticsearch_monitor_password") },
       secretsInEnvironment: { ES_PASSWORD: "elasticsearch_exporter 1.11 takes the password from ES_PASSWORD or from --es.uri (a command line), never from a file" },
-      readOnlyRootFs: true,
+      // Uploads need a writable root (docker cp): read-only unless the CA is uploaded.
+      readOnlyRootFs: !ca,
     });
   },
 });
