@@ -7,7 +7,8 @@
 #      hashicorp/tls 4.1.0 (the environment's CA), built from its Go module, in a
 #      filesystem mirror + CLI config so `init` never goes to the network
 #   4. promtool and amtool of the catalog's Prometheus and Alertmanager, built
-#      from Go modules (Debian's older .debs if that fails), and actionlint
+#      from Go modules (Debian's older .debs if that fails), actionlint, and
+#      OpenTofu even where another engine is used (the encryption tests)
 #   5./6. engine choice, written with the rest to .tools/env.sh
 # Then: source .tools/env.sh
 #
@@ -500,6 +501,8 @@ main() {
   if [[ ${1:-} != --deploy ]]; then
     step ensure_promtools
     step ensure_actionlint
+    # The tests run OpenTofu too (state and plan encryption), whatever engine the user has.
+    [[ ${SKIP_TOOL_BUILD:-} == 1 ]] || step ensure_tofu
   fi
   step choose_engine
   step write_env

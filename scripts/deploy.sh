@@ -95,13 +95,22 @@ fi
 wait "$synth" || { say "synth failed: its errors are above"; exit 1; }
 # What init, the destroy and messages need of the synthesized stack (scripts/stack-facts.ts).
 stack=$(node dist/scripts/stack-facts.js "$dir/cdk.tf.json")
-{ read -r backend; read -r docker_hosts; read -r terraform_block; read -r -a unprotected; read -r state_location; } <<<"$stack"
+{ read -r backend; read -r docker_hosts; read -r terraform_block; read -r -a unprotected; read -r state_location; read -r encrypted; } <<<"$stack"
+# OpenTofu's encryption block (encryption.enabled): Terraform has none and would refuse the stack.
+engine_version=$("$TERRAFORM_BINARY_NAME" version 2>/dev/null | sed -n 1p) # sed, not head: reads it all (no SIGPIPE)
+if [[ $encrypted != no && $engine_version != OpenTofu* ]]; then
+  say "$env_name: encryption.enabled needs OpenTofu; the engine is ${engine_version:-unknown} ($TERRAFORM_BINARY_NAME): set TERRAFORM_BINARY_NAME to tofu, or leave encryption off (README: Encrypted state)"
+  exit 1
+fi
 # State and plans hold the secrets' values: only the owner may read them.
 umask 077
 mkdir -p "$plans" "$state_dir"
 chmod 700 "$plans" "$state_dir"
 # The engine keeps a file's mode when it rewrites it: tighten one an older version left readable.
 trap 'chmod -f 600 "$state_dir/$env_name".tfstate* || true' EXIT
+# Encrypted state and plans (OpenTofu): the plan's JSON, which holds the secrets in the clear, does
+# not outlive the run either.
+[[ $encrypted == no ]] || trap 'chmod -f 600 "$state_dir/$env_name".tfstate* || true; rm -f "${json:-}"' EXIT
 log=$plans/$env_name.$command.log
 
 # The engine's own lock message cannot name a PostgreSQL lock's holder (advisory locks carry no
@@ -226,6 +235,13 @@ fi
 case $verdict in
   0)
     if [[ $command == deploy ]]; then
+      # Rotating the state's key (encryption.previousKey): with no changes too, the state is written
+      # again, with the new key (the engine writes it on apply, not on plan).
+      if [[ $encrypted == rotating ]]; then
+        "$TERRAFORM_BINARY_NAME" -chdir="$dir" apply -input=false -no-color plan.bin >>"$log" 2>&1 ||
+          { tail -n 20 "$log" >&2; say "$env_name: the state could not be written with the new key (whole output in $log)"; exit 1; }
+        say "$env_name: state written with encryption.key"
+      fi
       node dist/scripts/report.js "$env_name" "$json"
       phase report
       say "$env_name: no changes, $(timing)"

@@ -8,13 +8,15 @@ import * as fs from "node:fs";
  *   4. when it protects resources (protectData's volumes), a -target for each other one: a destroy
  *      removes those and keeps the protected (empty when nothing is protected)
  *   5. where its state lives, for messages: never a credential
+ *   6. whether it encrypts its state and plans (OpenTofu's encryption block): no, yes, or rotating
+ *      (a fallback reads what another key, or none, wrote: the state must be written anew)
  *
  *   node dist/scripts/stack-facts.js STACK_DIR/cdk.tf.json    (reads PG_CONN_STR for a pg backend)
  */
 
 type Resource = { lifecycle?: { prevent_destroy?: boolean } };
 export interface SynthesizedStack {
-  terraform: { backend: Record<string, Record<string, unknown>> };
+  terraform: { backend: Record<string, Record<string, unknown>>; encryption?: { state?: { fallback?: unknown } } };
   provider?: { docker?: unknown };
   resource?: Record<string, Record<string, Resource>>;
 }
@@ -53,6 +55,7 @@ export function stackFacts(stack: SynthesizedStack, connStr?: string): string[] 
     JSON.stringify(stack.terraform),
     unprotectedTargets(stack).join(" "),
     stateLocation(stack, connStr),
+    !stack.terraform.encryption ? "no" : stack.terraform.encryption.state?.fallback ? "rotating" : "yes",
   ];
 }
 

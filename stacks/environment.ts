@@ -280,11 +280,30 @@ function buildSchema(catalog: Catalog) {
         })
         .prefault({}),
       state: stateBackend.default({ backend: "local" }),
+      /**
+       * OpenTofu's state and plan encryption (README: Encrypted state), with a key derived from
+       * TF_VAR_state_passphrase. `key` is the passphrase's generation (raise it to rotate);
+       * `previousKey`, only while rotating, the generation the state was written with
+       * (TF_VAR_state_passphrase_previous), or 0 for state not yet encrypted.
+       */
+      encryption: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          key: z.number().int().positive().default(1),
+          previousKey: z.number().int().nonnegative().optional(),
+        })
+        .prefault({}),
       /** Keep data volumes on `destroy`: Terraform refuses to delete them. */
       protectData: z.boolean().default(false),
     })
     .superRefine((env, ctx) => {
       for (const [issuePath, message] of fleetIssues(env)) ctx.addIssue({ code: "custom", path: issuePath, message });
+      if (env.encryption.previousKey !== undefined && !env.encryption.enabled) {
+        ctx.addIssue({ code: "custom", path: ["encryption", "previousKey"], message: "is for rotating the key of encrypted state: set encryption.enabled too" });
+      }
+      if (env.encryption.previousKey === env.encryption.key) {
+        ctx.addIssue({ code: "custom", path: ["encryption", "previousKey"], message: `must differ from key (${env.encryption.key}): a rotation goes to a new key` });
+      }
       // What is published beyond this machine is served with TLS and a login, or not at all.
       if (!isLoopback(env.bindAddress)) {
         const unprotected = catalog.filter((service) => env.services.includes(service.name) && service.hostPort !== undefined && !servesTls(env, service));

@@ -10,7 +10,7 @@ import { ENVIRONMENT_LABEL } from "./labels";
 import { Pki } from "./pki";
 import { Secrets } from "./secret-variables";
 import { fleetAlias, runningServices, type FleetMember, type ServiceContext, type ServiceDescriptor } from "./service";
-import { stateBackend } from "./state-backend";
+import { stateBackend, stateEncryption } from "./state-backend";
 import { servesTls } from "./web-config";
 
 export interface MonitoringStackProps {
@@ -56,6 +56,7 @@ export class MonitoringStack extends TerraformStack {
     // Not a secret: the certificate clients (a browser, curl, another Prometheus) check the stack's servers against.
     if (pki) new TerraformOutput(this, "ca_pem", { value: pki.caPem });
     const shared = { env, assets, network, pki, fleet, images: new StackImages(this, "images"), secrets: new Secrets(this, "secrets", env) };
+    stateEncryption(this, env, shared.secrets);
 
     // The one place services are composed: each descriptor builds itself from one context.
     const ready = new Map<string, readonly ITerraformDependable[]>();

@@ -43,6 +43,13 @@ export const SECRET_NAMES = Object.keys(SECRETS) as SecretName[];
 
 /** Which secrets an environment needs: those its services read (in the table's order). */
 export function requiredSecrets(env: Environment): SecretName[] {
-  const needed = new Set(runningServices(env).flatMap((service) => service.secrets?.(env) ?? []));
+  const needed = new Set([...runningServices(env).flatMap((service) => service.secrets?.(env) ?? []), ...encryptionSecrets(env)]);
   return SECRET_NAMES.filter((name) => needed.has(name));
+}
+
+/** The passphrases of OpenTofu's state encryption: the current one, and while rotating from another key (not from plain state), the previous one. */
+function encryptionSecrets(env: Environment): SecretName[] {
+  const { enabled, previousKey } = env.encryption;
+  if (!enabled) return [];
+  return previousKey ? ["state_passphrase", "state_passphrase_previous"] : ["state_passphrase"];
 }
