@@ -3,10 +3,12 @@
  * engine the machine has): an environment deployed with `encryption: { enabled: true }` and
  * sentinel secrets leaves no secret, private key or plan in the clear anywhere in its folders; its
  * second plan is empty; the passphrase is rotated (key 2 reads what key 1 wrote) and the old one
- * alone no longer reads the state; Terraform is refused before anything runs.
+ * alone no longer reads the state; Terraform is refused before anything runs. The same with the
+ * state in PostgreSQL (a throw-away server): the row the backend holds is encrypted.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { stringify } from "yaml";
@@ -27,6 +29,8 @@ const baseEnv = { ...process.env, ...variables, CI: "true", TERRAFORM_BINARY_NAM
 const report = (line: string) => process.stdout.write(`e2e encryption: ${line}\n`);
 const step = sequentialSteps(name);
 let file: EnvironmentFile;
+const pgName = `${name}-pg`;
+const pgDir = path.join(os.tmpdir(), `pm-${name}-pg`);
 
 function write(encryption: EnvironmentFile["encryption"]) {
   fs.mkdirSync(dirs.environments, { recursive: true });
@@ -69,6 +73,8 @@ beforeAll(async () => {
 
 afterAll(() => {
   removeEverything(name);
+  removeEverything(pgName);
+  spawnSync(path.join(ROOT, "scripts/test-postgres.sh"), ["stop", pgDir]);
   fs.rmSync(work, { recursive: true, force: true });
 });
 
@@ -123,4 +129,25 @@ test("destroy leaves nothing on Docker", () =>
     const destroyed = run(["destroy", name, "--auto-approve"], { current: secondPassphrase });
     if (destroyed.status !== 0) throw new Error(destroyed.output);
     expect(dockerObjects(name)).toEqual({ containers: [], volumes: [], networks: [] });
+  }));
+
+test("with the state in PostgreSQL, the backend holds it encrypted too", () =>
+  step(async () => {
+    const started = spawnSync(path.join(ROOT, "scripts/test-postgres.sh"), ["start", pgDir], { encoding: "utf8" });
+    if (started.status !== 0) throw new Error(`PostgreSQL did not start:\n${started.stderr}`);
+    const connection = started.stdout.trim();
+    // In place of the first environment (destroyed above), whose host port it takes.
+    fs.rmSync(path.join(dirs.environments, `${name}.yaml`));
+    fs.writeFileSync(path.join(dirs.environments, `${pgName}.yaml`), stringify({ ...file, name: pgName, state: { backend: "pg" }, encryption: { enabled: true } }));
+    const deployed = run(["deploy", pgName, "--auto-approve"], { current: firstPassphrase }, { PG_CONN_STR: connection });
+    if (deployed.status !== 0) throw new Error(deployed.output);
+    const schema = `protocol_monitoring_${pgName.replace(/-/g, "_")}`;
+    const rows = spawnSync("psql", [connection, "-Atc", `select data from ${schema}.states`], { encoding: "utf8" });
+    if (rows.status !== 0) throw new Error(rows.stderr);
+    expect(rows.stdout).toContain("encrypted_data");
+    for (const secret of [webPassword, firstPassphrase, "PRIVATE KEY-----"]) expect(rows.stdout).not.toContain(secret);
+    const destroyed = run(["destroy", pgName, "--auto-approve"], { current: firstPassphrase }, { PG_CONN_STR: connection });
+    if (destroyed.status !== 0) throw new Error(destroyed.output);
+    expect(dockerObjects(pgName)).toEqual({ containers: [], volumes: [], networks: [] });
+    report(`pg backend: the states row (${rows.stdout.length} bytes) is encrypted; deployed in ${deployed.seconds.toFixed(0)} s`);
   }));
