@@ -97,11 +97,7 @@ wait "$synth" || { say "synth failed: its errors are above"; exit 1; }
 stack=$(node dist/scripts/stack-facts.js "$dir/cdk.tf.json")
 { read -r backend; read -r docker_hosts; read -r terraform_block; read -r -a unprotected; read -r state_location; read -r encrypted; } <<<"$stack"
 # OpenTofu's encryption block (encryption.enabled): Terraform has none and would refuse the stack.
-engine_version=$("$TERRAFORM_BINARY_NAME" version 2>/dev/null | sed -n 1p) # sed, not head: reads it all (no SIGPIPE)
-if [[ $encrypted != no && $engine_version != OpenTofu* ]]; then
-  say "$env_name: encryption.enabled needs OpenTofu; the engine is ${engine_version:-unknown} ($TERRAFORM_BINARY_NAME): set TERRAFORM_BINARY_NAME to tofu, or leave encryption off (README: Encrypted state)"
-  exit 1
-fi
+if problem=$(encryption_engine_problem "$env_name" "$encrypted"); then say "$problem"; exit 1; fi
 # State and plans hold the secrets' values: only the owner may read them.
 umask 077
 mkdir -p "$plans" "$state_dir"

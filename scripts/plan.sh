@@ -47,6 +47,10 @@ for env_name in "${envs[@]}"; do
     load_secrets "$env_name"
     # The file, its secrets and its Docker host, named before the engine runs.
     node dist/scripts/preflight.js "$env_name" --no-images >/dev/null
+    if problem=$(encryption_engine_problem "$env_name" "$(node dist/scripts/stack-facts.js "$dir/cdk.tf.json" | sed -n 6p)"); then
+      echo "plan: $problem" >&2
+      exit 1
+    fi
     "$TERRAFORM_BINARY_NAME" -chdir="$dir" init -input=false -no-color >/dev/null
     args=(plan -input=false -no-color -lock-timeout=60s -out=plan.bin)
     [[ $mode == drift ]] && args+=(-refresh-only)

@@ -108,6 +108,11 @@ test("Terraform is refused before anything runs, naming the engine and the fix",
     expect(refused.status).toBe(1);
     expect(refused.output).toContain(`${name}: encryption.enabled needs OpenTofu; the engine is Terraform v1.11.4 (${fake})`);
     expect(refused.output).not.toContain("must not run");
+    // So does a plan for review (scripts/plan.sh, what the pull-request workflow runs).
+    const planned = spawnSync(path.join(ROOT, "scripts/plan.sh"), [name], { env: { ...baseEnv, TF_VAR_state_passphrase: firstPassphrase, TERRAFORM_BINARY_NAME: fake }, encoding: "utf8" });
+    expect(planned.status).toBe(1);
+    expect(planned.stderr).toContain(`plan: ${name}: encryption.enabled needs OpenTofu; the engine is Terraform v1.11.4`);
+    expect(planned.stderr).not.toContain("must not run");
   }));
 
 test("the passphrase rotates: key 2 reads what key 1 wrote and writes anew, and the old passphrase alone reads nothing", () =>
