@@ -18,8 +18,9 @@
 #    When Prometheus, Alertmanager or Node Exporter cannot be built from its
 #    module, Debian bookworm's older package stands in, tagged with its own
 #    version, and the output says so (the exporters have no such fallback).
-#  * Stand-ins (images/standin, a tiny Go program answering health and setup
-#    endpoints only) for what neither Go modules nor Debian provide:
+#  * Stand-ins (images/standin: test doubles, one multi-call Go program, that
+#    fail where the real programs would) for what neither Go modules nor Debian
+#    provide:
 #      protocol-monitoring-local/{grafana,elasticsearch,logstash,kibana}:standin
 #  * The Protocol simulator and notification sink (images/protocol-sim), for
 #    tests and demos, never part of a deployment:
