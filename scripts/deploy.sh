@@ -103,10 +103,9 @@ umask 077
 mkdir -p "$plans" "$state_dir"
 chmod 700 "$plans" "$state_dir"
 # The engine keeps a file's mode when it rewrites it: tighten one an older version left readable.
-trap 'chmod -f 600 "$state_dir/$env_name".tfstate* || true' EXIT
 # Encrypted state and plans (OpenTofu): the plan's JSON, which holds the secrets in the clear, does
 # not outlive the run either.
-[[ $encrypted == no ]] || trap 'chmod -f 600 "$state_dir/$env_name".tfstate* || true; rm -f "${json:-}"' EXIT
+trap 'chmod -f 600 "$state_dir/$env_name".tfstate* || true; [[ $encrypted == no ]] || rm -f "${json:-}"' EXIT
 log=$plans/$env_name.$command.log
 
 # The engine's own lock message cannot name a PostgreSQL lock's holder (advisory locks carry no

@@ -306,7 +306,7 @@ function buildSchema(catalog: Catalog) {
       }
       // What is published beyond this machine is served with TLS and a login, or not at all.
       if (!isLoopback(env.bindAddress)) {
-        const unprotected = catalog.filter((service) => env.services.includes(service.name) && service.hostPort !== undefined && !servesTls(env, service));
+        const unprotected = catalog.filter((service) => env.services.includes(service.name) && isPublished(service) && !servesTls(env, service));
         if (unprotected.length) {
           const fix = env.webAuth.enabled ? "they cannot serve TLS: leave them out of services" : "set webAuth: { enabled: true } (TLS and a login for each, README: Security)";
           ctx.addIssue({

@@ -31,7 +31,6 @@ export class Pki extends Construct {
   private readonly provider: TlsProvider;
   private readonly caKey: PrivateKey;
   private readonly ca: SelfSignedCert;
-  private readonly issued = new Map<string, ServerCertificate>();
 
   constructor(scope: Construct, id: string, environment: string) {
     super(scope, id);
@@ -55,10 +54,7 @@ export class Pki extends Construct {
 
   /** A server certificate for the given DNS names and IP addresses (its subject alternative names). */
   server(id: string, commonName: string, names: { dns: readonly string[]; ips: readonly string[] }): ServerCertificate {
-    // Asked for again (a service's build and its container both need it): the one already signed.
-    const issued = this.issued.get(id) ?? this.sign(id, commonName, names, "server_auth");
-    this.issued.set(id, issued);
-    return issued;
+    return this.sign(id, commonName, names, "server_auth");
   }
 
   /** A client certificate (TLS client authentication: a log shipper's to Logstash). */

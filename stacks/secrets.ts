@@ -47,9 +47,10 @@ export function requiredSecrets(env: Environment): SecretName[] {
   return SECRET_NAMES.filter((name) => needed.has(name));
 }
 
-/** The passphrases of OpenTofu's state encryption: the current one, and while rotating from another key (not from plain state), the previous one. */
+/** The passphrases of OpenTofu's state encryption: the current one, and while rotating from another key (previousKey 0 is plain state: no passphrase), the previous one. */
 function encryptionSecrets(env: Environment): SecretName[] {
   const { enabled, previousKey } = env.encryption;
   if (!enabled) return [];
-  return previousKey ? ["state_passphrase", "state_passphrase_previous"] : ["state_passphrase"];
+  const fromAnotherKey = previousKey !== undefined && previousKey !== 0;
+  return fromAnotherKey ? ["state_passphrase", "state_passphrase_previous"] : ["state_passphrase"];
 }

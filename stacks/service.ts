@@ -7,7 +7,7 @@ import { ServiceContainer, type ServiceContainerProps } from "./container";
 import type { Environment, FleetHost } from "./environment";
 import type { Pki } from "./pki";
 import type { StackImages } from "./images";
-import { healthOverTls, ownTlsFiles, serviceWebConfig } from "./web-config";
+import { healthOverTls, ownTlsPaths, ownTlsUploads, serviceWebConfig } from "./web-config";
 import type { Secrets } from "./secret-variables";
 import type { SecretName } from "./secrets";
 
@@ -63,7 +63,7 @@ export interface ServiceDescriptor {
   /**
    * It serves TLS with settings of its own (Grafana, Kibana, Elasticsearch, Logstash's TCP input):
    * with `webAuth` on, its build turns them on with a certificate of the environment's CA
-   * (`ownTlsFiles`, uploaded to `dir`) and it asks for its own login. Either this or `webConfig`
+   * (`ownTlsPaths`, uploaded to `dir`) and it asks for its own login. Either this or `webConfig`
    * is what lets a service be published beyond loopback.
    */
   readonly ownTls?: { readonly dir: string };
@@ -200,7 +200,7 @@ export function isPublished(service: ServiceDescriptor): boolean {
 }
 
 /** Docker's healthcheck command (a CMD-SHELL string), from the health endpoint. */
-export function healthcheckCommand(service: ServiceDescriptor, https?: { readonly caFile: string }): string {
+export function healthcheckCommand(service: ServiceDescriptor, https?: { readonly caFile?: string }): string {
   const health = service.health;
   const url = `${https ? "https" : "http"}://127.0.0.1:${health.port ?? service.port}${health.path}${health.waitQuery ? `?${health.waitQuery}` : ""}`;
   if (health.client === "wget") {
@@ -210,6 +210,7 @@ export function healthcheckCommand(service: ServiceDescriptor, https?: { readonl
     return `wget -q -O /dev/null ${url}`;
   }
   const auth = health.auth ? `-u "${health.auth.user}:$${health.auth.env}" ` : "";
+  if (https && !https.caFile) throw new Error(`service ${service.name}: curl over HTTPS needs the CA file`);
   const ca = https ? `--cacert ${https.caFile} ` : "";
   // Quoted when the shell would read the query's & or ? itself.
   const target = /[?&]/.test(url) ? `"${url}"` : url;
@@ -242,11 +243,11 @@ export function serviceContainer(scope: Construct, ctx: ServiceContext, { instan
   const service = ctx.service;
   const ports = publishOn ? [{ internal: service.port, external: publishOn.port, ip: publishOn.ip }] : publishedPorts(service, ctx.env);
   const name = instance ? `${service.hostname}-${instance}` : service.hostname;
-  // Behind webAuth: its web config's flag and files, and a check that it serves TLS.
+  // Behind webAuth: its web config's flag and files; serving TLS with settings of its own (its
+  // build sets them): the certificate, key and CA. Either way its check goes over TLS.
   const web = serviceWebConfig(ctx);
-  // Serving TLS with its own settings (its build sets them): the certificate, key and CA, and a check over HTTPS.
-  const ownTls = ownTlsFiles(ctx);
-  const httpsHealth = ownTls && healthOverTls(ctx.env, service) ? { caFile: ownTls.ca } : undefined;
+  const secretFiles = { ...extras.secretFiles, ...web?.files, ...ownTlsUploads(ctx) };
+  const httpsHealth = healthOverTls(ctx.env, service) ? { caFile: ownTlsPaths(ctx.env, service)?.ca } : undefined;
   return new ServiceContainer(scope, name, {
     ctx,
     service: name,
@@ -258,8 +259,8 @@ export function serviceContainer(scope: Construct, ctx: ServiceContext, { instan
     dataPath: service.dataPath,
     dependsOn: ctx.after.length ? [...ctx.after] : undefined,
     ...extras,
-    ...(web ? { command: [...(extras.command ?? []), web.flag], secretFiles: { ...extras.secretFiles, ...web.files } } : {}),
-    ...(ownTls ? { secretFiles: { ...extras.secretFiles, ...ownTls.files } } : {}),
-    healthcheck: web ? tlsHealthcheckCommand(service) : (extras.healthcheck ?? healthcheckCommand(service, httpsHealth)),
+    ...(web ? { command: [...(extras.command ?? []), web.flag] } : {}),
+    secretFiles: Object.keys(secretFiles).length ? secretFiles : undefined,
+    healthcheck: extras.healthcheck ?? healthcheckCommand(service, httpsHealth),
   });
 }

@@ -54,25 +54,29 @@ export function healthOverTls(env: Environment, service: ServiceDescriptor): boo
   return servesTls(env, service) && (service.health.port ?? service.port) === service.port;
 }
 
-/** The files of a service that serves TLS with settings of its own: where its certificate, key and the CA are, and their contents. */
-export interface OwnTlsFiles {
+/** Where a service that serves TLS with settings of its own finds its certificate, its key and the CA. */
+export interface OwnTlsPaths {
   readonly cert: string;
   readonly key: string;
-  /** The environment's CA: what it checks its clients (Logstash) or its own servers (Elasticsearch) against. */
+  /** The environment's CA: what it checks its clients (Logstash) or its servers (Elasticsearch) against. */
   readonly ca: string;
-  /** To upload (a ServiceContainer's secretFiles). */
-  readonly files: Record<string, string>;
 }
 
-/** The TLS files of a service with `ownTls` while webAuth is on, else undefined. */
-export function ownTlsFiles(ctx: ServiceContext): OwnTlsFiles | undefined {
-  const { env, service, pki } = ctx;
+/** The TLS files of a service with `ownTls` while webAuth is on (its build sets them), else undefined; serviceContainer uploads them. */
+export function ownTlsPaths(env: Pick<Environment, "webAuth">, service: ServiceDescriptor): OwnTlsPaths | undefined {
   if (!env.webAuth.enabled || !service.ownTls) return undefined;
+  const at = (name: string) => `${service.ownTls?.dir}/${name}`;
+  return { cert: at(WEB_CONFIG_FILES.cert), key: at(WEB_CONFIG_FILES.key), ca: at("ca.crt") };
+}
+
+/** The uploads of those files: the service's certificate of the environment's CA, its key, the CA. */
+export function ownTlsUploads(ctx: ServiceContext): Record<string, string> | undefined {
+  const { env, service, pki } = ctx;
+  const paths = ownTlsPaths(env, service);
+  if (!paths) return undefined;
   if (!pki) throw new Error(`service ${service.name}: webAuth needs the environment's CA (monitoring-stack.ts makes it)`);
   const certificate = webCertificate(pki, env, service);
-  const at = (name: string) => `${service.ownTls?.dir}/${name}`;
-  const paths = { cert: at(WEB_CONFIG_FILES.cert), key: at(WEB_CONFIG_FILES.key), ca: at("ca.crt") };
-  return { ...paths, files: { [paths.cert]: certificate.cert, [paths.key]: certificate.key, [paths.ca]: pki.caPem } };
+  return { [paths.cert]: certificate.cert, [paths.key]: certificate.key, [paths.ca]: pki.caPem };
 }
 
 /** The web config of a service behind webAuth (its certificate, the web user's hash), else undefined. */

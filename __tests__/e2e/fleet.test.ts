@@ -10,14 +10,12 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { stringify } from "yaml";
 import type { EnvironmentFile } from "../../stacks/environment";
-import { deployScript, dockerObjects, localImages, poll, removeEverything, reservePorts, sequentialSteps, startTestDockerHost, stopTestDockerHost, workspace, type TestDockerHost } from "./harness";
+import { deployScript, dockerObjects, localImages, poll, removeEverything, request, reservePorts, sequentialSteps, startTestDockerHost, stopTestDockerHost, workspace, type TestDockerHost } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
@@ -34,24 +32,10 @@ let engine: TestDockerHost;
 let ports: { prometheus: number; alertmanager: number };
 let ca = "";
 
-/** One request, HTTPS checked against the environment's CA (or plain HTTP); the status and body. */
-function request(url: string, auth?: { user: string; password: string }): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const options = { ca: ca || undefined, timeout: 5000, headers: auth ? { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString("base64")}` } : {} };
-    const req = (url.startsWith("https:") ? https : http).get(url, options, (res) => {
-      let body = "";
-      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", reject);
-  });
-}
-
 const admin = { user: "admin", password: secrets.TF_VAR_web_password };
 const scraper = { user: "prometheus", password: secrets.TF_VAR_fleet_scrape_password };
 async function prometheusApi<T>(query: string): Promise<T> {
-  const response = await request(`https://127.0.0.1:${ports.prometheus}/api/v1/${query}`, admin);
+  const response = await request(`https://127.0.0.1:${ports.prometheus}/api/v1/${query}`, { ca, auth: admin });
   if (response.status !== 200) throw new Error(`Prometheus ${query}: HTTP ${response.status} ${response.body}`);
   return (JSON.parse(response.body) as { data: T }).data;
 }
@@ -124,13 +108,13 @@ test("Prometheus scrapes both hosts' exporters, labelled with their names", () =
 test("the remote exporter serves only HTTPS, and only with the scrape password", () =>
   step(async () => {
     const url = `https://${engine.ADDRESS}:9100/metrics`;
-    expect((await request(url)).status).toBe(401);
-    expect((await request(url, { user: "prometheus", password: "not-the-password" })).status).toBe(401);
-    const ok = await request(url, scraper);
+    expect((await request(url, { ca })).status).toBe(401);
+    expect((await request(url, { ca, auth: { user: "prometheus", password: "not-the-password" } })).status).toBe(401);
+    const ok = await request(url, { ca, auth: scraper });
     expect(ok.status).toBe(200);
     expect(ok.body).toContain("node_cpu_seconds_total");
     // Plain HTTP gets no metrics (the toolkit answers 400 to HTTP on its TLS port).
-    const plain = await request(`http://${engine.ADDRESS}:9100/metrics`).catch((error: Error) => ({ status: 0, body: error.message }));
+    const plain = await request(`http://${engine.ADDRESS}:9100/metrics`);
     expect(plain.status).not.toBe(200);
     expect(plain.body).not.toContain("node_cpu_seconds_total");
     report(`remote exporter: 401 without or with a wrong password, 200 with it, plain HTTP ${plain.status || "refused"}`);
@@ -139,9 +123,9 @@ test("the remote exporter serves only HTTPS, and only with the scrape password",
 test("Prometheus and Alertmanager ask for the web password (webAuth), over HTTPS only", () =>
   step(async () => {
     for (const [service, port] of Object.entries(ports)) {
-      expect(`${service} ${(await request(`https://127.0.0.1:${port}/-/ready`)).status}`).toBe(`${service} 401`);
-      expect(`${service} ${(await request(`https://127.0.0.1:${port}/-/ready`, admin)).status}`).toBe(`${service} 200`);
-      const plain = await request(`http://127.0.0.1:${port}/-/ready`, admin).catch((error: Error) => ({ status: 0, body: error.message }));
+      expect(`${service} ${(await request(`https://127.0.0.1:${port}/-/ready`, { ca })).status}`).toBe(`${service} 401`);
+      expect(`${service} ${(await request(`https://127.0.0.1:${port}/-/ready`, { ca, auth: admin })).status}`).toBe(`${service} 200`);
+      const plain = await request(`http://127.0.0.1:${port}/-/ready`, { auth: admin });
       expect(plain.status).not.toBe(200);
     }
     // Prometheus reaches Alertmanager with the same credentials.

@@ -1,4 +1,6 @@
 import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -72,6 +74,23 @@ export async function getJson<T = unknown>(url: string, headers: Record<string, 
   const response = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return (await response.json()) as T;
+}
+
+/**
+ * One GET, HTTPS checked against `ca` (the environment's CA) or plain HTTP, with basic auth when
+ * given: the status and body. A refused or reset connection answers status 0, its error the body.
+ */
+export function request(url: string, { ca, auth }: { ca?: string; auth?: { user: string; password: string } } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const options = { ca: ca || undefined, timeout: 5000, headers: auth ? { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString("base64")}` } : {} };
+    const req = (url.startsWith("https:") ? https : http).get(url, options, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", (error) => resolve({ status: 0, body: error.message }));
+  });
 }
 
 /** Host ports that nothing listens on right now, spaced out from a random base. */

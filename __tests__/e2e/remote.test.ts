@@ -11,8 +11,6 @@
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as http from "node:http";
-import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tls from "node:tls";
@@ -21,7 +19,7 @@ import type { EnvironmentFile } from "../../stacks/environment";
 import { SECRET_NAMES } from "../../stacks/secrets";
 import { SERVICES } from "../../stacks/services";
 import { sendLocalImages } from "../../scripts/docker-host";
-import { deployScript, localImages, poll, sequentialSteps, stackImages, startTestDockerHost, stopTestDockerHost, workspace, type TestDockerHost } from "./harness";
+import { deployScript, localImages, poll, request, sequentialSteps, stackImages, startTestDockerHost, stopTestDockerHost, workspace, type TestDockerHost } from "./harness";
 
 jest.setTimeout(10 * 60_000);
 
@@ -56,21 +54,6 @@ function writeEnvironment(file: string, docker: EnvironmentFile["docker"], whole
 function outputs(file: string): Record<string, string> {
   const state = JSON.parse(fs.readFileSync(path.join(dirs.state, `${file}.tfstate`), "utf8")) as { outputs: Record<string, { value: string }> };
   return Object.fromEntries(Object.entries(state.outputs).map(([key, output]) => [key, output.value]));
-}
-
-type Answer = { status: number; body: string };
-/** One GET: HTTPS checked against the CA, or plain HTTP; a refused or reset connection is status 0 with the error. */
-function request(url: string, ca: string, auth?: { user: string; password: string }): Promise<Answer> {
-  return new Promise((resolve) => {
-    const options = { ca, timeout: 5000, headers: auth ? { authorization: `Basic ${Buffer.from(`${auth.user}:${auth.password}`).toString("base64")}` } : {} };
-    const req = (url.startsWith("https:") ? https : http).get(url, options, (res) => {
-      let body = "";
-      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on("timeout", () => req.destroy(new Error("timed out")));
-    req.on("error", (error) => resolve({ status: 0, body: error.message }));
-  });
 }
 
 /** Sends one JSON line to Logstash's TCP input over TLS (a client certificate or none); the error that refused it, if any. */
@@ -136,11 +119,11 @@ test("published beyond loopback, every port refuses plain HTTP and requests with
     const seen: string[] = [];
     for (const { service, port, path: at, auth } of endpoints) {
       const url = `https://${engine.ADDRESS}:${port}${at}`;
-      const plain = await request(url.replace("https:", "http:"), ca, auth);
+      const plain = await request(url.replace("https:", "http:"), { ca, auth });
       expect(`${service} plain HTTP: ${plain.status}`).toMatch(new RegExp(`^${service} plain HTTP: (0|400)$`));
-      expect(`${service} without credentials: ${(await request(url, ca)).status}`).toBe(`${service} without credentials: 401`);
-      expect(`${service} with a wrong password: ${(await request(url, ca, { ...auth, password: "not-the-password" })).status}`).toBe(`${service} with a wrong password: 401`);
-      const served = await request(url, ca, auth);
+      expect(`${service} without credentials: ${(await request(url, { ca })).status}`).toBe(`${service} without credentials: 401`);
+      expect(`${service} with a wrong password: ${(await request(url, { ca, auth: { ...auth, password: "not-the-password" } })).status}`).toBe(`${service} with a wrong password: 401`);
+      const served = await request(url, { ca, auth });
       expect(`${service} with credentials: ${served.status}`).toBe(`${service} with credentials: 200`);
       seen.push(`${service} (plain ${plain.status || "reset"})`);
     }
@@ -151,7 +134,7 @@ test("published beyond loopback, every port refuses plain HTTP and requests with
     expect(await sendLog(5000, ca, JSON.stringify({ service: withCertificate }), { cert: clientCert, key: clientKey })).toBeUndefined();
     const elastic = { user: "elastic", password: secret("elastic_password") };
     const count = async (service: string) => {
-      const found = await request(`https://${engine.ADDRESS}:9200/protocol-logs-*/_count?q=service:${service}`, ca, elastic);
+      const found = await request(`https://${engine.ADDRESS}:9200/protocol-logs-*/_count?q=service:${service}`, { ca, auth: elastic });
       return found.status === 200 ? (JSON.parse(found.body) as { count: number }).count : -1;
     };
     await poll("the log sent with the client certificate is indexed", async () => ((await count(withCertificate)) === 1 ? true : undefined));
@@ -160,7 +143,7 @@ test("published beyond loopback, every port refuses plain HTTP and requests with
     type Series = { metric: Record<string, string>; value: [number, string] };
     const query = encodeURIComponent('probe_success{job="blackbox"}');
     const probed = await poll("every published service's HTTPS probe succeeds", async () => {
-      const answer = await request(`https://${engine.ADDRESS}:9090/api/v1/query?query=${query}`, ca, { user: "admin", password: secret("web_password") });
+      const answer = await request(`https://${engine.ADDRESS}:9090/api/v1/query?query=${query}`, { ca, auth: { user: "admin", password: secret("web_password") } });
       if (answer.status !== 200) return undefined;
       const series = (JSON.parse(answer.body) as { data: { result: Series[] } }).data.result;
       return series.length >= 6 && series.every((s) => s.value[1] === "1") ? series : undefined;

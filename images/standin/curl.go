@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -285,12 +284,10 @@ func curlDo(o *curlOpts) (*http.Response, []byte, error) {
 		o.cacert = os.Getenv("CURL_CA_BUNDLE")
 	}
 	if o.cacert != "" {
-		pem, err := os.ReadFile(o.cacert)
+		pool, err := caPool([]string{o.cacert})
 		if err != nil {
 			return nil, nil, &curlError{77, "error setting certificate file: " + o.cacert}
 		}
-		pool := x509.NewCertPool()
-		pool.AppendCertsFromPEM(pem)
 		tlsConf.RootCAs = pool
 	}
 	dialer := &net.Dialer{}

@@ -1,5 +1,6 @@
 import { defineService, serviceContainer } from "../service";
-import { ELASTICSEARCH_MONITOR_USER, elasticsearch } from "./elasticsearch";
+import { servesTls } from "../web-config";
+import { ELASTICSEARCH_MONITOR_USER, elasticsearch, elasticsearchUrl } from "./elasticsearch";
 
 const PORT = 9114;
 const CA_FILE = "/etc/elasticsearch_exporter/secrets/ca.crt";
@@ -25,10 +26,10 @@ export const elasticsearchExporter = defineService({
   metrics: { sources: ["elasticsearch_exporter"], ruleFiles: ["elasticsearch.rules.yml"] },
   build: (scope, ctx) => {
     // webAuth: Elasticsearch serves HTTPS, checked against the environment's CA.
-    const ca = ctx.env.webAuth.enabled ? ctx.pki?.caPem : undefined;
+    const ca = servesTls(ctx.env, elasticsearch) ? ctx.pki?.caPem : undefined;
     return serviceContainer(scope, ctx, {
       command: [
-        `--es.uri=${ca ? "https" : "http"}://${elasticsearch.hostname}:${elasticsearch.port}`,
+        `--es.uri=${elasticsearchUrl(ctx.env)}`,
         ...(ca ? [`--es.ca=${CA_FILE}`] : []),
         "--es.timeout=5s",
         `--web.listen-address=:${PORT}`,

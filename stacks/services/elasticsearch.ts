@@ -1,7 +1,8 @@
 import { ServiceContainer } from "../container";
 import type { SecretName } from "../secrets";
 import { defineService, runs, serviceContainer } from "../service";
-import { ownTlsFiles } from "../web-config";
+import type { Environment } from "../environment";
+import { ownTlsPaths, servesTls } from "../web-config";
 
 /** Where the setup job's script is uploaded. */
 export const ELASTICSEARCH_SETUP_SCRIPT = "/usr/local/bin/es-setup.sh";
@@ -66,7 +67,7 @@ export const elasticsearch = defineService({
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
     // webAuth: HTTPS with a certificate of the environment's CA; every client checks it against the CA.
-    const tls = ownTlsFiles(ctx);
+    const tls = ownTlsPaths(env, elasticsearch);
     serviceContainer(scope, ctx, {
       env: {
         "discovery.type": "single-node",
@@ -97,13 +98,13 @@ export const elasticsearch = defineService({
       user: "1000:0",
       entrypoint: ["/bin/sh", ELASTICSEARCH_SETUP_SCRIPT],
       env: {
-        ES_URL: `${tls ? "https" : "http"}://${elasticsearch.hostname}:${elasticsearch.port}`,
+        ES_URL: elasticsearchUrl(env),
         SECRETS_DIR: ELASTICSEARCH_SECRETS_DIR,
         MONITOR_USER: ELASTICSEARCH_MONITOR_USER,
         // curl checks Elasticsearch's certificate against the CA (curl reads this variable itself).
         ...(tls ? { CURL_CA_BUNDLE: tls.ca } : {}),
       },
-      secretFiles: { ...Object.fromEntries(setupSecrets.map((name) => [secretFile(name), secrets.get(name)])), ...(tls ? { [tls.ca]: tls.files[tls.ca] } : {}) },
+      secretFiles: { ...Object.fromEntries(setupSecrets.map((name) => [secretFile(name), secrets.get(name)])), ...(tls && ctx.pki ? { [tls.ca]: ctx.pki.caPem } : {}) },
       files: { [ELASTICSEARCH_SETUP_SCRIPT]: ctx.assets.file("elasticsearch/setup.sh") },
       // Healthy once setup.sh finished: apply fails when the setup fails. It starts with
       // Elasticsearch, not after it: setup.sh waits for Elasticsearch itself.
@@ -114,3 +115,8 @@ export const elasticsearch = defineService({
     return { ready: [] };
   },
 });
+
+/** How Elasticsearch's clients on the private network reach it: https with webAuth (checked against the CA), else http. */
+export function elasticsearchUrl(env: Pick<Environment, "webAuth">): string {
+  return `${servesTls(env, elasticsearch) ? "https" : "http"}://${elasticsearch.hostname}:${elasticsearch.port}`;
+}

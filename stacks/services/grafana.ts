@@ -2,8 +2,8 @@ import { filesIn } from "../container";
 import { toYaml } from "../config/yaml";
 import type { Environment } from "../environment";
 import { defineService, serviceContainer } from "../service";
-import { ownTlsFiles } from "../web-config";
-import { elasticsearch } from "./elasticsearch";
+import { ownTlsPaths, servesTls } from "../web-config";
+import { elasticsearch, elasticsearchUrl } from "./elasticsearch";
 import { prometheus } from "./prometheus";
 
 /** Paths inside the container where the provisioning files and dashboards are uploaded. */
@@ -11,8 +11,6 @@ export const GRAFANA_PATHS = {
   datasources: "/etc/grafana/provisioning/datasources/datasources.yml",
   dashboardProvider: "/etc/grafana/provisioning/dashboards/provider.yml",
   dashboardsDir: "/etc/grafana/dashboards",
-  /** webAuth: its certificate and key, and the environment's CA, which Prometheus's and Elasticsearch's certificates are checked against. */
-  ca: "/etc/grafana/secrets/ca.crt",
   /** Passwords, one file each (never in the container's environment). */
   adminPassword: "/etc/grafana/secrets/admin_password",
   elasticsearchPassword: "/etc/grafana/secrets/elasticsearch_password",
@@ -55,7 +53,7 @@ export const grafana = defineService({
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
     const dashboards = ctx.assets.folder("dashboards", ".json");
-    const tls = ownTlsFiles(ctx);
+    const tls = ownTlsPaths(env, grafana);
     return serviceContainer(scope, ctx, {
       env: {
         GF_SECURITY_ADMIN_USER: "admin",
@@ -129,24 +127,24 @@ export function grafanaDatasources(env: Environment): string {
       basicAuth: true,
       basicAuthUser: env.webAuth.user,
       jsonData: { timeInterval: env.scrape.interval, tlsAuthWithCACert: true },
-      secureJsonData: { basicAuthPassword: `$__file{${GRAFANA_PATHS.webPassword}}`, tlsCACert: `$__file{${GRAFANA_PATHS.ca}}` },
+      secureJsonData: { basicAuthPassword: `$__file{${GRAFANA_PATHS.webPassword}}`, tlsCACert: `$__file{${grafanaCa(env)}}` },
     });
   }
   if (env.services.includes(elasticsearch.name)) {
     // webAuth: Elasticsearch serves HTTPS, checked against the CA.
-    const https = env.webAuth.enabled;
+    const https = servesTls(env, elasticsearch);
     datasources.push({
       name: "Elasticsearch",
       uid: DATASOURCE_UIDS.elasticsearch,
       type: "elasticsearch",
       access: "proxy",
-      url: `${https ? "https" : "http"}://${elasticsearch.hostname}:${elasticsearch.port}`,
+      url: elasticsearchUrl(env),
       basicAuth: true,
       basicAuthUser: GRAFANA_ES_USER,
       editable: false,
       jsonData: { index: "protocol-logs-*", timeField: "@timestamp", ...(https ? { tlsAuthWithCACert: true } : {}) },
       // Grafana expands $__file{…} itself at provisioning; the password never enters this file.
-      secureJsonData: { basicAuthPassword: `$__file{${GRAFANA_PATHS.elasticsearchPassword}}`, ...(https ? { tlsCACert: `$__file{${GRAFANA_PATHS.ca}}` } : {}) },
+      secureJsonData: { basicAuthPassword: `$__file{${GRAFANA_PATHS.elasticsearchPassword}}`, ...(https ? { tlsCACert: `$__file{${grafanaCa(env)}}` } : {}) },
     });
   }
   return toYaml({ apiVersion: 1, deleteDatasources: [], datasources });
@@ -166,4 +164,11 @@ export function grafanaDashboardProvider(): string {
       },
     ],
   });
+}
+
+/** webAuth: the CA Grafana checks Prometheus's and Elasticsearch's certificates against (uploaded with its own certificate). */
+function grafanaCa(env: Environment): string {
+  const paths = ownTlsPaths(env, grafana);
+  if (!paths) throw new Error("grafana: the CA file exists with webAuth only");
+  return paths.ca;
 }

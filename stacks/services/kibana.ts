@@ -1,6 +1,6 @@
 import { defineService, serviceContainer } from "../service";
-import { ownTlsFiles } from "../web-config";
-import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch } from "./elasticsearch";
+import { ownTlsPaths } from "../web-config";
+import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch, elasticsearchUrl } from "./elasticsearch";
 
 /** Kibana: searches the logs in Elasticsearch. It logs in as kibana_system (never elastic) and gets fixed encryption keys. */
 export const kibana = defineService({
@@ -22,13 +22,12 @@ export const kibana = defineService({
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
     // webAuth: it serves HTTPS, and reaches Elasticsearch over HTTPS checked against the CA.
-    const tls = ownTlsFiles(ctx);
-    const scheme = tls ? "https" : "http";
+    const tls = ownTlsPaths(env, kibana);
     return serviceContainer(scope, ctx, {
       env: {
         SERVER_NAME: `${env.name}-kibana`,
-        SERVER_PUBLICBASEURL: `${scheme}://${env.bindAddress}:${env.ports[kibana.name]}`,
-        ELASTICSEARCH_HOSTS: `${scheme}://${elasticsearch.hostname}:${elasticsearch.port}`,
+        SERVER_PUBLICBASEURL: `${tls ? "https" : "http"}://${env.bindAddress}:${env.ports[kibana.name]}`,
+        ELASTICSEARCH_HOSTS: elasticsearchUrl(env),
         ...(tls
           ? { SERVER_SSL_ENABLED: "true", SERVER_SSL_CERTIFICATE: tls.cert, SERVER_SSL_KEY: tls.key, ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES: tls.ca }
           : {}),

@@ -1,6 +1,6 @@
 import { TerraformOutput } from "cdktf";
 import { defineService, serviceContainer } from "../service";
-import { ownTlsFiles, type OwnTlsFiles } from "../web-config";
+import { ownTlsPaths, type OwnTlsPaths } from "../web-config";
 import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch, jvmHeap } from "./elasticsearch";
 
 /** Where the pipeline is uploaded: over the image's default pipeline file, so only this pipeline runs. */
@@ -34,7 +34,7 @@ export const logstash = defineService({
   health: { path: "/", port: API_PORT, client: "curl" },
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
-    const tls = ownTlsFiles(ctx);
+    const tls = ownTlsPaths(env, logstash);
     if (tls && ctx.pki) {
       // The shippers' client certificate: `terraform output -raw logstash_client_key` (README: Security).
       const client = ctx.pki.client("logstash-client", `${env.name} log shipper`);
@@ -66,7 +66,7 @@ const PIPELINE_ANCHORS = {
  * takes TLS only, and only from clients with a certificate of the environment's CA; the output
  * reaches Elasticsearch over HTTPS checked against the CA. Without: the asset unchanged.
  */
-export function logstashPipeline(asset: string, tls: OwnTlsFiles | undefined): string {
+export function logstashPipeline(asset: string, tls: OwnTlsPaths | undefined): string {
   if (!tls) return asset;
   const replace = (text: string, anchor: string, by: string) => {
     if (!text.includes(anchor)) throw new Error(`assets/logstash/pipeline.conf: no line ${JSON.stringify(anchor)} to add TLS settings to`);
