@@ -1,7 +1,8 @@
 import * as path from "node:path";
 import { App } from "cdktf";
 import { loadAssets } from "./stacks/assets";
-import { EnvironmentError, environmentsDir, loadEnvironments, type Catalog } from "./stacks/environment";
+import { type Catalog, EnvironmentError } from "./stacks/environment";
+import { environmentsDir, loadEnvironments } from "./stacks/environment-files";
 import { HardeningError } from "./stacks/hardening";
 import { MonitoringStack } from "./stacks/monitoring-stack";
 import { SERVICES } from "./stacks/services";

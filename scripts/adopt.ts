@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { ENVIRONMENT_LABEL } from "../stacks/labels";
-import { environmentFile, loadEnvironmentFile, type Environment } from "../stacks/environment";
+import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
+import type { Environment } from "../stacks/environment";
 import { dockerEnv, type DockerEndpoint } from "./docker-host";
 
 /**

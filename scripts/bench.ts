@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { stringify } from "yaml";
-import { loadEnvironmentFile } from "../stacks/environment";
+import { loadEnvironmentFile } from "../stacks/environment-files";
 import { ENVIRONMENT_LABEL } from "../stacks/labels";
 import { requiredSecrets } from "../stacks/secrets";
 import { localImages, reservePorts } from "./lib/local-machine";

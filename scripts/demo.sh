@@ -37,13 +37,13 @@ for port in 8000 8001 8080 9988; do publish+=(-p "127.0.0.1:$port:$port" -p "$ga
 # Where the environment runs Logstash, the simulator's logs go there the way a real service's
 # would: Docker's gelf log driver to Logstash's published port (UDP).
 logging=()
-logstash_port=$(node -p "const e = require('./dist/stacks/environment').loadEnvironmentFile('${PM_ENVIRONMENTS_DIR:-environments}/$env_name.yaml'); e.services.includes('logstash') ? e.ports.logstash : ''")
+logstash_port=$(node -p "const e = require('./dist/stacks/environment-files').loadEnvironmentFile('${PM_ENVIRONMENTS_DIR:-environments}/$env_name.yaml'); e.services.includes('logstash') ? e.ports.logstash : ''")
 [[ -z $logstash_port ]] || logging=(--log-driver gelf --log-opt "gelf-address=udp://127.0.0.1:$logstash_port")
 
 docker rm -f "$container" >/dev/null 2>&1 || true
 docker run -d --name "$container" --restart unless-stopped "${publish[@]}" -p 127.0.0.1:8099:8099 \
   "${logging[@]}" "$image" simulate --agent '' --x509 '' --postgres-exporter '' >/dev/null
-prometheus=$(node -p "require('./dist/stacks/environment').loadEnvironmentFile('${PM_ENVIRONMENTS_DIR:-environments}/$env_name.yaml').ports.prometheus")
+prometheus=$(node -p "require('./dist/stacks/environment-files').loadEnvironmentFile('${PM_ENVIRONMENTS_DIR:-environments}/$env_name.yaml').ports.prometheus")
 cat >&2 <<EOF
 demo: the simulator answers as registries A and B, the TEG layer and SPIRE; Prometheus ($env_name) scrapes it.
   npm run health -- $env_name                            every Protocol service ok

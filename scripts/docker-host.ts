@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
-import { environmentFile, loadEnvironmentFile, type Environment } from "../stacks/environment";
+import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
+import type { Environment } from "../stacks/environment";
 import { nodeExporter } from "../stacks/services/node-exporter";
 
 /** A Docker API endpoint: the stack's (`docker:`) or a fleet host's (`hosts[].docker`). */

@@ -1,5 +1,6 @@
 import * as path from "node:path";
-import { environmentsDir, loadEnvironments, type Environment } from "../stacks/environment";
+import { environmentsDir, loadEnvironments } from "../stacks/environment-files";
+import type { Environment } from "../stacks/environment";
 import { OFFLINE_DEFAULT } from "./preflight";
 
 /**

@@ -1,8 +1,10 @@
 import * as net from "node:net";
 import * as path from "node:path";
-import { EnvironmentError, environmentFile, loadEnvironmentFile, protocolHealthPath, type Environment } from "../stacks/environment";
+import { type Environment, EnvironmentError } from "../stacks/environment";
+import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
+import { protocolHealthPath } from "../stacks/services/blackbox";
 import type { SecretName } from "../stacks/secrets";
-import { isPublished, runningServices, type HealthStatus, type HealthVerdict } from "../stacks/service";
+import { type HealthStatus, type HealthVerdict, isPublished, runningServices } from "../stacks/descriptor";
 import { servesTls } from "../stacks/web-config";
 import { secretValue } from "./lib/secret-file";
 

@@ -22,7 +22,7 @@ say() { echo "state:migrate: $*" >&2; }
 source scripts/lib/toolchain.sh
 export TF_INPUT=0
 prepare_app
-backend=$(node -p "require('./dist/stacks/environment').loadEnvironmentFile('$envs_dir/$env_name.yaml').state.backend")
+backend=$(node -p "require('./dist/stacks/environment-files').loadEnvironmentFile('$envs_dir/$env_name.yaml').state.backend")
 [[ $backend != local ]] || { say "$env_name's state is local: set a shared backend in its file first (README: Team state)"; exit 2; }
 local_state=${PM_STATE_DIR:-state}/$env_name.tfstate
 [[ -f $local_state ]] || { say "no local state $local_state to move"; exit 2; }

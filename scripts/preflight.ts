@@ -1,7 +1,8 @@
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { EnvironmentError, environmentFile, loadEnvironmentFile, type Catalog, type Environment } from "../stacks/environment";
-import { runningServices } from "../stacks/service";
+import { type Catalog, type Environment, EnvironmentError } from "../stacks/environment";
+import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
+import { runningServices } from "../stacks/descriptor";
 import { SERVICES } from "../stacks/services";
 import { requiredSecrets, SECRETS } from "../stacks/secrets";
 import { dockerEnv, fleetProblems, hostProblem, runAsync } from "./docker-host";

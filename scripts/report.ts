@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { environmentFile, loadEnvironmentFile, type Environment } from "../stacks/environment";
-import { runningServices } from "../stacks/service";
+import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
+import type { Environment } from "../stacks/environment";
+import { runningServices } from "../stacks/descriptor";
 import { DEFAULT_ENVIRONMENT, OFFLINE_DEFAULT } from "./preflight";
 
 /**

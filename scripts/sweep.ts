@@ -1,6 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { environmentFile, loadEnvironmentFile, STACK_HOST_NAME, type Environment } from "../stacks/environment";
+import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
+import { STACK_HOST_NAME } from "../stacks/fleet";
+import type { Environment } from "../stacks/environment";
 import { labelledObjects, runDocker, type DockerObject } from "./adopt";
 import type { DockerEndpoint } from "./docker-host";
 

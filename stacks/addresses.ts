@@ -6,3 +6,5 @@ export const ip = z.union([z.ipv4(), z.ipv6()]);
 export const ALL_ADDRESSES = ["0.0.0.0", "::"];
 export const isIp = (value: string) => ip.safeParse(value).success;
 export const isLoopback = (value: string) => /^127\./.test(value) || value === "::1" || value.toLowerCase() === "localhost";
+/** A TCP or UDP port number. */
+export const port = z.number().int().min(1).max(65535);

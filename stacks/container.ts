@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as path from "node:path";
-import type { Container, ContainerConfig, ContainerUpload } from "@cdktf/provider-docker/lib/container";
-import type { Volume } from "@cdktf/provider-docker/lib/volume";
+import { Container, type ContainerConfig, type ContainerUpload } from "@cdktf/provider-docker/lib/container";
+import { Volume } from "@cdktf/provider-docker/lib/volume";
 import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { allowRoot, allowSecretsInEnvironment } from "./hardening";
@@ -56,18 +56,6 @@ export function literalForTerraform(text: string): string {
 }
 
 /**
- * The provider's bindings, loaded when the first container is built: with cdktf they take ~0.3 s
- * to load, which the scripts that only read environments and the catalog (preflight, secrets,
- * report, adopt: every deploy runs them) do not pay.
- */
-function docker() {
-  return {
-    Container: (require("@cdktf/provider-docker/lib/container") as typeof import("@cdktf/provider-docker/lib/container")).Container,
-    Volume: (require("@cdktf/provider-docker/lib/volume") as typeof import("@cdktf/provider-docker/lib/volume")).Volume,
-  };
-}
-
-/**
  * A hardened service container with secure defaults: pinned image, restart policy, memory limit,
  * rotated logs, no new privileges, all capabilities dropped, a healthcheck that `apply` waits for,
  * ports on the bind address only, and configs delivered with `upload` so remote hosts work too.
@@ -81,7 +69,6 @@ export class ServiceContainer extends Construct {
   constructor(scope: Construct, id: string, props: ServiceContainerProps) {
     super(scope, id);
     const { env, provider, network, images } = props.ctx;
-    const { Container, Volume } = docker();
     this.name = `${env.name}-${props.service}`;
     const labels = [
       { label: ENVIRONMENT_LABEL, value: env.name },

@@ -1,15 +1,13 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { ALL_ADDRESSES, ip, isIp, isLoopback } from "./addresses";
-import { isPublished, type ServiceDescriptor } from "./service";
-import { SERVICES } from "./services";
+import { isLoopback, port } from "./addresses";
+import { isPublished, type ServiceDescriptor } from "./descriptor";
+import { dnsName, fleetHost, fleetIssues, hostName } from "./fleet";
 import { servesTls } from "./web-config";
 
 /**
- * Environment files: `environments/<name>.yaml`, parsed and validated here. Only this module,
- * assets.ts and main.ts touch the file system; everything downstream gets the typed,
+ * The environment schema: an environment file's content (`environments/<name>.yaml`, read by
+ * environment-files.ts) validated here; everything downstream gets the typed,
  * defaults-filled `Environment`. Each default is written once, on its field: an absent block is
  * parsed as `{}` (zod's prefault), which fills its fields' defaults; a service's defaults (port,
  * image, memory) are its descriptor's. The schema is made from a catalog of service descriptors
@@ -20,7 +18,6 @@ import { servesTls } from "./web-config";
 /** The services an environment can run: the shipped list (stacks/services/index.ts), or a test's. */
 export type Catalog = readonly ServiceDescriptor[];
 
-const port = z.number().int().min(1).max(65535);
 const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, "must be a duration such as 15s, 30d or 1h30m");
 const size = z.string().regex(/^\d+(B|KB|MB|GB|TB|PB)$/, "must be a size such as 500MB or 10GB");
 const hostPort = z
@@ -80,87 +77,6 @@ const scrapeTarget = z.strictObject({
   scheme: z.enum(["http", "https"]).default("http"),
   scrapeInterval: duration.optional(),
 });
-
-/**
- * The endpoint that says whether a Protocol service the environment scrapes is healthy, as the
- * seed's health check has it: `/health` of the registries and the TEG layer, the metrics path of
- * the others. `npm run health` requests it once; the blackbox exporter probes it continuously.
- */
-export function protocolHealthPath(target: { readonly job: string; readonly metricsPath: string }): string {
-  return target.job.startsWith("registry_") || target.job === "teg_layer" ? "/health" : target.metricsPath;
-}
-
-/** A name for people and for labels: the `host` and `instance` labels of its metrics, container names. */
-const hostName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, "must be lower-case letters, digits and dashes (max 32), starting with a letter");
-// A DNS name (RFC 1123 labels) or an IP address: what Prometheus reaches a host's exporter on.
-const dnsName = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i, "must be an IP address or a DNS name");
-
-/**
- * A monitored Docker host of the fleet (`hosts:`): a Node Exporter is deployed there through a
- * docker provider of its own, serving TLS with basic auth, published on `publishAddress` (default:
- * `address`), and scraped by Prometheus at `address:port` with the labels `instance` and `host`
- * set to `name`.
- */
-const fleetHost = z.strictObject({
-  name: hostName,
-  /** Its Docker API: unix:// (this machine), tcp:// with certPath (TLS), or ssh:// (sshOpts). */
-  docker: z.strictObject({
-    host: z.string().regex(/^(unix|tcp|ssh):\/\//, "must start with unix://, tcp:// or ssh://"),
-    /** Folder with the client's ca.pem, cert.pem and key.pem (tcp://). */
-    certPath: z.string().min(1).optional(),
-    sshOpts: z.array(z.string()).optional(),
-  }),
-  /** Where Prometheus reaches the exporter: an IP address or a DNS name (the server certificate names it). */
-  address: z.string({ error: "is required: the IP address or DNS name Prometheus reaches this host's exporter on" }).pipe(z.union([ip, dnsName])),
-  /** The IP the exporter is published on; default `address` when that is an IP (a DNS name needs it). */
-  publishAddress: ip.optional(),
-  /** Allows publishAddress 0.0.0.0 or :: (every interface of the host): off unless said. */
-  exposeOnAllInterfaces: z.boolean().default(false),
-  port: port.default(9100),
-});
-export type FleetHost = z.output<typeof fleetHost>;
-
-/** Where a fleet host's exporter is published (the schema made sure there is such an IP). */
-export function publishAddressOf(host: FleetHost): string {
-  return host.publishAddress ?? host.address;
-}
-
-/** Problems of the fleet (`hosts:`), as [path, message]. */
-function fleetIssues(env: { docker: { host: string; name?: string }; services: readonly string[]; hosts: readonly FleetHost[] }): [PropertyKey[], string][] {
-  const issues: [PropertyKey[], string][] = [];
-  if (env.hosts.length && !env.services.includes("nodeExporter")) issues.push([["services"], "must include nodeExporter: hosts: deploys a Node Exporter to each host"]);
-  const names = new Map<string, number>([[env.docker.name ?? STACK_HOST_NAME, -1]]);
-  const endpoints = new Map<string, number>([[env.docker.host, -1]]);
-  const published = new Map<string, number>();
-  env.hosts.forEach((host, index) => {
-    const at = (...rest: PropertyKey[]) => ["hosts", index, ...rest];
-    const where = (other: number) => (other < 0 ? "the stack's own Docker host (docker:)" : `hosts[${other}]`);
-    const sameName = names.get(host.name);
-    if (sameName !== undefined) issues.push([at("name"), `duplicates host name "${host.name}" of ${where(sameName)}`]);
-    else names.set(host.name, index);
-    const sameEndpoint = endpoints.get(host.docker.host);
-    if (sameEndpoint !== undefined) {
-      issues.push([at("docker", "host"), sameEndpoint < 0 ? `${host.docker.host} is the stack's own Docker host (docker.host): its Node Exporter runs there already, on the private network` : `${host.docker.host} is also hosts[${sameEndpoint}]'s Docker host`]);
-    } else endpoints.set(host.docker.host, index);
-    if (host.docker.host.startsWith("tcp://") && !host.docker.certPath) issues.push([at("docker", "certPath"), "is required for a tcp:// Docker API: TLS (never expose the API without it)"]);
-    if (!host.docker.host.startsWith("tcp://") && host.docker.certPath) issues.push([at("docker", "certPath"), "is only for a tcp:// Docker API"]);
-    if (!host.docker.host.startsWith("ssh://") && host.docker.sshOpts) issues.push([at("docker", "sshOpts"), "is only for an ssh:// Docker API"]);
-    if (ALL_ADDRESSES.includes(host.address)) issues.push([at("address"), `${host.address} is not an address Prometheus can reach: give the host's IP or DNS name (publishAddress says where the exporter listens)`]);
-    else if (isLoopback(host.address)) issues.push([at("address"), `${host.address} is a loopback address: from Prometheus's container it is Prometheus itself. Give the IP or DNS name the host is reached on`]);
-    if (!host.publishAddress && !isIp(host.address)) issues.push([at("publishAddress"), `is required when address is a DNS name (${host.address}): the IP of the host's interface the exporter is published on`]);
-    const publish = host.publishAddress ?? host.address;
-    if (ALL_ADDRESSES.includes(publish) && !host.exposeOnAllInterfaces) {
-      issues.push([at("publishAddress"), `${publish} publishes the exporter on every interface of ${host.name}: give one IP, or set exposeOnAllInterfaces: true to mean it`]);
-    }
-    const key = `${host.docker.host} ${publish}:${host.port}`;
-    if (published.has(key)) issues.push([at("port"), `${publish}:${host.port} is also hosts[${published.get(key)}]'s`]);
-    published.set(key, index);
-  });
-  return issues;
-}
-
-/** The `host` label of the stack's own Node Exporter when there is a fleet (docker.name). */
-export const STACK_HOST_NAME = "stack";
 
 function buildSchema(catalog: Catalog) {
   const names = catalog.map((service) => service.name);
@@ -384,7 +300,7 @@ function fieldPath(pathParts: readonly PropertyKey[]): string {
 }
 
 /** Validates already-parsed data; `source` names the file in error messages. */
-export function parseEnvironment(data: unknown, source: string, catalog: Catalog = SERVICES): Environment {
+export function parseEnvironment(data: unknown, source: string, catalog: Catalog): Environment {
   const result = schemaFor(catalog).safeParse(data);
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `  ${fieldPath(issue.path) || "(file)"}: ${issue.message}`);
@@ -405,62 +321,4 @@ export function parseEnvironment(data: unknown, source: string, catalog: Catalog
     catalog,
     source,
   };
-}
-
-/** Where the environment files are: PM_ENVIRONMENTS_DIR (the tests' throw-away folders), else `<root>/environments`. */
-export function environmentsDir(root: string): string {
-  return process.env.PM_ENVIRONMENTS_DIR ?? path.join(root, "environments");
-}
-
-/** The file of the environment named `name`. */
-export function environmentFile(root: string, name: string): string {
-  return path.join(environmentsDir(root), `${name}.yaml`);
-}
-
-export function loadEnvironmentFile(file: string, catalog: Catalog = SERVICES): Environment {
-  let data: unknown;
-  try {
-    data = parseYaml(fs.readFileSync(file, "utf8"));
-  } catch (error) {
-    throw new EnvironmentError(`${file}: cannot be read as YAML: ${(error as Error).message}`);
-  }
-  const env = parseEnvironment(data, file, catalog);
-  if (!env.alerting.caFile) return env;
-  const caFile = path.resolve(path.dirname(file), env.alerting.caFile);
-  let pem: string;
-  try {
-    pem = fs.readFileSync(caFile, "utf8");
-  } catch (error) {
-    throw new EnvironmentError(`${file}: invalid environment\n  alerting.caFile: cannot read ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-  if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new EnvironmentError(`${file}: invalid environment\n  alerting.caFile: ${caFile} holds no PEM certificate`);
-  return { ...env, alertingCaPem: pem };
-}
-
-/** Loads every environments/*.yaml file, sorted by name, and checks they can live side by side. */
-export function loadEnvironments(directory: string, catalog: Catalog = SERVICES): Environment[] {
-  const files = fs
-    .readdirSync(directory)
-    .filter((f) => f.endsWith(".yaml"))
-    .sort();
-  const environments = files.map((f) => loadEnvironmentFile(path.join(directory, f), catalog));
-  assertNoClashes(environments);
-  return environments;
-}
-
-/** Two environments on one Docker host must not share a name or a host port. */
-export function assertNoClashes(environments: readonly Environment[]): void {
-  const claimed = new Map<string, string>();
-  for (const env of environments) {
-    const keys = [`name ${env.name}`];
-    for (const service of env.catalog.filter(isPublished)) {
-      if (env.services.includes(service.name)) keys.push(`host port ${env.ports[service.name]}`);
-    }
-    for (const key of keys) {
-      const claim = `${env.docker.host} ${key}`;
-      const owner = claimed.get(claim);
-      if (owner) throw new EnvironmentError(`${env.source}: ${key} on ${env.docker.host} is already used by ${owner}`);
-      claimed.set(claim, env.source);
-    }
-  }
 }

@@ -1,5 +1,5 @@
-import type { Container } from "@cdktf/provider-docker/lib/container";
-import type { IAspect } from "cdktf";
+import { Container } from "@cdktf/provider-docker/lib/container";
+import { TerraformStack, type IAspect } from "cdktf";
 import type { IConstruct } from "constructs";
 import { isLoopback } from "./addresses";
 
@@ -152,10 +152,6 @@ export class Hardening implements IAspect {
   visit(node: IConstruct): void {
     if (node.node.scopes.some((scope) => this.checked.has(scope))) return;
     this.checked.add(node);
-    // Loaded here, not on import: container.ts imports allowRoot, and the scripts that read only
-    // the catalog must not pay for cdktf (see docker() in container.ts).
-    const { Container } = require("@cdktf/provider-docker/lib/container") as typeof import("@cdktf/provider-docker/lib/container");
-    const { TerraformStack } = require("cdktf") as typeof import("cdktf");
     const containers = node.node.findAll().filter((c): c is Container => c instanceof Container);
     if (!containers.length) return;
     const stack = TerraformStack.of(node);

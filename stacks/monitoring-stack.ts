@@ -3,13 +3,16 @@ import { Network } from "@cdktf/provider-docker/lib/network";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { Construct } from "constructs";
 import type { StackAssets } from "./assets";
-import { publishAddressOf, type Environment } from "./environment";
+import { publishAddressOf } from "./fleet";
+import type { Environment } from "./environment";
 import { Hardening } from "./hardening";
 import { StackImages } from "./images";
 import { ENVIRONMENT_LABEL } from "./labels";
 import { Pki } from "./pki";
 import { Secrets } from "./secret-variables";
-import { fleetAlias, runningServices, type FleetMember, type ServiceContext, type ServiceDescriptor } from "./service";
+import { fleetAlias, type FleetMember } from "./fleet";
+import { runningServices, type ServiceDescriptor } from "./descriptor";
+import type { ServiceContext } from "./service";
 import { stateBackend, stateEncryption } from "./state-backend";
 import { servesTls } from "./web-config";
 

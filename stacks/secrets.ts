@@ -1,6 +1,6 @@
 import type { Environment } from "./environment";
 import table from "./secrets.json";
-import { runningServices } from "./service";
+import { runningServices } from "./descriptor";
 
 /**
  * Every secret is a sensitive Terraform variable without a default, given as `TF_VAR_<name>`.

@@ -1,7 +1,8 @@
 import { ALL_ADDRESSES } from "./addresses";
 import type { Environment } from "./environment";
 import type { Pki, ServerCertificate } from "./pki";
-import type { ServiceContext, ServiceDescriptor } from "./service";
+import type { ServiceContext } from "./service";
+import type { ServiceDescriptor } from "./descriptor";
 
 /**
  * The web config of a Prometheus-family server (Prometheus, Alertmanager, exporters: the

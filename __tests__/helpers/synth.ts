@@ -1,8 +1,10 @@
 import * as fs from "node:fs";
+import { SERVICES } from "../../stacks/services";
 import * as path from "node:path";
 import { Testing, type App } from "cdktf";
 import { loadAssets } from "../../stacks/assets";
-import { loadEnvironmentFile, parseEnvironment, type Environment, type EnvironmentFile } from "../../stacks/environment";
+import { loadEnvironmentFile } from "../../stacks/environment-files";
+import { type Environment, type EnvironmentFile, parseEnvironment } from "../../stacks/environment";
 import { MonitoringStack } from "../../stacks/monitoring-stack";
 import { ALERTMANAGER_PATHS } from "../../stacks/services/alertmanager";
 import { ELASTICSEARCH_SETUP_SCRIPT } from "../../stacks/services/elasticsearch";
@@ -46,7 +48,7 @@ export function shippedEnvironment(name: string): Environment {
 }
 
 export function environment(overrides: Partial<EnvironmentFile> = {}): Environment {
-  return parseEnvironment({ name: "unit", ...overrides }, "unit-test");
+  return parseEnvironment({ name: "unit", ...overrides }, "unit-test", SERVICES);
 }
 
 export interface SynthesizedStack {

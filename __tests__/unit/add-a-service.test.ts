@@ -8,7 +8,7 @@ import { parse, stringify } from "yaml";
 import { healthChecks, runHealthChecks } from "../../scripts/health";
 import { imagesOf } from "../../scripts/preflight";
 import { deployReport } from "../../scripts/report";
-import { parseEnvironment, type EnvironmentFile } from "../../stacks/environment";
+import { type EnvironmentFile, parseEnvironment } from "../../stacks/environment";
 import { Hardening, HardeningError } from "../../stacks/hardening";
 import { SERVICES } from "../../stacks/services";
 import { PROMETHEUS_PATHS } from "../../stacks/services/prometheus";

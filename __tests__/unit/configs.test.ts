@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { loadEnvironmentFile } from "../../stacks/environment";
+import { loadEnvironmentFile } from "../../stacks/environment-files";
 import { alertmanagerConfig } from "../../stacks/services/alertmanager";
 import { dashboardFor, DATASOURCE_UIDS } from "../../stacks/services/grafana";
 import { prometheusConfig } from "../../stacks/services/prometheus";

@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { stringify } from "yaml";
-import { assertNoClashes, EnvironmentError, loadEnvironmentFile, loadEnvironments } from "../../stacks/environment";
+import { assertNoClashes, loadEnvironmentFile, loadEnvironments } from "../../stacks/environment-files";
+import { EnvironmentError } from "../../stacks/environment";
 import { ROOT, shippedEnvironment } from "../helpers/synth";
 import { tempDir } from "../helpers/temp";
 

@@ -1,12 +1,12 @@
 import { parse } from "yaml";
-import { EnvironmentError, parseEnvironment, type EnvironmentFile } from "../../stacks/environment";
+import { EnvironmentError, type EnvironmentFile, parseEnvironment } from "../../stacks/environment";
 import { Hardening, HardeningError } from "../../stacks/hardening";
 import { Aspects, Testing } from "cdktf";
 import { Container } from "@cdktf/provider-docker/lib/container";
 import { requiredSecrets } from "../../stacks/secrets";
 import { preflight, type DockerHost } from "../../scripts/preflight";
 import { buildStack, CONFIG_PATHS, containerNamed, synth, uploadedFile, type SynthesizedStack } from "../helpers/synth";
-import { defineService } from "../../stacks/service";
+import { defineService } from "../../stacks/descriptor";
 import { SERVICES } from "../../stacks/services";
 import { LOGSTASH_PIPELINE, logstashPipeline } from "../../stacks/services/logstash";
 
@@ -17,11 +17,11 @@ const TWO_HOSTS: EnvironmentFile["hosts"] = [
   { name: "edge", docker: { host: "ssh://deploy@edge.example", sshOpts: ["-o", "ConnectTimeout=5"] }, address: "edge.example", publishAddress: "192.0.2.7", port: 9200 },
 ];
 
-const fleetEnv = (overrides: Partial<EnvironmentFile> = {}) => parseEnvironment({ name: "fleet", services: ["prometheus", "nodeExporter", "alertmanager"], hosts: TWO_HOSTS, ...overrides }, "fleet-test");
+const fleetEnv = (overrides: Partial<EnvironmentFile> = {}) => parseEnvironment({ name: "fleet", services: ["prometheus", "nodeExporter", "alertmanager"], hosts: TWO_HOSTS, ...overrides }, "fleet-test", SERVICES);
 
 function problems(overrides: Partial<EnvironmentFile>): string {
   try {
-    parseEnvironment({ name: "bad", ...overrides }, "bad-test");
+    parseEnvironment({ name: "bad", ...overrides }, "bad-test", SERVICES);
   } catch (error) {
     if (error instanceof EnvironmentError) return error.message;
     throw error;
@@ -147,8 +147,8 @@ describe("webAuth: the stack's own UIs", () => {
       "bindAddress: 0.0.0.0 would publish Prometheus, Alertmanager, Grafana, Elasticsearch, Logstash, Kibana beyond this machine without TLS and a login: set webAuth: { enabled: true }",
     );
     expect(problems({ bindAddress: "10.1.2.3", services: ["prometheus", "grafana"] })).toContain("bindAddress: 10.1.2.3 would publish Prometheus, Grafana beyond");
-    expect(parseEnvironment({ name: "ok", bindAddress: "0.0.0.0", webAuth: { enabled: true } }, "ok").webAuth).toEqual({ enabled: true, user: "admin", names: [] });
-    expect(parseEnvironment({ name: "ok", bindAddress: "127.0.0.1" }, "ok").webAuth.enabled).toBe(false);
+    expect(parseEnvironment({ name: "ok", bindAddress: "0.0.0.0", webAuth: { enabled: true } }, "ok", SERVICES).webAuth).toEqual({ enabled: true, user: "admin", names: [] });
+    expect(parseEnvironment({ name: "ok", bindAddress: "127.0.0.1" }, "ok", SERVICES).webAuth.enabled).toBe(false);
   });
 
   it("refuses, even with webAuth, a published service that cannot serve TLS, naming it", () => {
@@ -161,7 +161,7 @@ describe("webAuth: the stack's own UIs", () => {
     expect(parseEnvironment({ name: "ok", webAuth: { enabled: true }, services: ["prometheus", "plainUi"] }, "t", catalog).services).toContain("plainUi");
   });
 
-  const env = parseEnvironment({ name: "open", bindAddress: "0.0.0.0", webAuth: { enabled: true, names: ["monitoring.example.org"] } }, "open-test");
+  const env = parseEnvironment({ name: "open", bindAddress: "0.0.0.0", webAuth: { enabled: true, names: ["monitoring.example.org"] } }, "open-test", SERVICES);
   const json = synth(env) as Json;
 
   it("serves Prometheus and Alertmanager over HTTPS with basic auth, and Prometheus authenticates to both", () => {

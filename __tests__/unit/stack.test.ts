@@ -1,7 +1,7 @@
 import { Aspects } from "cdktf";
 import type { EnvironmentFile } from "../../stacks/environment";
 import { Hardening } from "../../stacks/hardening";
-import { isPublished } from "../../stacks/service";
+import { isPublished } from "../../stacks/descriptor";
 import { SERVICES, serviceNamed } from "../../stacks/services";
 import { buildStack, CONFIG_PATHS, containerNamed, containers, imageOf, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth } from "../helpers/synth";
 

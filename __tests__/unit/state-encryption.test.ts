@@ -1,18 +1,19 @@
 import { stackFacts, type SynthesizedStack } from "../../scripts/stack-facts";
-import { EnvironmentError, parseEnvironment, type EnvironmentFile } from "../../stacks/environment";
+import { SERVICES } from "../../stacks/services";
+import { EnvironmentError, type EnvironmentFile, parseEnvironment } from "../../stacks/environment";
 import { requiredSecrets } from "../../stacks/secrets";
 import { synth } from "../helpers/synth";
 
 type Encryption = { key_provider: { pbkdf2: Record<string, { passphrase: string }> }; method: Record<string, Record<string, unknown>>; state: Record<string, unknown>; plan: Record<string, unknown> };
 
 function encryptionOf(file: Partial<EnvironmentFile>): Encryption | undefined {
-  const env = parseEnvironment({ name: "enc", services: ["prometheus"], ...file }, "enc-test");
+  const env = parseEnvironment({ name: "enc", services: ["prometheus"], ...file }, "enc-test", SERVICES);
   return (synth(env) as { terraform: { encryption?: Encryption } }).terraform.encryption;
 }
 
 function problem(file: Partial<EnvironmentFile>): string {
   try {
-    parseEnvironment({ name: "enc", services: ["prometheus"], ...file }, "enc-test");
+    parseEnvironment({ name: "enc", services: ["prometheus"], ...file }, "enc-test", SERVICES);
   } catch (error) {
     if (error instanceof EnvironmentError) return error.message;
     throw error;
@@ -23,7 +24,7 @@ function problem(file: Partial<EnvironmentFile>): string {
 describe("OpenTofu's state and plan encryption (encryption:)", () => {
   it("is off by default: no encryption block, no passphrase asked for", () => {
     expect(encryptionOf({})).toBeUndefined();
-    expect(requiredSecrets(parseEnvironment({ name: "enc", services: ["prometheus"] }, "t"))).not.toContain("state_passphrase");
+    expect(requiredSecrets(parseEnvironment({ name: "enc", services: ["prometheus"] }, "t", SERVICES))).not.toContain("state_passphrase");
   });
 
   it("encrypts state and plans with AES-GCM, a key from TF_VAR_state_passphrase, and never writes them in the clear", () => {
@@ -34,7 +35,7 @@ describe("OpenTofu's state and plan encryption (encryption:)", () => {
       state: { method: "method.aes_gcm.key_1", enforced: true },
       plan: { method: "method.aes_gcm.key_1", enforced: true },
     });
-    expect(requiredSecrets(parseEnvironment({ name: "enc", services: ["prometheus"], encryption: { enabled: true } }, "t"))).toEqual(["state_passphrase"]);
+    expect(requiredSecrets(parseEnvironment({ name: "enc", services: ["prometheus"], encryption: { enabled: true } }, "t", SERVICES))).toEqual(["state_passphrase"]);
   });
 
   it("rotates to a new key, reading what the previous one wrote (a key provider per generation: the name is stored with the data)", () => {
@@ -42,7 +43,7 @@ describe("OpenTofu's state and plan encryption (encryption:)", () => {
     expect(encryption?.key_provider.pbkdf2).toEqual({ passphrase_2: { passphrase: "${var.state_passphrase}" }, passphrase_1: { passphrase: "${var.state_passphrase_previous}" } });
     expect(encryption?.state).toEqual({ method: "method.aes_gcm.key_2", enforced: true, fallback: { method: "method.aes_gcm.key_1" } });
     expect(encryption?.plan).toEqual(encryption?.state);
-    expect(requiredSecrets(parseEnvironment({ name: "enc", services: ["prometheus"], encryption: { enabled: true, key: 2, previousKey: 1 } }, "t"))).toEqual(["state_passphrase", "state_passphrase_previous"]);
+    expect(requiredSecrets(parseEnvironment({ name: "enc", services: ["prometheus"], encryption: { enabled: true, key: 2, previousKey: 1 } }, "t", SERVICES))).toEqual(["state_passphrase", "state_passphrase_previous"]);
   });
 
   it("encrypts state written in the clear before (previousKey: 0), which is the one time it is not enforced", () => {
@@ -59,7 +60,7 @@ describe("OpenTofu's state and plan encryption (encryption:)", () => {
   });
 
   it("tells deploy.sh whether the stack encrypts (it refuses an engine without encryption)", () => {
-    const facts = (file: Partial<EnvironmentFile>) => stackFacts(synth(parseEnvironment({ name: "enc", services: ["prometheus"], ...file }, "t")) as unknown as SynthesizedStack);
+    const facts = (file: Partial<EnvironmentFile>) => stackFacts(synth(parseEnvironment({ name: "enc", services: ["prometheus"], ...file }, "t", SERVICES)) as unknown as SynthesizedStack);
     expect(facts({ encryption: { enabled: true } })[5]).toBe("yes");
     expect(facts({ encryption: { enabled: true, key: 2, previousKey: 1 } })[5]).toBe("rotating");
     expect(facts({ encryption: { enabled: true, previousKey: 0 } })[5]).toBe("rotating");

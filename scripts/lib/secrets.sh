@@ -8,7 +8,7 @@
 load_secrets() {
   local pairs=() pair needed
   # Only the secrets the environment needs (the callers compiled the app to dist/ beforehand).
-  needed=$(node -e 'const p = require("node:path"); const { loadEnvironmentFile } = require("./dist/stacks/environment");
+  needed=$(node -e 'const p = require("node:path"); const { loadEnvironmentFile } = require("./dist/stacks/environment-files");
     const { requiredSecrets } = require("./dist/stacks/secrets");
     const env = loadEnvironmentFile(p.join(process.env.PM_ENVIRONMENTS_DIR || "environments", `${process.argv[1]}.yaml`));
     console.log(requiredSecrets(env).join(" ") || "-")' "$1" 2>/dev/null) || needed="" # an invalid file: preflight names the field

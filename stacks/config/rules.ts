@@ -1,5 +1,5 @@
 import type { Environment } from "../environment";
-import { runningServices, type ServiceDescriptor } from "../service";
+import { runningServices, type ServiceDescriptor } from "../descriptor";
 
 /** A rule file shipped in assets/rules, uploaded beside the scraper's configuration. */
 export interface RuleFile {

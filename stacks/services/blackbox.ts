@@ -1,8 +1,18 @@
 import { toYaml } from "../config/yaml";
-import { protocolHealthPath, type Environment } from "../environment";
+import type { Environment } from "../environment";
 import type { SecretName } from "../secrets";
-import { defineService, isPublished, runningServices, serviceContainer } from "../service";
+import { defineService, isPublished, runningServices } from "../descriptor";
+import { serviceContainer } from "../service";
 import { behindWebAuth, healthOverTls } from "../web-config";
+
+/**
+ * The endpoint that says whether a Protocol service the environment scrapes is healthy, as the
+ * seed's health check has it: `/health` of the registries and the TEG layer, the metrics path of
+ * the others. `npm run health` requests it once; the blackbox exporter probes it continuously.
+ */
+export function protocolHealthPath(target: { readonly job: string; readonly metricsPath: string }): string {
+  return target.job.startsWith("registry_") || target.job === "teg_layer" ? "/health" : target.metricsPath;
+}
 
 /** Paths inside the container where its configuration and the probes' passwords are uploaded. */
 export const BLACKBOX_PATHS = {

@@ -1,6 +1,7 @@
 import type { Environment } from "../environment";
 import { ENVIRONMENT_LABEL, SERVICE_LABEL } from "../labels";
-import { defineService, serviceContainer } from "../service";
+import { defineService } from "../descriptor";
+import { serviceContainer } from "../service";
 
 const PORT = 8080;
 

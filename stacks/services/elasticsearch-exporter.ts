@@ -1,4 +1,5 @@
-import { defineService, serviceContainer } from "../service";
+import { defineService } from "../descriptor";
+import { serviceContainer } from "../service";
 import { servesTls } from "../web-config";
 import { ELASTICSEARCH_MONITOR_USER, elasticsearch, elasticsearchUrl } from "./elasticsearch";
 

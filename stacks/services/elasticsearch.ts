@@ -1,6 +1,7 @@
 import { ServiceContainer } from "../container";
 import type { SecretName } from "../secrets";
-import { defineService, runs, serviceContainer } from "../service";
+import { defineService, runs } from "../descriptor";
+import { serviceContainer } from "../service";
 import type { Environment } from "../environment";
 import { ownTlsPaths, servesTls } from "../web-config";
 

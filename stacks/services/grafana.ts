@@ -1,7 +1,8 @@
 import { filesIn } from "../container";
 import { toYaml } from "../config/yaml";
 import type { Environment } from "../environment";
-import { defineService, serviceContainer } from "../service";
+import { defineService } from "../descriptor";
+import { serviceContainer } from "../service";
 import { ownTlsPaths, servesTls } from "../web-config";
 import { elasticsearch, elasticsearchUrl } from "./elasticsearch";
 import { prometheus } from "./prometheus";

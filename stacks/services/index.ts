@@ -1,4 +1,4 @@
-import type { ServiceDescriptor } from "../service";
+import type { ServiceDescriptor } from "../descriptor";
 import { alertmanager } from "./alertmanager";
 import { blackbox } from "./blackbox";
 import { cadvisor } from "./cadvisor";
@@ -15,7 +15,7 @@ import { prometheus } from "./prometheus";
  * this folder at run time): the compiler checks it, the order is stated (it is the order of
  * prometheus.yml's jobs, of `npm run health` and of the default `services:`), and a descriptor is
  * an ordinary module that tests can add to a catalog of their own. Add a service: write
- * stacks/services/<name>.ts (a descriptor, see stacks/service.ts) and add it here.
+ * stacks/services/<name>.ts (a descriptor, see stacks/descriptor.ts) and add it here.
  */
 export const SERVICES: readonly ServiceDescriptor[] = [
   prometheus,

@@ -1,4 +1,5 @@
-import { defineService, serviceContainer } from "../service";
+import { defineService } from "../descriptor";
+import { serviceContainer } from "../service";
 import { ownTlsPaths } from "../web-config";
 import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch, elasticsearchUrl } from "./elasticsearch";
 

@@ -1,5 +1,6 @@
 import { TerraformOutput } from "cdktf";
-import { defineService, serviceContainer } from "../service";
+import { defineService } from "../descriptor";
+import { serviceContainer } from "../service";
 import { ownTlsPaths, type OwnTlsPaths } from "../web-config";
 import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch, jvmHeap } from "./elasticsearch";
 

@@ -1,7 +1,8 @@
 import { Construct } from "constructs";
 import { ALL_ADDRESSES, isIp } from "../addresses";
-import { publishAddressOf, STACK_HOST_NAME, type FleetHost } from "../environment";
-import { defineService, serviceContainer, tlsHealthcheckCommand, type ServiceContext } from "../service";
+import { type FleetHost, publishAddressOf, STACK_HOST_NAME } from "../fleet";
+import { defineService } from "../descriptor";
+import { serviceContainer, type ServiceContext, tlsHealthcheckCommand } from "../service";
 import { webConfig } from "../web-config";
 
 const PORT = 9100;

@@ -4,7 +4,8 @@ import { loadedRuleFiles, renderRuleFile, ruleParameters, type RuleFile } from "
 import { toYaml } from "../config/yaml";
 import type { Environment } from "../environment";
 import type { SecretName } from "../secrets";
-import { defineService, runningServices, serviceContainer } from "../service";
+import { defineService, runningServices } from "../descriptor";
+import { serviceContainer } from "../service";
 import { behindWebAuth, servesTls, webClient } from "../web-config";
 import { alertmanager } from "./alertmanager";
 import { FLEET_SCRAPE_USER, nodeExporter } from "./node-exporter";
