@@ -388,7 +388,7 @@ EOF
 }
 
 # ---------------------------------------------------------------- 4. promtool, amtool
-# The versions the stack runs (the service descriptors, stacks/services/*.ts), built from Go modules with
+# The versions the stack runs (the service descriptors, stacks/services/<name>/), built from Go modules with
 # the programs themselves (scripts/lib/programs.sh). When that cannot be done,
 # Debian's older builds, unpacked from the .debs (not installed: that would
 # start daemons), saying so on every run.

@@ -2,7 +2,7 @@
 # Shared helper, sourced by scripts/bootstrap.sh (promtool, amtool) and
 # scripts/build-local-images.sh (the images): Prometheus, Alertmanager, Node Exporter, the
 # blackbox exporter, the Elasticsearch exporter and cAdvisor at exactly the versions their
-# service descriptors pin (stacks/services/*.ts, the catalog), built from their Go modules into
+# service descriptors pin (stacks/services/<name>/, the catalog), built from their Go modules into
 # the git-ignored .tools/programs/<name>/ (rebuilt only when the catalog's version changes).
 #
 #   catalog_tags         CATALOG_TAG[SERVICE] = the tag of the image of the service named SERVICE
@@ -69,10 +69,11 @@ catalog_tags() {
   local ts js stale=false images service image
   ((${#CATALOG_TAG[@]} == 0)) || return 0
   # tsc rewrites only what changed: compare each descriptor with its own output.
-  for ts in "$PROGRAMS_ROOT"/stacks/services/*.ts; do
-    js=$PROGRAMS_ROOT/dist/stacks/services/$(basename "$ts" .ts).js
+  while IFS= read -r ts; do
+    js=$PROGRAMS_ROOT/dist/${ts#"$PROGRAMS_ROOT"/}
+    js=${js%.ts}.js
     [[ -f $js && ! $ts -nt $js ]] || stale=true
-  done
+  done < <(find "$PROGRAMS_ROOT/stacks" -name '*.ts')
   if [[ $stale == true ]]; then
     [[ -x $PROGRAMS_ROOT/node_modules/.bin/tsc ]] || { echo "catalog: no TypeScript compiler: run scripts/install-deps.sh" >&2; return 1; }
     (cd "$PROGRAMS_ROOT" && node_modules/.bin/tsc -p tsconfig.app.json) >&2 || { echo "catalog: tsc failed" >&2; return 1; }

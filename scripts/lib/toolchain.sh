@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # Run from the project root. Progress goes to stderr, so the caller's stdout stays its own.
 #   prepare_app                 npm packages and the app compiled to dist/ (no Docker, seconds)
+#   prune_dist                  removes compiled files whose source is gone (tsc leaves them, and
+#                               a stale services/x.js would shadow a services/x/ folder)
 #   prepare_engine [--deploy]   the bootstrap (Docker engine, OpenTofu/Terraform, provider, and the
 #                               test tools unless --deploy) and its environment (.tools/env.sh)
 #   prepare_toolchain [--deploy]  both
@@ -13,6 +15,16 @@ prepare_app() {
   if [[ ! -f $stamp ]] || [[ -n $(find main.ts stacks scripts tsconfig.json tsconfig.app.json package-lock.json -newer "$stamp" \( -name '*.ts' -o -name '*.json' \) -print -quit) ]]; then
     node_modules/.bin/tsc -p tsconfig.app.json >&2
   fi
+  prune_dist
+}
+prune_dist() {
+  local js source
+  [[ -d dist ]] || return 0
+  while IFS= read -r js; do
+    source=${js#dist/}
+    source=${source%.js}
+    [[ -f $source.ts || -f $source.js ]] || rm -f "$js" "${js%.js}.d.ts" "$js.map"
+  done < <(find dist -name '*.js')
 }
 prepare_engine() {
   scripts/bootstrap.sh "$@" >&2

@@ -1,9 +1,9 @@
-import { ServiceContainer } from "../container";
-import type { SecretName } from "../secrets";
-import { defineService, runs } from "../descriptor";
-import { serviceContainer } from "../service";
-import type { Environment } from "../environment";
-import { ownTlsPaths, servesTls } from "../web-config";
+import { ServiceContainer } from "../../container";
+import type { SecretName } from "../../secrets";
+import { defineService, runs } from "../../descriptor";
+import { serviceContainer } from "../../service";
+import type { Environment } from "../../environment";
+import { ownTlsPaths, servesTls } from "../../web-config";
 
 /** Where the setup job's script is uploaded. */
 export const ELASTICSEARCH_SETUP_SCRIPT = "/usr/local/bin/es-setup.sh";

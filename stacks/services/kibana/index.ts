@@ -1,7 +1,7 @@
-import { defineService } from "../descriptor";
-import { serviceContainer } from "../service";
-import { ownTlsPaths } from "../web-config";
-import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch, elasticsearchUrl } from "./elasticsearch";
+import { defineService } from "../../descriptor";
+import { serviceContainer } from "../../service";
+import { ownTlsPaths } from "../../web-config";
+import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch, elasticsearchUrl } from "../elasticsearch";
 
 /** Kibana: searches the logs in Elasticsearch. It logs in as kibana_system (never elastic) and gets fixed encryption keys. */
 export const kibana = defineService({

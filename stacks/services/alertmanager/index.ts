@@ -1,9 +1,9 @@
-import { filesIn } from "../container";
-import { toYaml } from "../config/yaml";
-import type { Environment } from "../environment";
-import type { SecretName } from "../secrets";
-import { defineService } from "../descriptor";
-import { serviceContainer } from "../service";
+import { filesIn } from "../../container";
+import { toYaml } from "../../config/yaml";
+import type { Environment } from "../../environment";
+import type { SecretName } from "../../secrets";
+import { defineService } from "../../descriptor";
+import { serviceContainer } from "../../service";
 
 /** Paths inside the container where the generated configuration, templates and secrets are uploaded. */
 export const ALERTMANAGER_PATHS = {

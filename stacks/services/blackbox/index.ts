@@ -1,9 +1,9 @@
-import { toYaml } from "../config/yaml";
-import type { Environment } from "../environment";
-import type { SecretName } from "../secrets";
-import { defineService, isPublished, runningServices } from "../descriptor";
-import { serviceContainer } from "../service";
-import { behindWebAuth, healthOverTls } from "../web-config";
+import { toYaml } from "../../config/yaml";
+import type { Environment } from "../../environment";
+import type { SecretName } from "../../secrets";
+import { defineService, isPublished, runningServices } from "../../descriptor";
+import { serviceContainer } from "../../service";
+import { behindWebAuth, healthOverTls } from "../../web-config";
 
 /**
  * The endpoint that says whether a Protocol service the environment scrapes is healthy, as the

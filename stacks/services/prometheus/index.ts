@@ -1,14 +1,14 @@
 import * as path from "node:path";
-import { filesIn } from "../container";
-import { loadedRuleFiles, renderRuleFile, ruleParameters, type RuleFile } from "../config/rules";
-import { toYaml } from "../config/yaml";
-import type { Environment } from "../environment";
-import type { SecretName } from "../secrets";
-import { defineService, runningServices } from "../descriptor";
-import { serviceContainer } from "../service";
-import { behindWebAuth, servesTls, webClient } from "../web-config";
-import { alertmanager } from "./alertmanager";
-import { FLEET_SCRAPE_USER, nodeExporter } from "./node-exporter";
+import { filesIn } from "../../container";
+import { loadedRuleFiles, renderRuleFile, ruleParameters, type RuleFile } from "../../config/rules";
+import { toYaml } from "../../config/yaml";
+import type { Environment } from "../../environment";
+import type { SecretName } from "../../secrets";
+import { defineService, runningServices } from "../../descriptor";
+import { serviceContainer } from "../../service";
+import { behindWebAuth, servesTls, webClient } from "../../web-config";
+import { alertmanager } from "../alertmanager";
+import { FLEET_SCRAPE_USER, nodeExporter } from "../node-exporter";
 
 /** Paths inside the container where the generated configuration is uploaded. */
 export const PROMETHEUS_PATHS = {

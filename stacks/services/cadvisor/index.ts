@@ -1,7 +1,7 @@
-import type { Environment } from "../environment";
-import { ENVIRONMENT_LABEL, SERVICE_LABEL } from "../labels";
-import { defineService } from "../descriptor";
-import { serviceContainer } from "../service";
+import type { Environment } from "../../environment";
+import { ENVIRONMENT_LABEL, SERVICE_LABEL } from "../../labels";
+import { defineService } from "../../descriptor";
+import { serviceContainer } from "../../service";
 
 const PORT = 8080;
 

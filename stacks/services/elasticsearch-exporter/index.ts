@@ -1,7 +1,7 @@
-import { defineService } from "../descriptor";
-import { serviceContainer } from "../service";
-import { servesTls } from "../web-config";
-import { ELASTICSEARCH_MONITOR_USER, elasticsearch, elasticsearchUrl } from "./elasticsearch";
+import { defineService } from "../../descriptor";
+import { serviceContainer } from "../../service";
+import { servesTls } from "../../web-config";
+import { ELASTICSEARCH_MONITOR_USER, elasticsearch, elasticsearchUrl } from "../elasticsearch";
 
 const PORT = 9114;
 const CA_FILE = "/etc/elasticsearch_exporter/secrets/ca.crt";

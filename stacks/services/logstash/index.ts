@@ -1,8 +1,8 @@
 import { TerraformOutput } from "cdktf";
-import { defineService } from "../descriptor";
-import { serviceContainer } from "../service";
-import { ownTlsPaths, type OwnTlsPaths } from "../web-config";
-import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch, jvmHeap } from "./elasticsearch";
+import { defineService } from "../../descriptor";
+import { serviceContainer } from "../../service";
+import { ownTlsPaths, type OwnTlsPaths } from "../../web-config";
+import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch, jvmHeap } from "../elasticsearch";
 
 /** Where the pipeline is uploaded: over the image's default pipeline file, so only this pipeline runs. */
 export const LOGSTASH_PIPELINE = "/usr/share/logstash/pipeline/logstash.conf";

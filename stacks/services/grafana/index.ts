@@ -1,11 +1,11 @@
-import { filesIn } from "../container";
-import { toYaml } from "../config/yaml";
-import type { Environment } from "../environment";
-import { defineService } from "../descriptor";
-import { serviceContainer } from "../service";
-import { ownTlsPaths, servesTls } from "../web-config";
-import { elasticsearch, elasticsearchUrl } from "./elasticsearch";
-import { prometheus } from "./prometheus";
+import { filesIn } from "../../container";
+import { toYaml } from "../../config/yaml";
+import type { Environment } from "../../environment";
+import { defineService } from "../../descriptor";
+import { serviceContainer } from "../../service";
+import { ownTlsPaths, servesTls } from "../../web-config";
+import { elasticsearch, elasticsearchUrl } from "../elasticsearch";
+import { prometheus } from "../prometheus";
 
 /** Paths inside the container where the provisioning files and dashboards are uploaded. */
 export const GRAFANA_PATHS = {

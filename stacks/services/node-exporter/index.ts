@@ -1,9 +1,9 @@
 import { Construct } from "constructs";
-import { ALL_ADDRESSES, isIp } from "../addresses";
-import { type FleetHost, publishAddressOf, STACK_HOST_NAME } from "../fleet";
-import { defineService } from "../descriptor";
-import { serviceContainer, type ServiceContext, tlsHealthcheckCommand } from "../service";
-import { webConfig } from "../web-config";
+import { ALL_ADDRESSES, isIp } from "../../addresses";
+import { type FleetHost, publishAddressOf, STACK_HOST_NAME } from "../../fleet";
+import { defineService } from "../../descriptor";
+import { serviceContainer, type ServiceContext, tlsHealthcheckCommand } from "../../service";
+import { webConfig } from "../../web-config";
 
 const PORT = 9100;
 
