@@ -129,7 +129,7 @@ func roleNames() []string {
 var logger = log.New(os.Stdout, "", log.LstdFlags|log.LUTC)
 
 func serve(name string, def roleDef) int {
-	logger.Printf("standin %s: stand-in for %s (a test double: see images/standin)", name, def.upstream)
+	logger.Printf("standin %s: stand-in for %s (a test double: see testing/standin)", name, def.upstream)
 
 	// PID 1 in a container ignores SIGTERM unless it handles it: do so, so
 	// "docker stop" returns at once instead of after the kill timeout.

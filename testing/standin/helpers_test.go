@@ -168,7 +168,7 @@ func writeFile(t *testing.T, path, content string) string {
 	return path
 }
 
-// repo is the repository root (images/standin is two levels down).
+// repo is the repository root (testing/standin is two levels down).
 func repo(parts ...string) string {
 	return filepath.Join(append([]string{"..", ".."}, parts...)...)
 }
