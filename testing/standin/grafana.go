@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"gopkg.in/yaml.v3"
 )
 
 // ---------------------------------------------------------------------------
@@ -149,22 +151,23 @@ func yamlFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-// readProvisioningFile parses one YAML file and expands $__env{VAR},
-// $__file{path}, ${VAR} and $VAR in its values ($$ is a literal $), as
-// Grafana does after parsing.
+// readProvisioningFile parses one YAML file (its first document, as
+// Grafana's yaml.Unmarshal does) and expands $__env{VAR}, $__file{path},
+// ${VAR} and $VAR in its values ($$ is a literal $), as Grafana does after
+// parsing.
 func readProvisioningFile(file string, env envFunc) (map[string]any, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	v, err := parseYAML(string(b))
-	if err != nil {
+	var v any
+	if err := yaml.Unmarshal(b, &v); err != nil {
 		return nil, err
 	}
 	if v == nil {
 		return map[string]any{}, nil
 	}
-	m, ok := v.(map[string]any)
+	m, ok := gfStringKeys(v).(map[string]any)
 	if !ok {
 		return nil, errors.New("the file is not a YAML mapping")
 	}
@@ -173,6 +176,29 @@ func readProvisioningFile(file string, env envFunc) (map[string]any, error) {
 		return nil, err
 	}
 	return out.(map[string]any), nil
+}
+
+// gfStringKeys turns the map[any]any yaml.v3 makes of a mapping with a
+// non-string key (such as 1: or true:) into a map[string]any, recursively,
+// so that every mapping reads, and serves as JSON, alike.
+func gfStringKeys(v any) any {
+	switch t := v.(type) {
+	case map[any]any:
+		m := make(map[string]any, len(t))
+		for k, x := range t {
+			m[fmt.Sprint(k)] = gfStringKeys(x)
+		}
+		return m
+	case map[string]any:
+		for k, x := range t {
+			t[k] = gfStringKeys(x)
+		}
+	case []any:
+		for i, x := range t {
+			t[i] = gfStringKeys(x)
+		}
+	}
+	return v
 }
 
 var gfMacro = regexp.MustCompile(`\$__(env|file|vault)\{([^}]*)\}`)

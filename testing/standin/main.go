@@ -44,9 +44,10 @@
 // Paths and ports come from the upstream settings' environment variables
 // (path.data, http.port, SERVER_PORT, PATH_CONFIG, API_HTTP_PORT,
 // GF_PATHS_PROVISIONING, GF_PATHS_DATA, GF_SERVER_HTTP_PORT), with the
-// upstream images' defaults. Standard library only. A file per role
-// (elasticsearch.go, kibana.go, logstash.go, grafana.go), plus shared.go, tls.go,
-// yaml.go (the YAML subset Grafana's provisioning files use) and curl.go;
+// upstream images' defaults. Standard library only, but for gopkg.in/yaml.v3,
+// which reads Grafana's provisioning files (as Grafana does). A file per role
+// (elasticsearch.go, kibana.go, logstash.go, grafana.go), plus shared.go, tls.go
+// and curl.go;
 // scripts/build-local-images.sh rebuilds the images when a non-test .go file
 // here, go.mod or go.sum changes.
 package main
