@@ -35,28 +35,46 @@
 //	                   as "standin curl ..."), because the upstream images ship
 //	                   curl and the stack's healthchecks and setup script use it
 //
-// TLS as upstream turns it on (tls.go): Elasticsearch's xpack.security.http.ssl.*,
-// Kibana's SERVER_SSL_*, Grafana's GF_SERVER_PROTOCOL=https serve their HTTP API
-// over TLS only (plain HTTP is answered 400, as Go's server does); Kibana and
-// Logstash's output check Elasticsearch against the CA they are given; the
-// Logstash tcp input's ssl_* settings, with client certificates checked.
+// TLS as upstream turns it on (internal/shared/tls.go; each role's settings
+// are its package's TLS): Elasticsearch's xpack.security.http.ssl.*, Kibana's
+// SERVER_SSL_*, Grafana's GF_SERVER_PROTOCOL=https serve their HTTP API over TLS
+// only (plain HTTP is answered 400, as Go's server does); Kibana and Logstash's
+// output check Elasticsearch against the CA they are given; the Logstash tcp
+// input's ssl_* settings, with client certificates checked.
 //
 // Paths and ports come from the upstream settings' environment variables
 // (path.data, http.port, SERVER_PORT, PATH_CONFIG, API_HTTP_PORT,
 // GF_PATHS_PROVISIONING, GF_PATHS_DATA, GF_SERVER_HTTP_PORT), with the
 // upstream images' defaults. Standard library only, but for gopkg.in/yaml.v3,
-// which reads Grafana's provisioning files (as Grafana does). A file per role
-// (elasticsearch.go, kibana.go, logstash.go, grafana.go), plus shared.go, tls.go
-// and curl.go;
-// scripts/build-local-images.sh rebuilds the images when a non-test .go file
-// here, go.mod or go.sum changes.
+// which reads Grafana's provisioning files (as Grafana does).
+//
+// One package per role, its files by subject:
+//
+//	elasticsearch/  elasticsearch.go (state, data directory), auth.go (errors,
+//	                users and privileges), http.go (routing), security.go (the
+//	                security API), documents.go, search.go, nodes.go (node stats)
+//	logstash/       parser.go (pipeline syntax), conditions.go, events.go,
+//	                template.go (%{field}, Joda dates), inputs.go, filters.go,
+//	                outputs.go, gelf.go (GELF over UDP), logstash.go (the pipeline
+//	                and its API)
+//	grafana/        grafana.go (admin user), provisioning.go (the YAML files and
+//	                dashboards), references.go (datasources dashboards name),
+//	                api.go
+//	kibana/         kibana.go
+//	curl/           curl.go (the curl clone)
+//	internal/shared what several roles use: environment, logging, JSON, hashes,
+//	                TLS listeners and clients, the health cache
+//	internal/standintest  the tests' helpers (test servers, requests, a PKI)
+//
+// This file dispatches. scripts/build-local-images.sh rebuilds the images when
+// a non-test .go file of this module (in any of its folders), go.mod or go.sum
+// changes.
 package main
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"net/http"
 	"os"
 	"os/signal"
@@ -65,15 +83,22 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"protocol-monitoring/standin/curl"
+	"protocol-monitoring/standin/elasticsearch"
+	"protocol-monitoring/standin/grafana"
+	"protocol-monitoring/standin/internal/shared"
+	"protocol-monitoring/standin/kibana"
+	"protocol-monitoring/standin/logstash"
 )
 
 func main() {
 	args := os.Args[1:]
 	if filepath.Base(os.Args[0]) == "curl" {
-		os.Exit(curlMain(args, os.Stdout, os.Stderr))
+		os.Exit(curl.Main(args, os.Stdout, os.Stderr))
 	}
 	if len(args) >= 1 && args[0] == "curl" {
-		os.Exit(curlMain(args[1:], os.Stdout, os.Stderr))
+		os.Exit(curl.Main(args[1:], os.Stdout, os.Stderr))
 	}
 	if len(args) != 1 || roles[args[0]].open == nil {
 		fmt.Fprintf(os.Stderr, "usage: standin {%s}\n       standin curl [options] URL (or invoke as curl)\n",
@@ -86,36 +111,30 @@ func main() {
 // ---------------------------------------------------------------------------
 // Roles
 
-// envFunc reads the environment: os.Getenv in the images, a map in tests.
-type envFunc func(string) string
-
 // A roleServer is one role, configured from the environment: an HTTP handler
 // plus what runs beside it (Logstash's inputs and output, Kibana's check).
 type roleServer interface {
 	http.Handler
-	// addr is where the HTTP API listens, e.g. ":9200".
-	addr() string
-	// start begins the background work; it stops when ctx is done.
-	start(ctx context.Context) error
+	// Addr is where the HTTP API listens, e.g. ":9200".
+	Addr() string
+	// Start begins the background work; it stops when ctx is done.
+	Start(ctx context.Context) error
 }
 
 type roleDef struct {
 	upstream string
-	open     func(env envFunc) (roleServer, error)
+	open     func(env shared.Env) (roleServer, error)
 	// The upstream settings that serve its HTTP API over TLS (none: plain HTTP only).
-	tls tlsSettings
+	tls shared.TLSSettings
 }
 
 var roles = map[string]roleDef{
-	"grafana": {"grafana/grafana", func(env envFunc) (roleServer, error) { return newGrafana(env) },
-		tlsSettings{"GF_SERVER_PROTOCOL", "GF_SERVER_CERT_FILE", "GF_SERVER_CERT_KEY"}},
+	"grafana": {"grafana/grafana", func(env shared.Env) (roleServer, error) { return grafana.New(env) }, grafana.TLS},
 	"elasticsearch": {"docker.elastic.co/elasticsearch/elasticsearch",
-		func(env envFunc) (roleServer, error) { return newElasticsearch(env) },
-		tlsSettings{"xpack.security.http.ssl.enabled", "xpack.security.http.ssl.certificate", "xpack.security.http.ssl.key"}},
-	// Its HTTP API (:9600) stays plain; its TCP input's TLS is the pipeline's (logstash.go).
-	"logstash": {"docker.elastic.co/logstash/logstash", func(env envFunc) (roleServer, error) { return newLogstash(env) }, tlsSettings{}},
-	"kibana": {"docker.elastic.co/kibana/kibana", func(env envFunc) (roleServer, error) { return newKibana(env) },
-		tlsSettings{"SERVER_SSL_ENABLED", "SERVER_SSL_CERTIFICATE", "SERVER_SSL_KEY"}},
+		func(env shared.Env) (roleServer, error) { return elasticsearch.New(env) }, elasticsearch.TLS},
+	// Its HTTP API (:9600) stays plain; its TCP input's TLS is the pipeline's (logstash/inputs.go).
+	"logstash": {"docker.elastic.co/logstash/logstash", func(env shared.Env) (roleServer, error) { return logstash.New(env) }, shared.TLSSettings{}},
+	"kibana":   {"docker.elastic.co/kibana/kibana", func(env shared.Env) (roleServer, error) { return kibana.New(env) }, kibana.TLS},
 }
 
 func roleNames() []string {
@@ -127,7 +146,7 @@ func roleNames() []string {
 	return names
 }
 
-var logger = log.New(os.Stdout, "", log.LstdFlags|log.LUTC)
+var logger = shared.Logger
 
 func serve(name string, def roleDef) int {
 	logger.Printf("standin %s: stand-in for %s (a test double: see testing/standin)", name, def.upstream)
@@ -142,12 +161,12 @@ func serve(name string, def roleDef) int {
 		logger.Printf("standin %s: FATAL: %v", name, err)
 		return 1
 	}
-	hln, scheme, err := listen(srv.addr(), def.tls, os.Getenv)
+	hln, scheme, err := shared.Listen(srv.Addr(), def.tls, os.Getenv)
 	if err != nil {
 		logger.Printf("standin %s: FATAL: %v", name, err)
 		return 1
 	}
-	if err := srv.start(ctx); err != nil {
+	if err := srv.Start(ctx); err != nil {
 		logger.Printf("standin %s: FATAL: %v", name, err)
 		return 1
 	}
@@ -158,7 +177,7 @@ func serve(name string, def roleDef) int {
 			errc <- err
 		}
 	}()
-	logger.Printf("standin %s: %s listening on %s", name, scheme, srv.addr())
+	logger.Printf("standin %s: %s listening on %s", name, scheme, srv.Addr())
 
 	select {
 	case <-ctx.Done():

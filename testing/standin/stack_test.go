@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -20,6 +18,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"protocol-monitoring/standin/elasticsearch"
+	"protocol-monitoring/standin/grafana"
+	"protocol-monitoring/standin/internal/shared"
+	. "protocol-monitoring/standin/internal/standintest"
+	"protocol-monitoring/standin/kibana"
+	"protocol-monitoring/standin/logstash"
 )
 
 // stackContainer is one container of a synthesized stack: its environment
@@ -55,10 +60,10 @@ func loadStack(t *testing.T) stackFiles {
 		"/etc/grafana/secrets/admin_password":         "${var.grafana_admin_password}",
 		"/etc/grafana/secrets/elasticsearch_password": "${var.grafana_es_password}",
 		"/etc/grafana/provisioning/datasources/datasources.yml": strings.NewReplacer("ES_URL", "http://elasticsearch:9200",
-			"$__env{GRAFANA_ES_PASSWORD}", "$__file{/etc/grafana/secrets/elasticsearch_password}").Replace(testDatasources),
-		"/etc/grafana/provisioning/dashboards/provider.yml": strings.ReplaceAll(testProvider, "DASHBOARDS", "/etc/grafana/dashboards"),
+			"$__env{GRAFANA_ES_PASSWORD}", "$__file{/etc/grafana/secrets/elasticsearch_password}").Replace(GrafanaDatasources),
+		"/etc/grafana/provisioning/dashboards/provider.yml": strings.ReplaceAll(GrafanaProvider, "DASHBOARDS", "/etc/grafana/dashboards"),
 	}
-	files, _ := filepath.Glob(repo("assets", "dashboards", "*.json"))
+	files, _ := filepath.Glob(Repo("assets", "dashboards", "*.json"))
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		dashboards["/etc/grafana/dashboards/"+filepath.Base(f)] = string(b)
@@ -67,7 +72,7 @@ func loadStack(t *testing.T) stackFiles {
 		"elasticsearch": {Env: map[string]string{"ELASTIC_PASSWORD": "${var.elastic_password}", "xpack.security.enabled": "true", "cluster.name": "dev-logs"}},
 		"elasticsearch-setup": {
 			Env: map[string]string{"ES_URL": "http://elasticsearch:9200", "SECRETS_DIR": esSecrets, "MONITOR_USER": "prometheus_monitor"},
-			Files: map[string]string{"/usr/local/bin/es-setup.sh": readRepoFile(t, "assets", "elasticsearch", "setup.sh"),
+			Files: map[string]string{"/usr/local/bin/es-setup.sh": ReadRepoFile(t, "assets", "elasticsearch", "setup.sh"),
 				esSecrets + "/elastic_password": "${var.elastic_password}", esSecrets + "/kibana_system_password": "${var.kibana_system_password}",
 				esSecrets + "/logstash_writer_password": "${var.logstash_writer_password}", esSecrets + "/grafana_es_password": "${var.grafana_es_password}",
 				esSecrets + "/elasticsearch_monitor_password": "${var.elasticsearch_monitor_password}"},
@@ -76,7 +81,7 @@ func loadStack(t *testing.T) stackFiles {
 		"kibana": {Env: map[string]string{"ELASTICSEARCH_HOSTS": "http://elasticsearch:9200", "ELASTICSEARCH_USERNAME": "kibana_system",
 			"ELASTICSEARCH_PASSWORD": "${var.kibana_system_password}", "XPACK_SECURITY_ENCRYPTIONKEY": `${sha256("security:${var.kibana_encryption_key}")}`}},
 		"logstash": {Env: map[string]string{"LOGSTASH_WRITER_PASSWORD": "${var.logstash_writer_password}"},
-			Files: map[string]string{"/usr/share/logstash/pipeline/logstash.conf": readRepoFile(t, "assets", "logstash", "pipeline.conf")}},
+			Files: map[string]string{"/usr/share/logstash/pipeline/logstash.conf": ReadRepoFile(t, "assets", "logstash", "pipeline.conf")}},
 		"grafana": {Env: map[string]string{"GF_SECURITY_ADMIN_USER": "admin", "GF_SECURITY_ADMIN_PASSWORD__FILE": "/etc/grafana/secrets/admin_password"}, Files: dashboards},
 	}}
 }
@@ -104,8 +109,8 @@ func resolve(t *testing.T, v string, hosts map[string]string) string {
 	return v
 }
 
-func (c stackContainer) env(t *testing.T, hosts map[string]string) envMap {
-	e := envMap{}
+func (c stackContainer) env(t *testing.T, hosts map[string]string) EnvMap {
+	e := EnvMap{}
 	for k, v := range c.Env {
 		e[k] = resolve(t, v, hosts)
 	}
@@ -117,13 +122,13 @@ func (c stackContainer) env(t *testing.T, hosts map[string]string) envMap {
 // pointed at the test servers), and returns that dir and the container's
 // environment with each path into the uploads (a file, or a folder of them:
 // ELASTIC_PASSWORD_FILE, SECRETS_DIR, GF_..._PASSWORD__FILE) moved there too.
-func (c stackContainer) rooted(t *testing.T, hosts map[string]string) (string, envMap) {
+func (c stackContainer) rooted(t *testing.T, hosts map[string]string) (string, EnvMap) {
 	t.Helper()
 	root := t.TempDir()
 	for path, content := range c.Files {
 		content = resolveFileHosts(tfVar.ReplaceAllString(content, "test-$1-Pa55"), hosts)
 		content = strings.ReplaceAll(content, "$__file{/", "$__file{"+root+"/")
-		writeFile(t, filepath.Join(root, path), content)
+		WriteFile(t, filepath.Join(root, path), content)
 	}
 	env := c.env(t, hosts)
 	for k, v := range env {
@@ -157,11 +162,11 @@ func TestStackWiring(t *testing.T) {
 	// Elasticsearch with its environment and files.
 	_, esEnv := need("elasticsearch").rooted(t, nil)
 	esEnv["path.data"] = t.TempDir()
-	es, err := newElasticsearch(esEnv.get)
+	es, err := elasticsearch.New(esEnv.Get)
 	if err != nil {
 		t.Fatal(err)
 	}
-	esSrv := startServer(t, es)
+	esSrv := StartServer(t, es)
 	hosts := map[string]string{"http://elasticsearch:9200": esSrv, "http://prometheus:9090": "http://127.0.0.1:1"}
 
 	// The setup script, verbatim but for where it leaves its done marker.
@@ -177,25 +182,25 @@ func TestStackWiring(t *testing.T) {
 	if !strings.Contains(script, "/tmp/es-setup.done") {
 		t.Fatal("the setup script no longer writes /tmp/es-setup.done: update this test")
 	}
-	writeFile(t, filepath.Join(dir, "setup.sh"), strings.ReplaceAll(script, "/tmp/es-setup.done", done))
+	WriteFile(t, filepath.Join(dir, "setup.sh"), strings.ReplaceAll(script, "/tmp/es-setup.done", done))
 	_, setupEnv := setup.rooted(t, hosts)
 	runSetup(t, dir, done, setupEnv)
 
 	// The Elasticsearch exporter reads what it reads with the login the stack gives it, and no index.
 	exporter := need("elasticsearch-exporter").env(t, hosts)
 	for _, path := range []string{"/", "/_cluster/health", "/_nodes/_local/stats"} {
-		expectStatus(t, call(t, "GET", esSrv+path, exporter["ES_USERNAME"], exporter["ES_PASSWORD"], ""), 200, "the Elasticsearch exporter's "+path)
+		ExpectStatus(t, Call(t, "GET", esSrv+path, exporter["ES_USERNAME"], exporter["ES_PASSWORD"], ""), 200, "the Elasticsearch exporter's "+path)
 	}
 
 	// Kibana logs in as the stack configures it.
 	kenv := need("kibana").env(t, hosts)
-	k, err := newKibana(kenv.get)
+	k, err := kibana.New(kenv.Get)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kSrv := startServer(t, k)
-	r := call(t, "GET", kSrv+"/api/status", "", "", "")
-	if r.status != 200 || dig(r.json, "status", "overall", "level") != "available" {
+	kSrv := StartServer(t, k)
+	r := Call(t, "GET", kSrv+"/api/status", "", "", "")
+	if r.Status != 200 || Dig(r.JSON, "status", "overall", "level") != "available" {
 		t.Errorf("Kibana: %s", r)
 	}
 
@@ -208,24 +213,24 @@ func TestStackWiring(t *testing.T) {
 		}
 	}
 	pipeline = regexp.MustCompile(`port => \d+`).ReplaceAllString(resolveFileHosts(pipeline, hosts), "port => 0")
-	l, err := newLogstashFrom(t, pipeline, ls.env(t, hosts))
+	l, err := logstash.New(PipelineEnv(t, pipeline, ls.env(t, hosts)).Get)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.start(testContext(t)); err != nil {
+	if err := l.Start(Context(t)); err != nil {
 		t.Fatal(err)
 	}
-	lSrv := startServer(t, l)
-	expectStatus(t, call(t, "GET", lSrv+"/", "", "", ""), 200, "Logstash API")
-	c, err := net.Dial("tcp", localAddr(l.inputAddr("tcp")))
+	lSrv := StartServer(t, l)
+	ExpectStatus(t, Call(t, "GET", lSrv+"/", "", "", ""), 200, "Logstash API")
+	c, err := net.Dial("tcp", LocalAddr(l.InputAddr("tcp")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintln(c, `{"message":"jsonline wired","timestamp":"2024-02-03T04:05:06Z"}`)
 	c.Close()
-	if addr := l.inputAddr("gelf"); addr == "" {
+	if addr := l.InputAddr("gelf"); addr == "" {
 		t.Error("the pipeline has no gelf input")
-	} else if u, err := net.Dial("udp", localAddr(addr)); err == nil {
+	} else if u, err := net.Dial("udp", LocalAddr(addr)); err == nil {
 		u.Write([]byte(`{"version":"1.1","host":"h","short_message":"gelfline wired","timestamp":1706933106}`))
 		// A service's structlog line, as Docker's gelf log driver sends it.
 		u.Write([]byte(`{"version":"1.1","host":"h","short_message":` + strconv.Quote(structlogLine) +
@@ -243,19 +248,19 @@ func TestStackWiring(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			writeFile(t, file, regexp.MustCompile(`(?m)^(\s*path:\s*)/`).ReplaceAllString(string(b), "${1}"+root+"/"))
+			WriteFile(t, file, regexp.MustCompile(`(?m)^(\s*path:\s*)/`).ReplaceAllString(string(b), "${1}"+root+"/"))
 		}
 	}
 	genv["GF_PATHS_PROVISIONING"] = filepath.Join(root, "etc/grafana/provisioning")
 	genv["GF_PATHS_DATA"] = t.TempDir()
-	g, err := newGrafana(genv.get)
+	g, err := grafana.New(genv.Get)
 	if err != nil {
 		t.Fatal(err)
 	}
-	gSrv := startServer(t, g)
-	r = call(t, "GET", gSrv+"/api/health", "", "", "")
-	expectStatus(t, r, 200, "Grafana health")
-	adminPW, err := envFile(genv.get, "GF_SECURITY_ADMIN_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD__FILE")
+	gSrv := StartServer(t, g)
+	r = Call(t, "GET", gSrv+"/api/health", "", "", "")
+	ExpectStatus(t, r, 200, "Grafana health")
+	adminPW, err := shared.EnvFile(genv.Get, "GF_SECURITY_ADMIN_PASSWORD", "GF_SECURITY_ADMIN_PASSWORD__FILE")
 	if err != nil || adminPW == "" {
 		t.Fatalf("Grafana's admin password: %q, %v", adminPW, err)
 	}
@@ -263,41 +268,41 @@ func TestStackWiring(t *testing.T) {
 	if admin == "" {
 		admin = "admin"
 	}
-	expectStatus(t, call(t, "GET", gSrv+"/api/search", admin, adminPW, ""), 200, "Grafana API as admin")
+	ExpectStatus(t, Call(t, "GET", gSrv+"/api/search", admin, adminPW, ""), 200, "Grafana API as admin")
 
 	// The logs arrive, readable by Grafana's Elasticsearch datasource.
 	for _, q := range []string{"message:jsonline", "message:gelfline"} {
 		q := q
-		eventually(t, 10*time.Second, func() string {
-			r := call(t, "GET", gSrv+"/api/datasources/uid/elasticsearch/health", admin, adminPW, "")
-			if r.status != 200 {
+		Eventually(t, 10*time.Second, func() string {
+			r := Call(t, "GET", gSrv+"/api/datasources/uid/elasticsearch/health", admin, adminPW, "")
+			if r.Status != 200 {
 				return "Grafana's Elasticsearch datasource: " + r.String()
 			}
-			r = call(t, "GET", esSrv+"/protocol-logs-*/_count?q="+q, "grafana_reader", resolve(t, "${var.grafana_es_password}", nil), "")
-			if r.json["count"] != 1.0 {
+			r = Call(t, "GET", esSrv+"/protocol-logs-*/_count?q="+q, "grafana_reader", resolve(t, "${var.grafana_es_password}", nil), "")
+			if r.JSON["count"] != 1.0 {
 				return fmt.Sprintf("%s: %s", q, r)
 			}
 			return ""
 		})
 	}
 	// The exporter's user reads no log: the index pattern resolves to no index it may read.
-	if r := call(t, "GET", esSrv+"/protocol-logs-*/_count?q=message:jsonline", exporter["ES_USERNAME"], exporter["ES_PASSWORD"], ""); r.status != 200 || r.json["count"] != 0.0 {
+	if r := Call(t, "GET", esSrv+"/protocol-logs-*/_count?q=message:jsonline", exporter["ES_USERNAME"], exporter["ES_PASSWORD"], ""); r.Status != 200 || r.JSON["count"] != 0.0 {
 		t.Errorf("the Elasticsearch exporter's user counts logs: %s", r)
 	}
 	// The structlog line's keys are fields, searchable; its timestamp is the event's.
 	for _, q := range []string{"service:registry-a", "level:info", "event:ready", "container_name:dev-registry-a"} {
 		var hit any
-		eventually(t, 10*time.Second, func() string {
-			r := call(t, "GET", esSrv+"/protocol-logs-*/_search?q="+url.QueryEscape(q), "grafana_reader", resolve(t, "${var.grafana_es_password}", nil), "")
-			if dig(r.json, "hits", "total", "value") != 1.0 {
+		Eventually(t, 10*time.Second, func() string {
+			r := Call(t, "GET", esSrv+"/protocol-logs-*/_search?q="+url.QueryEscape(q), "grafana_reader", resolve(t, "${var.grafana_es_password}", nil), "")
+			if Dig(r.JSON, "hits", "total", "value") != 1.0 {
 				return fmt.Sprintf("%s: %s", q, r)
 			}
-			hit = dig(r.json, "hits", "hits", 0)
+			hit = Dig(r.JSON, "hits", "hits", 0)
 			return ""
 		})
-		src, _ := dig(hit, "_source").(map[string]any)
+		src, _ := Dig(hit, "_source").(map[string]any)
 		if src["service"] != "registry-a" || src["level"] != "info" || src["event"] != "registry ready" ||
-			src["@timestamp"] != "2024-02-03T04:05:07.123Z" || src["message"] != structlogLine || dig(hit, "_index") != "protocol-logs-2024.02.03" {
+			src["@timestamp"] != "2024-02-03T04:05:07.123Z" || src["message"] != structlogLine || Dig(hit, "_index") != "protocol-logs-2024.02.03" {
 			t.Errorf("%s: %v", q, hit)
 		}
 		if _, ok := src["timestamp"]; ok {
@@ -306,20 +311,13 @@ func TestStackWiring(t *testing.T) {
 	}
 }
 
-const structlogLine = `{"event":"registry ready","level":"info","timestamp":"2024-02-03T04:05:07.123456Z","service":"registry-a","logger":"registry.app"}`
+const structlogLine = `{"event":"registry ready","level":"info","timestamp":"2024-02-03T04:05:07.123456Z","service":"registry-a","shared.Logger":"registry.app"}`
 
 func resolveFileHosts(content string, hosts map[string]string) string {
 	for from, to := range hosts {
 		content = strings.ReplaceAll(content, from, to)
 	}
 	return content
-}
-
-func startServer(t *testing.T, h http.Handler) string {
-	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 // syncBuffer collects a process's output while the test reads it.
@@ -342,7 +340,7 @@ func (b *syncBuffer) String() string {
 
 // runSetup runs setup.sh with the stand-in as curl until it has written its
 // done marker (then it idles, as in its container: stop it).
-func runSetup(t *testing.T, dir, done string, env envMap) {
+func runSetup(t *testing.T, dir, done string, env EnvMap) {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {

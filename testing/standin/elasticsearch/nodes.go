@@ -1,4 +1,4 @@
-package main
+package elasticsearch
 
 import (
 	"net/http"
@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"protocol-monitoring/standin/internal/shared"
 )
 
 // ---------------------------------------------------------------------------
@@ -46,7 +48,7 @@ func esHeapMax(javaOpts string) int64 {
 	return n
 }
 
-func (es *esServer) nodeStats(w http.ResponseWriter, p *esPrincipal, node string) *esErr {
+func (es *Server) nodeStats(w http.ResponseWriter, p *esPrincipal, node string) *esErr {
 	es.mu.RLock()
 	ok := es.hasCluster(p, "monitor")
 	es.mu.RUnlock()
@@ -58,7 +60,7 @@ func (es *esServer) nodeStats(w http.ResponseWriter, p *esPrincipal, node string
 	if node == "" || node == "_local" || node == "_all" || node == es.nodeName || node == esNodeID {
 		nodes[esNodeID] = es.localNodeStats()
 	}
-	writeJSON(w, 200, obj{
+	shared.WriteJSON(w, 200, obj{
 		"_nodes":       obj{"total": len(nodes), "successful": len(nodes), "failed": 0},
 		"cluster_name": es.clusterName,
 		"nodes":        nodes,
@@ -69,7 +71,7 @@ func (es *esServer) nodeStats(w http.ResponseWriter, p *esPrincipal, node string
 // esNodeID is the stand-in node's id (a real one is a random base64 string).
 const esNodeID = "standin-node"
 
-func (es *esServer) localNodeStats() obj {
+func (es *Server) localNodeStats() obj {
 	now := time.Now().UnixMilli()
 	var mem runtime.MemStats
 	runtime.ReadMemStats(&mem)
@@ -85,7 +87,7 @@ func (es *esServer) localNodeStats() obj {
 		data["free_in_bytes"] = int64(st.Bfree) * bs
 		data["available_in_bytes"] = int64(st.Bavail) * bs
 	}
-	host := hostname()
+	host := shared.Hostname()
 	return obj{
 		"timestamp": now, "name": es.nodeName, "host": host, "hostname": host, "ip": host,
 		"transport_address": host + ":9300",

@@ -1,4 +1,7 @@
-package main
+// Package kibana is the stand-in for Kibana: it logs in to Elasticsearch with
+// the credentials of its environment; /api/status is 503 "unavailable" until
+// that works, and every other path needs an Elasticsearch user's login.
+package kibana
 
 import (
 	"context"
@@ -8,23 +11,30 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"protocol-monitoring/standin/internal/shared"
 )
 
-// ---------------------------------------------------------------------------
-// Kibana: logs in to Elasticsearch with the credentials of its environment.
+// obj is a JSON object, as this role answers them.
+type obj = shared.Obj
 
-type kibanaServer struct {
+// TLS names the upstream settings that serve its HTTP API over TLS.
+var TLS = shared.TLSSettings{Enabled: "SERVER_SSL_ENABLED", Cert: "SERVER_SSL_CERTIFICATE", Key: "SERVER_SSL_KEY"}
+
+// Server is the Kibana stand-in: its HTTP API (ServeHTTP) and what runs beside it.
+type Server struct {
 	listen   string
 	name     string
 	hosts    []string
 	user     string
 	password string
 	client   *http.Client
-	health   *healthCache
+	health   *shared.HealthCache
 }
 
-func newKibana(env envFunc) (*kibanaServer, error) {
-	listen, err := portAddr(env, "SERVER_PORT", 5601)
+// New configures it from the environment, where Kibana reads its settings.
+func New(env shared.Env) (*Server, error) {
+	listen, err := shared.PortAddr(env, "SERVER_PORT", 5601)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +53,7 @@ func newKibana(env envFunc) (*kibanaServer, error) {
 			return nil, fmt.Errorf("[config validation of [%s]]: value has length [%d] but it must have a minimum length of [32]", setting, len(v))
 		}
 	}
-	hosts, err := kibanaHosts(envOr(env, "ELASTICSEARCH_HOSTS", "http://elasticsearch:9200"))
+	hosts, err := kibanaHosts(shared.EnvOr(env, "ELASTICSEARCH_HOSTS", "http://elasticsearch:9200"))
 	if err != nil {
 		return nil, err
 	}
@@ -52,23 +62,23 @@ func newKibana(env envFunc) (*kibanaServer, error) {
 	if v := env("ELASTICSEARCH_SSL_CERTIFICATEAUTHORITIES"); v != "" {
 		cas = []string{v}
 	}
-	pool, err := caPool(cas)
+	pool, err := shared.CAPool(cas)
 	if err != nil {
 		return nil, fmt.Errorf("[config validation of [elasticsearch].ssl.certificateAuthorities]: %w", err)
 	}
-	k := &kibanaServer{
+	k := &Server{
 		listen:   listen,
-		name:     envOr(env, "SERVER_NAME", hostname()),
+		name:     shared.EnvOr(env, "SERVER_NAME", shared.Hostname()),
 		hosts:    hosts,
 		user:     user,
 		password: env("ELASTICSEARCH_PASSWORD"),
-		client:   clientTrusting(pool, 3*time.Second),
+		client:   shared.ClientTrusting(pool, 3*time.Second),
 	}
-	k.health = &healthCache{ttl: time.Second, check: k.check, onFlip: func(ok bool, reason string) {
+	k.health = &shared.HealthCache{TTL: time.Second, Check: k.check, OnFlip: func(ok bool, reason string) {
 		if ok {
-			logger.Printf("kibana: Elasticsearch is available: logged in to %s as [%s]", strings.Join(k.hosts, ","), k.user)
+			shared.Logger.Printf("kibana: Elasticsearch is available: logged in to %s as [%s]", strings.Join(k.hosts, ","), k.user)
 		} else {
-			logger.Printf("kibana: Elasticsearch is unavailable: %s", reason)
+			shared.Logger.Printf("kibana: Elasticsearch is unavailable: %s", reason)
 		}
 	}}
 	return k, nil
@@ -96,28 +106,30 @@ func kibanaHosts(v string) ([]string, error) {
 	return hosts, nil
 }
 
-func (k *kibanaServer) addr() string { return k.listen }
+// Addr is where its HTTP API listens.
+func (k *Server) Addr() string { return k.listen }
 
-func (k *kibanaServer) start(ctx context.Context) error {
-	k.health.watch(ctx, 10*time.Second)
+// Start begins what runs beside the HTTP API; it stops when ctx is done.
+func (k *Server) Start(ctx context.Context) error {
+	k.health.Watch(ctx, 10*time.Second)
 	return nil
 }
 
 // check logs in as Kibana's user (GET /_security/_authenticate).
-func (k *kibanaServer) check(ctx context.Context) (bool, string) {
+func (k *Server) check(ctx context.Context) (bool, string) {
 	if k.user == "" && k.password == "" {
 		return false, "no elasticsearch.username/password (ELASTICSEARCH_USERNAME, ELASTICSEARCH_PASSWORD) configured"
 	}
 	var reasons []string
 	for _, h := range k.hosts {
-		status, body, err := basicAuthGet(ctx, k.client, h+"/_security/_authenticate", k.user, k.password)
+		status, body, err := shared.BasicAuthGet(ctx, k.client, h+"/_security/_authenticate", k.user, k.password)
 		switch {
 		case err != nil:
 			reasons = append(reasons, fmt.Sprintf("%s: %v", h, err))
 		case status == 200:
 			return true, ""
 		default:
-			reasons = append(reasons, fmt.Sprintf("%s: %s", h, esErrorReason(status, body)))
+			reasons = append(reasons, fmt.Sprintf("%s: %s", h, shared.ESErrorReason(status, body)))
 		}
 	}
 	return false, "Unable to authenticate to Elasticsearch as [" + k.user + "]: " + strings.Join(reasons, "; ")
@@ -125,29 +137,29 @@ func (k *kibanaServer) check(ctx context.Context) (bool, string) {
 
 // signedIn: a request's Basic credentials are an Elasticsearch user's, as
 // Kibana (security on) checks them; everything but /api/status needs one.
-func (k *kibanaServer) signedIn(r *http.Request) bool {
+func (k *Server) signedIn(r *http.Request) bool {
 	user, password, ok := r.BasicAuth()
 	if !ok {
 		return false
 	}
 	for _, h := range k.hosts {
-		if status, _, err := basicAuthGet(r.Context(), k.client, h+"/_security/_authenticate", user, password); err == nil && status == 200 {
+		if status, _, err := shared.BasicAuthGet(r.Context(), k.client, h+"/_security/_authenticate", user, password); err == nil && status == 200 {
 			return true
 		}
 	}
 	return false
 }
 
-func (k *kibanaServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p := cleanPath(r)
+func (k *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := shared.CleanPath(r)
 	if p != "/api/status" && !k.signedIn(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="kibana"`)
-		writeJSON(w, 401, obj{"statusCode": 401, "error": "Unauthorized", "message": "Unauthorized"})
+		shared.WriteJSON(w, 401, obj{"statusCode": 401, "error": "Unauthorized", "message": "Unauthorized"})
 		return
 	}
 	switch {
 	case p == "/api/status":
-		ok, reason := k.health.get(r.Context())
+		ok, reason := k.health.Get(r.Context())
 		level, status := "available", 200
 		esSummary := "Elasticsearch is available"
 		soSummary := "SavedObjects service has completed migrations and is available"
@@ -157,7 +169,7 @@ func (k *kibanaServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			soSummary = "SavedObjects service is not available without a healthy Elasticearch connection"
 		}
 		summary := map[bool]string{true: "All services and plugins are available", false: "Elasticsearch is unavailable"}[ok]
-		writeJSON(w, status, obj{
+		shared.WriteJSON(w, status, obj{
 			"name":    k.name,
 			"uuid":    "standin",
 			"version": obj{"number": "standin", "build_flavor": "traditional", "build_snapshot": false},
@@ -177,6 +189,6 @@ func (k *kibanaServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintln(w, "<!DOCTYPE html><title>Kibana stand-in</title><p>Kibana stand-in: only /api/status is modelled.</p>")
 	default:
-		writeJSON(w, 404, obj{"statusCode": 404, "error": "Not Found", "message": "Not Found (the Kibana stand-in models /api/status only)"})
+		shared.WriteJSON(w, 404, obj{"statusCode": 404, "error": "Not Found", "message": "Not Found (the Kibana stand-in models /api/status only)"})
 	}
 }

@@ -1,4 +1,12 @@
-package main
+// Package curl is a minimal curl: the options the stack's healthchecks and
+// setup script use (-fsS, --max-time, --cacert, -u, -X, -H, -d, -o, -w...).
+//
+// It is needed: the stack runs `curl -fsS --max-time 4 [--cacert F] [-u user:$VAR] URL`
+// as the Docker healthcheck of Elasticsearch and Kibana, and its Elasticsearch
+// setup job's script uses curl, because the upstream images ship curl; the
+// stand-in images have only busybox, whose wget can do neither Basic auth nor
+// TLS to these Go servers.
+package curl
 
 import (
 	"context"
@@ -14,10 +22,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// ---------------------------------------------------------------------------
-// curl side: the subset used by healthchecks and setup scripts.
+	"protocol-monitoring/standin/internal/shared"
+)
 
 type curlOpts struct {
 	fail, silent, showError, head, location, insecure bool
@@ -172,7 +179,7 @@ func (o *curlOpts) addData(v string, at, stripNL bool) error {
 	return nil
 }
 
-func curlMain(args []string, stdout, stderr io.Writer) int {
+func Main(args []string, stdout, stderr io.Writer) int {
 	o, err := parseCurl(args)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -284,7 +291,7 @@ func curlDo(o *curlOpts) (*http.Response, []byte, error) {
 		o.cacert = os.Getenv("CURL_CA_BUNDLE")
 	}
 	if o.cacert != "" {
-		pool, err := caPool([]string{o.cacert})
+		pool, err := shared.CAPool([]string{o.cacert})
 		if err != nil {
 			return nil, nil, &curlError{77, "error setting certificate file: " + o.cacert}
 		}

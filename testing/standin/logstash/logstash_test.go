@@ -1,39 +1,26 @@
-package main
+package logstash
 
 import (
-	"bytes"
-	"compress/gzip"
-	"compress/zlib"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http/httptest"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	. "protocol-monitoring/standin/internal/standintest"
 )
 
-// shippedPipeline is assets/logstash/pipeline.conf pointed at a test
-// Elasticsearch, its inputs on ephemeral ports.
-func shippedPipeline(t *testing.T, esURL string) string {
-	t.Helper()
-	p := readRepoFile(t, "assets", "logstash", "pipeline.conf")
-	if !strings.Contains(p, "http://elasticsearch:9200") {
-		t.Fatal("pipeline.conf no longer names http://elasticsearch:9200: update this test")
-	}
-	p = strings.ReplaceAll(p, "http://elasticsearch:9200", esURL)
-	return regexp.MustCompile(`port => \d+`).ReplaceAllString(p, "port => 0")
-}
+func TestMain(m *testing.M) { Main(m) }
 
-func startLogstash(t *testing.T, pipeline string, env envMap) (*logstashServer, *httptest.Server) {
+func startLogstash(t *testing.T, pipeline string, env EnvMap) (*Server, *httptest.Server) {
 	t.Helper()
 	l, err := newLogstashFrom(t, pipeline, env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.start(testContext(t)); err != nil {
+	if err := l.Start(Context(t)); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(l)
@@ -41,50 +28,22 @@ func startLogstash(t *testing.T, pipeline string, env envMap) (*logstashServer, 
 	return l, srv
 }
 
-func newLogstashFrom(t *testing.T, pipeline string, env envMap) (*logstashServer, error) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "logstash.conf"), pipeline)
-	e := envMap{"PATH_CONFIG": dir}
-	for k, v := range env {
-		e[k] = v
-	}
-	return newLogstash(e.get)
-}
-
-func localAddr(addr string) string {
-	_, port, _ := net.SplitHostPort(addr)
-	return net.JoinHostPort("127.0.0.1", port)
-}
-
-// search waits for n hits of q (as the reader) and returns the first one's _index and _source.
-func waitForHits(t *testing.T, esURL, q string, n int) (string, map[string]any) {
-	t.Helper()
-	var hit any
-	eventually(t, 10*time.Second, func() string {
-		r := call(t, "GET", esURL+"/protocol-logs-*/_search?"+q, "grafana_reader", "reader-Pa55word", "")
-		if total := dig(r.json, "hits", "total", "value"); total != float64(n) {
-			return fmt.Sprintf("%s: %v hits, want %d: %s", q, total, n, r)
-		}
-		hit = dig(r.json, "hits", "hits", 0)
-		return ""
-	})
-	src, _ := dig(hit, "_source").(map[string]any)
-	index, _ := dig(hit, "_index").(string)
-	return index, src
+func newLogstashFrom(t *testing.T, pipeline string, env EnvMap) (*Server, error) {
+	return New(PipelineEnv(t, pipeline, env).Get)
 }
 
 func TestLogstashShippedPipelineIndexesJSONLines(t *testing.T) {
-	_, es := startES(t, t.TempDir(), elasticPW)
-	setupUsers(t, es.URL, "kibana-Pa55word", "writer-Pa55word", "reader-Pa55word")
-	l, api := startLogstash(t, shippedPipeline(t, es.URL), envMap{"LOGSTASH_WRITER_PASSWORD": "writer-Pa55word"})
+	_, es := StartES(t, t.TempDir(), ElasticPW)
+	SetupUsers(t, es.URL, "kibana-Pa55word", "writer-Pa55word", "reader-Pa55word")
+	l, api := startLogstash(t, ShippedPipeline(t, es.URL), EnvMap{"LOGSTASH_WRITER_PASSWORD": "writer-Pa55word"})
 
-	r := call(t, "GET", api.URL+"/", "", "", "")
-	expectStatus(t, r, 200, "Logstash API with the right writer password")
-	if r.json["status"] != "green" {
+	r := Call(t, "GET", api.URL+"/", "", "", "")
+	ExpectStatus(t, r, 200, "Logstash API with the right writer password")
+	if r.JSON["status"] != "green" {
 		t.Errorf("API: %s", r)
 	}
 
-	c, err := net.Dial("tcp", localAddr(l.inputAddr("tcp")))
+	c, err := net.Dial("tcp", LocalAddr(l.InputAddr("tcp")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +51,7 @@ func TestLogstashShippedPipelineIndexesJSONLines(t *testing.T) {
 	fmt.Fprintln(c, `not json`)
 	c.Close()
 
-	index, src := waitForHits(t, es.URL, "q=service:registry_a", 1)
+	index, src := WaitForHits(t, es.URL, "q=service:registry_a", 1)
 	if index != "protocol-logs-2024.05.06" {
 		t.Errorf("index %q: the pipeline's %%{+YYYY.MM.dd} of the event's (date-filtered) time", index)
 	}
@@ -102,151 +61,37 @@ func TestLogstashShippedPipelineIndexesJSONLines(t *testing.T) {
 	if _, ok := src["timestamp"]; ok {
 		t.Errorf("the date filter removes timestamp: %v", src)
 	}
-	_, bad := waitForHits(t, es.URL, "q=tags:_jsonparsefailure", 1)
+	_, bad := WaitForHits(t, es.URL, "q=tags:_jsonparsefailure", 1)
 	if bad["message"] != "not json" {
 		t.Errorf("json_lines parse failure: %v", bad)
 	}
 }
 
 func TestLogstashUnhealthyWithWrongWriterPassword(t *testing.T) {
-	_, es := startES(t, t.TempDir(), elasticPW)
-	setupUsers(t, es.URL, "kibana-Pa55word", "writer-Pa55word", "reader-Pa55word")
-	l, api := startLogstash(t, shippedPipeline(t, es.URL), envMap{"LOGSTASH_WRITER_PASSWORD": "WRONG-Pa55word"})
-	r := call(t, "GET", api.URL+"/", "", "", "")
-	expectStatus(t, r, 503, "Logstash API with a wrong writer password")
-	if r.json["status"] != "red" || !strings.Contains(fmt.Sprint(r.json["standin_reason"]), "unable to authenticate user [logstash_writer]") {
+	_, es := StartES(t, t.TempDir(), ElasticPW)
+	SetupUsers(t, es.URL, "kibana-Pa55word", "writer-Pa55word", "reader-Pa55word")
+	l, api := startLogstash(t, ShippedPipeline(t, es.URL), EnvMap{"LOGSTASH_WRITER_PASSWORD": "WRONG-Pa55word"})
+	r := Call(t, "GET", api.URL+"/", "", "", "")
+	ExpectStatus(t, r, 503, "Logstash API with a wrong writer password")
+	if r.JSON["status"] != "red" || !strings.Contains(fmt.Sprint(r.JSON["standin_reason"]), "unable to authenticate user [logstash_writer]") {
 		t.Errorf("API: %s", r)
 	}
-	c, err := net.Dial("tcp", localAddr(l.inputAddr("tcp")))
+	c, err := net.Dial("tcp", LocalAddr(l.InputAddr("tcp")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fmt.Fprintln(c, `{"message":"lost"}`)
 	c.Close()
 	time.Sleep(300 * time.Millisecond)
-	r = call(t, "GET", es.URL+"/_count", "elastic", elasticPW, "")
-	if r.json["count"] != 0.0 {
+	r = Call(t, "GET", es.URL+"/_count", "elastic", ElasticPW, "")
+	if r.JSON["count"] != 0.0 {
 		t.Errorf("nothing may be indexed with a wrong password: %s", r)
 	}
 
 	// The same pipeline without the variable does not start, as upstream.
-	_, err = newLogstashFrom(t, shippedPipeline(t, es.URL), envMap{})
+	_, err = newLogstashFrom(t, ShippedPipeline(t, es.URL), EnvMap{})
 	if err == nil || !strings.Contains(err.Error(), "Replacement variable `LOGSTASH_WRITER_PASSWORD` is not defined") {
 		t.Errorf("missing variable: err = %v", err)
-	}
-}
-
-// gelfChunks splits a payload into GELF chunks of size bytes.
-func gelfChunks(id []byte, payload []byte, size int) [][]byte {
-	var parts [][]byte
-	for len(payload) > 0 {
-		n := min(size, len(payload))
-		parts = append(parts, payload[:n])
-		payload = payload[n:]
-	}
-	var out [][]byte
-	for i, p := range parts {
-		h := append([]byte{0x1e, 0x0f}, id...)
-		h = append(h, byte(i), byte(len(parts)))
-		out = append(out, append(h, p...))
-	}
-	return out
-}
-
-func TestLogstashGELFInput(t *testing.T) {
-	_, es := startES(t, t.TempDir(), elasticPW)
-	setupUsers(t, es.URL, "kibana-Pa55word", "writer-Pa55word", "reader-Pa55word")
-	pipeline := shippedPipeline(t, es.URL)
-	if !strings.Contains(pipeline, "gelf") {
-		t.Fatal("the shipped pipeline has no gelf input")
-	}
-	l, _ := startLogstash(t, pipeline, envMap{"LOGSTASH_WRITER_PASSWORD": "writer-Pa55word"})
-	conn, err := net.Dial("udp", localAddr(l.inputAddr("gelf")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-
-	msg := func(short string, extra string) []byte {
-		// What Docker's gelf log driver sends.
-		return []byte(fmt.Sprintf(`{"version":"1.1","host":"docker-host","short_message":%q,"timestamp":1715000000.25,"level":6,`+
-			`"_container_name":"dev-prometheus","_image_name":"prom/prometheus","_tag":"abc"%s}`, short, extra))
-	}
-	var gz bytes.Buffer
-	w := gzip.NewWriter(&gz)
-	w.Write(msg("gzip message", ""))
-	w.Close()
-	conn.Write(gz.Bytes())
-
-	var zb bytes.Buffer
-	zw := zlib.NewWriter(&zb)
-	zw.Write(msg("zlib message", ""))
-	zw.Close()
-	conn.Write(zb.Bytes())
-
-	conn.Write(msg("plain message", ""))
-
-	// A long message, gzip-compressed then chunked, chunks out of order.
-	long := strings.Repeat("x", 5000)
-	var big bytes.Buffer
-	w = gzip.NewWriter(&big)
-	w.Write(msg("chunked message", fmt.Sprintf(`,"full_message":"chunked message %s"`, long)))
-	w.Close()
-	payload := big.Bytes()
-	chunks := gelfChunks([]byte("chunk-id"), payload, 20)
-	if len(chunks) < 3 {
-		t.Fatalf("want several chunks, got %d", len(chunks))
-	}
-	for i := len(chunks) - 1; i >= 0; i-- {
-		conn.Write(chunks[i])
-	}
-
-	for _, m := range []string{"gzip", "zlib", "plain"} {
-		_, src := waitForHits(t, es.URL, "q=message:"+m, 1)
-		if src["container_name"] != "dev-prometheus" || src["host"] != "docker-host" || src["source_host"] != "127.0.0.1" {
-			t.Errorf("%s: fields %v", m, src)
-		}
-		if src["@timestamp"] != "2024-05-06T12:53:20.250Z" {
-			t.Errorf("%s: @timestamp %v (from the GELF timestamp)", m, src["@timestamp"])
-		}
-		if _, ok := src["short_message"]; ok {
-			t.Errorf("%s: short_message is remapped to message: %v", m, src)
-		}
-	}
-	index, src := waitForHits(t, es.URL, "q=message:chunked", 1)
-	if index != "protocol-logs-2024.05.06" || !strings.HasSuffix(fmt.Sprint(src["message"]), long) || src["short_message"] != "chunked message" {
-		t.Errorf("chunked: index %s, source %.200v", index, src)
-	}
-}
-
-func TestGELFAssembler(t *testing.T) {
-	a := &gelfAssembler{pending: map[string]*gelfPending{}}
-	now := time.Now()
-	chunks := gelfChunks([]byte("12345678"), []byte(`{"short_message":"hi"}`), 5)
-	for i, c := range chunks[:len(chunks)-1] {
-		if out, err := a.add(c, now); out != nil || err != nil {
-			t.Fatalf("chunk %d: %q %v", i, out, err)
-		}
-	}
-	// An incomplete message expires after 5 s.
-	if out, _ := a.add(chunks[len(chunks)-1], now.Add(6*time.Second)); out != nil {
-		t.Errorf("expired message completed: %q", out)
-	}
-	for _, c := range chunks {
-		out, err := a.add(c, now)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out != nil && string(out) != `{"short_message":"hi"}` {
-			t.Errorf("reassembled %q", out)
-		}
-	}
-	if _, err := a.add(append([]byte{0x1e, 0x0f}, make([]byte, 8)...), now); err == nil {
-		t.Error("a short chunk header must be an error")
-	}
-	bad := append([]byte{0x1e, 0x0f}, []byte("abcdefgh")...)
-	if _, err := a.add(append(bad, 3, 2, 'x'), now); err == nil {
-		t.Error("sequence number >= count must be an error")
 	}
 }
 
@@ -280,7 +125,7 @@ output { elasticsearch { hosts => ["http://127.0.0.1:1"] user => "u" password =>
 		{"not a section", `inputs { }`, `expected input, filter or output`},
 	}
 	for _, c := range cases {
-		_, err := newLogstashFrom(t, c.pipeline, envMap{})
+		_, err := newLogstashFrom(t, c.pipeline, EnvMap{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: err = %v, want it to name %s", c.name, err, c.want)
 		}
@@ -296,11 +141,11 @@ func TestLogstashFiltersAndTemplates(t *testing.T) {
   } else if ![x] {
     date { match => ["nothing", "ISO8601"] }
   }
-}`, "test.conf", envMap{}.get)
+}`, "test.conf", EnvMap{}.Get)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &logstashServer{}
+	l := &Server{}
 	steps, err := l.compileSteps(sections["filter"], "filter")
 	if err != nil {
 		t.Fatal(err)
@@ -346,7 +191,7 @@ func TestLogstashFiltersAndTemplates(t *testing.T) {
 
 func TestLogstashEnvironmentSubstitution(t *testing.T) {
 	sections, err := parseLogstashConfig(`output { elasticsearch { hosts => ["${ES_HOST:http://fallback:9200}"] user => "${ES_USER}" password => "pre-${ES_PW}-post" index => "x" } }`,
-		"t.conf", envMap{"ES_USER": "writer", "ES_PW": "secret"}.get)
+		"t.conf", EnvMap{"ES_USER": "writer", "ES_PW": "secret"}.Get)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,13 +208,13 @@ func TestLogstashEnvironmentSubstitution(t *testing.T) {
 }
 
 // compileFilters compiles a pipeline's filter section.
-func compileFilters(t *testing.T, pipeline string, env envMap) []lsStep {
+func compileFilters(t *testing.T, pipeline string, env EnvMap) []lsStep {
 	t.Helper()
-	sections, err := parseLogstashConfig(pipeline, "test.conf", env.get)
+	sections, err := parseLogstashConfig(pipeline, "test.conf", env.Get)
 	if err != nil {
 		t.Fatal(err)
 	}
-	steps, err := (&logstashServer{}).compileSteps(sections["filter"], "filter")
+	steps, err := (&Server{}).compileSteps(sections["filter"], "filter")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +225,7 @@ func compileFilters(t *testing.T, pipeline string, env envMap) []lsStep {
 // gelf messages: a structlog JSON line's keys become fields (its timestamp
 // the event's time), any other line passes unchanged.
 func TestLogstashShippedJSONFilter(t *testing.T) {
-	steps := compileFilters(t, shippedPipeline(t, "http://127.0.0.1:1"), envMap{"LOGSTASH_WRITER_PASSWORD": "x"})
+	steps := compileFilters(t, ShippedPipeline(t, "http://127.0.0.1:1"), EnvMap{"LOGSTASH_WRITER_PASSWORD": "x"})
 	line := `{"event":"registry ready","level":"info","timestamp":"2024-05-06T07:08:09.123456Z","service":"registry-a","port":8080,"ctx":{"id":"x"}}`
 	gelf := func(short string) *lsEvent {
 		b, _ := json.Marshal(map[string]any{"version": "1.1", "host": "docker-host", "short_message": short,
@@ -392,7 +237,7 @@ func TestLogstashShippedJSONFilter(t *testing.T) {
 	ev := gelf(line)
 	doc := ev.document()
 	if doc["event"] != "registry ready" || doc["level"] != "info" || doc["service"] != "registry-a" ||
-		fmt.Sprint(doc["port"]) != "8080" || dig(doc, "ctx", "id") != "x" {
+		fmt.Sprint(doc["port"]) != "8080" || Dig(doc, "ctx", "id") != "x" {
 		t.Errorf("parsed fields at the root (level overwritten): %v", doc)
 	}
 	if doc["@timestamp"] != "2024-05-06T07:08:09.123Z" {
@@ -431,7 +276,7 @@ func TestLogstashJSONFilter(t *testing.T) {
   } else {
     json { source => "message" skip_on_invalid_json => true remove_field => ["message"] }
   }
-}`, envMap{})
+}`, EnvMap{})
 	run := func(fields string) *lsEvent {
 		ev := lsEventsFromJSON([]byte(fields))[0]
 		runFilters(steps, ev)
@@ -456,7 +301,7 @@ func TestLogstashJSONFilter(t *testing.T) {
 	// Parsed keys go to the root, overwriting; a key is a field reference;
 	// @timestamp becomes the event's time; an existing tag is kept.
 	ev = run(`{"kind":"strict","a":"old","tags":["x"],"message":"{\"a\":\"new\",\"[n][m]\":1,\"b.c\":2,\"@timestamp\":\"2020-01-02T03:04:05.678Z\"}"}`)
-	if ev.fields["a"] != "new" || dig(ev.fields, "n", "m") != json.Number("1") || ev.fields["b.c"] != json.Number("2") ||
+	if ev.fields["a"] != "new" || Dig(ev.fields, "n", "m") != json.Number("1") || ev.fields["b.c"] != json.Number("2") ||
 		ev.ts.Format(time.RFC3339Nano) != "2020-01-02T03:04:05.678Z" || tags(ev) != "[x]" {
 		t.Errorf("root: %v at %v", ev.fields, ev.ts)
 	}

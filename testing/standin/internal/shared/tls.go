@@ -1,4 +1,4 @@
-package main
+package shared
 
 import (
 	"crypto/tls"
@@ -15,39 +15,39 @@ import (
 // TLS, as the upstream programs turn it on: the settings that enable it for a
 // role's HTTP API, and clients that trust a given CA (and nothing else).
 
-// tlsSettings names the upstream settings (environment variables) that serve
-// a role's HTTP API over TLS: `enabled` is "true" (or "https", Grafana's
-// protocol), `cert` and `key` are PEM files.
-type tlsSettings struct{ enabled, cert, key string }
+// TLSSettings names the upstream settings (environment variables) that serve
+// a role's HTTP API over TLS: Enabled is "true" (or "https", Grafana's
+// protocol), Cert and Key are PEM files.
+type TLSSettings struct{ Enabled, Cert, Key string }
 
 // config is the server's TLS config, or nil when TLS is off. TLS on without
 // both files, or with files that do not load, is an error, as upstream.
-func (s tlsSettings) config(env envFunc) (*tls.Config, error) {
-	if s.enabled == "" {
+func (s TLSSettings) config(env Env) (*tls.Config, error) {
+	if s.Enabled == "" {
 		return nil, nil
 	}
-	switch v := strings.ToLower(env(s.enabled)); v {
+	switch v := strings.ToLower(env(s.Enabled)); v {
 	case "", "false", "http":
 		return nil, nil
 	case "true", "https":
 	default:
-		return nil, fmt.Errorf("%s=%q: expected true or false", s.enabled, v)
+		return nil, fmt.Errorf("%s=%q: expected true or false", s.Enabled, v)
 	}
-	cert, key := env(s.cert), env(s.key)
+	cert, key := env(s.Cert), env(s.Key)
 	if cert == "" || key == "" {
-		return nil, fmt.Errorf("%s is on, but %s and %s must both name a PEM file", s.enabled, s.cert, s.key)
+		return nil, fmt.Errorf("%s is on, but %s and %s must both name a PEM file", s.Enabled, s.Cert, s.Key)
 	}
 	pair, err := tls.LoadX509KeyPair(cert, key)
 	if err != nil {
-		return nil, fmt.Errorf("%s, %s: %w", s.cert, s.key, err)
+		return nil, fmt.Errorf("%s, %s: %w", s.Cert, s.Key, err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
 }
 
-// listen opens the role's HTTP listener: TLS when its settings say so. A
+// Listen opens the role's HTTP listener: TLS when its settings say so. A
 // plain-HTTP request to it is answered by Go's server with 400 "Client sent
 // an HTTP request to an HTTPS server", which the stack's healthchecks read.
-func listen(addr string, settings tlsSettings, env envFunc) (ln net.Listener, scheme string, err error) {
+func Listen(addr string, settings TLSSettings, env Env) (ln net.Listener, scheme string, err error) {
 	config, err := settings.config(env)
 	if err != nil {
 		return nil, "", err
@@ -62,9 +62,9 @@ func listen(addr string, settings tlsSettings, env envFunc) (ln net.Listener, sc
 	return tls.NewListener(ln, config), "https", nil
 }
 
-// caPool reads the PEM files named (none: nil, the system's roots); a file
+// CAPool reads the PEM files named (none: nil, the system's roots); a file
 // that holds no certificate is an error.
-func caPool(files []string) (*x509.CertPool, error) {
+func CAPool(files []string) (*x509.CertPool, error) {
 	if len(files) == 0 {
 		return nil, nil
 	}
@@ -81,8 +81,8 @@ func caPool(files []string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// clientTrusting is an HTTP client that checks servers against pool (nil:
+// ClientTrusting is an HTTP client that checks servers against pool (nil:
 // the system's roots, which an environment's own CA is not among).
-func clientTrusting(pool *x509.CertPool, timeout time.Duration) *http.Client {
+func ClientTrusting(pool *x509.CertPool, timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 }

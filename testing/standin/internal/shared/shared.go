@@ -1,4 +1,7 @@
-package main
+// Package shared is what several stand-in roles use: the environment, the
+// logger, JSON answers and values, password hashes, request bodies, Basic-auth
+// requests, the health cache, and TLS (tls.go).
+package shared
 
 import (
 	"bytes"
@@ -14,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,18 +27,22 @@ import (
 	"time"
 )
 
-// ---------------------------------------------------------------------------
-// Shared helpers
+// Env reads the environment: os.Getenv in the images, a map in tests.
+type Env func(string) string
 
-type obj = map[string]any
+// Logger is where every role logs (stdout, as the upstream images do).
+var Logger = log.New(os.Stdout, "", log.LstdFlags|log.LUTC)
 
-func writeJSON(w http.ResponseWriter, status int, body any) {
+// Obj is a JSON object, as the roles answer them.
+type Obj = map[string]any
+
+func WriteJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-func cleanPath(r *http.Request) string {
+func CleanPath(r *http.Request) string {
 	p := strings.TrimRight(r.URL.Path, "/")
 	if p == "" {
 		return "/"
@@ -42,16 +50,16 @@ func cleanPath(r *http.Request) string {
 	return p
 }
 
-func envOr(env envFunc, key, def string) string {
+func EnvOr(env Env, key, def string) string {
 	if v := env(key); v != "" {
 		return v
 	}
 	return def
 }
 
-// envFile reads KEY, or the file KEY_FILE names (as the Elastic and Grafana
+// EnvFile reads KEY, or the file KEY_FILE names (as the Elastic and Grafana
 // images allow for secrets: ELASTIC_PASSWORD_FILE, GF_..._PASSWORD__FILE).
-func envFile(env envFunc, key, fileKey string) (string, error) {
+func EnvFile(env Env, key, fileKey string) (string, error) {
 	if f := env(fileKey); f != "" {
 		b, err := os.ReadFile(f)
 		if err != nil {
@@ -62,9 +70,9 @@ func envFile(env envFunc, key, fileKey string) (string, error) {
 	return env(key), nil
 }
 
-// portAddr is ":<port>" from a port setting, or its default.
-func portAddr(env envFunc, key string, def int) (string, error) {
-	v := envOr(env, key, strconv.Itoa(def))
+// PortAddr is ":<port>" from a port setting, or its default.
+func PortAddr(env Env, key string, def int) (string, error) {
+	v := EnvOr(env, key, strconv.Itoa(def))
 	p, err := strconv.Atoi(v)
 	if err != nil || p < 0 || p > 65535 {
 		return "", fmt.Errorf("%s=%q is not a port number", key, v)
@@ -72,30 +80,30 @@ func portAddr(env envFunc, key string, def int) (string, error) {
 	return fmt.Sprintf(":%d", p), nil
 }
 
-func randomHex(n int) string {
+func RandomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
 
-// randomID is an Elasticsearch-style 20-character document id.
-func randomID() string {
+// RandomID is an Elasticsearch-style 20-character document id.
+func RandomID() string {
 	b := make([]byte, 15)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// pwHash is a salted SHA-256 of a password. The real services store bcrypt
+// PwHash is a salted SHA-256 of a password. The real services store bcrypt
 // (Elasticsearch) or PBKDF2 (Grafana) hashes; for a test double a salted
 // hash keeps plain passwords out of the data volume, which is what matters.
-type pwHash struct {
+type PwHash struct {
 	Salt string `json:"salt"`
 	Hash string `json:"hash"`
 }
 
-func newPwHash(password string) pwHash {
-	salt := randomHex(16)
-	return pwHash{Salt: salt, Hash: hashPw(salt, password)}
+func NewPwHash(password string) PwHash {
+	salt := RandomHex(16)
+	return PwHash{Salt: salt, Hash: hashPw(salt, password)}
 }
 
 func hashPw(salt, password string) string {
@@ -103,15 +111,15 @@ func hashPw(salt, password string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (h pwHash) matches(password string) bool {
+func (h PwHash) Matches(password string) bool {
 	if h.Hash == "" {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(h.Hash), []byte(hashPw(h.Salt, password))) == 1
 }
 
-// writeFileAtomic replaces path with data (temp file + rename in its folder).
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+// WriteFileAtomic replaces path with data (temp file + rename in its folder).
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err
@@ -131,10 +139,10 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// requestBody is the request's body, decompressed per Content-Encoding (gzip
+// RequestBody is the request's body, decompressed per Content-Encoding (gzip
 // and deflate, as Elasticsearch accepts and Logstash sends), at most limit
 // bytes after decompression.
-func requestBody(r *http.Request, limit int64) ([]byte, error) {
+func RequestBody(r *http.Request, limit int64) ([]byte, error) {
 	var rd io.Reader = r.Body
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
@@ -165,8 +173,8 @@ func requestBody(r *http.Request, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// decodeJSON decodes with json.Number for numbers, so documents keep them as sent.
-func decodeJSON(b []byte, v any) error {
+// DecodeJSON decodes with json.Number for numbers, so documents keep them as sent.
+func DecodeJSON(b []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	if err := d.Decode(v); err != nil {
@@ -178,7 +186,7 @@ func decodeJSON(b []byte, v any) error {
 	return nil
 }
 
-func hostname() string {
+func Hostname() string {
 	h, err := os.Hostname()
 	if err != nil {
 		return "standin"
@@ -186,8 +194,8 @@ func hostname() string {
 	return h
 }
 
-// basicAuthClient does one GET with Basic auth and returns the status and body.
-func basicAuthGet(ctx context.Context, client *http.Client, rawURL, user, password string) (int, []byte, error) {
+// BasicAuthGet does one GET with Basic auth and returns the status and body.
+func BasicAuthGet(ctx context.Context, client *http.Client, rawURL, user, password string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return 0, nil, err
@@ -204,8 +212,8 @@ func basicAuthGet(ctx context.Context, client *http.Client, rawURL, user, passwo
 	return resp.StatusCode, body, err
 }
 
-// esErrorReason extracts "type: reason" from an Elasticsearch error body.
-func esErrorReason(status int, body []byte) string {
+// ESErrorReason extracts "type: reason" from an Elasticsearch error body.
+func ESErrorReason(status int, body []byte) string {
 	var e struct {
 		Error json.RawMessage `json:"error"`
 	}
@@ -222,42 +230,42 @@ func esErrorReason(status int, body []byte) string {
 	return fmt.Sprintf("HTTP %d", status)
 }
 
-// healthCache remembers a check's outcome for a moment, so frequent health
+// HealthCache remembers a check's outcome for a moment, so frequent health
 // requests do not each reach the upstream.
-type healthCache struct {
+type HealthCache struct {
 	mu     sync.Mutex
 	at     time.Time
 	ok     bool
 	reason string
-	ttl    time.Duration
-	check  func(ctx context.Context) (bool, string)
-	onFlip func(ok bool, reason string)
+	TTL    time.Duration
+	Check  func(ctx context.Context) (bool, string)
+	OnFlip func(ok bool, reason string)
 	known  bool
 }
 
-func (c *healthCache) get(ctx context.Context) (bool, string) {
+func (c *HealthCache) Get(ctx context.Context) (bool, string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.known && time.Since(c.at) < c.ttl {
+	if c.known && time.Since(c.at) < c.TTL {
 		return c.ok, c.reason
 	}
-	ok, reason := c.check(ctx)
-	if c.onFlip != nil && (!c.known || ok != c.ok || (!ok && reason != c.reason)) {
-		c.onFlip(ok, reason)
+	ok, reason := c.Check(ctx)
+	if c.OnFlip != nil && (!c.known || ok != c.ok || (!ok && reason != c.reason)) {
+		c.OnFlip(ok, reason)
 	}
 	c.ok, c.reason, c.at, c.known = ok, reason, time.Now(), true
 	return ok, reason
 }
 
-// watch keeps checking in the background until ctx ends, as Kibana and
+// Watch keeps checking in the background until ctx ends, as Kibana and
 // Logstash keep checking their Elasticsearch connection (and log when it
-// changes, through onFlip).
-func (c *healthCache) watch(ctx context.Context, every time.Duration) {
+// changes, through OnFlip).
+func (c *HealthCache) Watch(ctx context.Context, every time.Duration) {
 	go func() {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			c.get(ctx)
+			c.Get(ctx)
 			select {
 			case <-ctx.Done():
 				return
@@ -265,4 +273,61 @@ func (c *healthCache) watch(ctx context.Context, every time.Duration) {
 			}
 		}
 	}()
+}
+
+// ---------------------------------------------------------------------------
+// JSON values as decoded into any (json.Number for numbers)
+
+func ContainsAny(have, want []string) bool {
+	for _, h := range have {
+		for _, w := range want {
+			if h == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func StringList(v any) ([]string, bool) {
+	switch t := v.(type) {
+	case string:
+		return []string{t}, true
+	case []any:
+		out := make([]string, 0, len(t))
+		for _, x := range t {
+			s, ok := x.(string)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, s)
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func Flatten(v any) []any {
+	if list, ok := v.([]any); ok {
+		var out []any
+		for _, x := range list {
+			out = append(out, Flatten(x)...)
+		}
+		return out
+	}
+	return []any{v}
+}
+
+func ScalarString(v any) (string, bool) {
+	switch t := v.(type) {
+	case string:
+		return t, true
+	case json.Number:
+		return t.String(), true
+	case float64:
+		return strconv.FormatFloat(t, 'f', -1, 64), true
+	case bool:
+		return strconv.FormatBool(t), true
+	}
+	return "", false
 }
