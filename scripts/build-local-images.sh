@@ -18,11 +18,11 @@
 #    When Prometheus, Alertmanager or Node Exporter cannot be built from its
 #    module, Debian bookworm's older package stands in, tagged with its own
 #    version, and the output says so (the exporters have no such fallback).
-#  * Stand-ins (images/standin: test doubles, one multi-call Go program, that
+#  * Stand-ins (testing/standin: test doubles, one multi-call Go program, that
 #    fail where the real programs would) for what neither Go modules nor Debian
 #    provide:
 #      protocol-monitoring-local/{grafana,elasticsearch,logstash,kibana}:standin
-#  * The Protocol simulator and notification sink (images/protocol-sim), for
+#  * The Protocol simulator and notification sink (testing/protocol-sim), for
 #    tests and demos, never part of a deployment:
 #      protocol-monitoring-local/protocol-sim:local
 #
@@ -52,7 +52,7 @@ SELF="$ROOT/scripts/build-local-images.sh"
 TOOLS="$ROOT/.tools"
 BUILD="$TOOLS/build"
 ENV_FILE="$TOOLS/local-images.env"
-STANDIN_SRC="$ROOT/images/standin"
+STANDIN_SRC="$ROOT/testing/standin"
 STANDIN_BIN="$BUILD/standin"
 REPO=protocol-monitoring-local
 RECIPE_LABEL=org.protocol-monitoring.recipe
@@ -456,7 +456,7 @@ build_node_exporter_debian() {
 }
 
 # ---------------------------------------------------------------------------
-# Stand-ins (images/standin): what Debian does not package.
+# Stand-ins (testing/standin): what Debian does not package.
 
 # Per role: "user uid gid home", exposed ports, and the upstream directories
 # (owned by the upstream user) so the stack's volume and file mounts work.
@@ -481,12 +481,13 @@ declare -A STANDIN_DIRS=(
 STANDIN_ROLES=(grafana elasticsearch logstash kibana)
 
 
-# go_sources VAR DIR: the files a Go program is built from (non-test .go, go.mod, go.sum), in a
-# fixed order; with their names, the recipe of its image (a build constraint can live in a name).
+# go_sources VAR DIR: the files a Go program is built from (non-test .go of its module's every
+# package, in sub-directories too, go.mod, go.sum), in a fixed order; with their paths relative to
+# DIR, the recipe of its image (a build constraint can live in a name, a package in a directory).
 go_sources() {
   local -n sources=$1
-  mapfile -t sources < <(find "$2" -maxdepth 1 \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort)
-  [[ " ${sources[*]} " == *"/main.go "* ]] || die "no main.go in $2"
+  mapfile -t sources < <(find "$2" -type f \( -name '*.go' ! -name '*_test.go' -o -name go.mod -o -name go.sum \) | LC_ALL=C sort)
+  [[ " ${sources[*]} " == *" $2/main.go "* ]] || die "no main.go in $2"
 }
 
 # go_static DIR OUT: a static binary (no libc needed in the images).
@@ -510,7 +511,7 @@ build_standin() {
   tag="$REPO/$role:standin"
   record "LOCAL_IMAGE_${role^^}" "$tag"
   go_sources srcs "$STANDIN_SRC"
-  compute_recipe recipe "standin-$role ${srcs[*]##*/}" "${srcs[@]}" \
+  compute_recipe recipe "standin-$role ${srcs[*]#"$STANDIN_SRC/"}" "${srcs[@]}" \
     "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
   if up_to_date "$tag" "$recipe"; then return; fi
 
@@ -532,13 +533,13 @@ build_standin() {
 # ---------------------------------------------------------------------------
 # The Protocol simulator and notification sink: one static binary, run as nobody.
 
-SIM_SRC="$ROOT/images/protocol-sim"
+SIM_SRC="$ROOT/testing/protocol-sim"
 build_protocol_sim() {
   local tag="$REPO/protocol-sim:local" recipe root bin="$BUILD/protocol-sim" srcs=()
   record LOCAL_IMAGE_PROTOCOL_SIM "$tag"
-  SAYS="the Protocol simulator and notification sink (images/protocol-sim), for tests and demos"
+  SAYS="the Protocol simulator and notification sink (testing/protocol-sim), for tests and demos"
   go_sources srcs "$SIM_SRC"
-  compute_recipe recipe "protocol-sim ${srcs[*]##*/}" "${srcs[@]}" "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
+  compute_recipe recipe "protocol-sim ${srcs[*]#"$SIM_SRC/"}" "${srcs[@]}" "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
   if up_to_date "$tag" "$recipe"; then return; fi
   go_static "$SIM_SRC" "$bin"
   root=$(new_rootfs protocol-sim)
@@ -611,7 +612,7 @@ main() {
     elif [[ $name == protocol-sim ]]; then
       build_protocol_sim
     else
-      SAYS="stand-in (images/standin) answering $name's health endpoints"
+      SAYS="stand-in (testing/standin) answering $name's health endpoints"
       build_standin "$name"
     fi
     log "${TAGS[-1]}: $STATUS ($(($(date +%s) - t0)) s): $SAYS"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A demo with live Protocol data: the default environment (as `npm run deploy` chooses it) plus
-# the Protocol simulator (images/protocol-sim: a test double, never part of a deployment) where
+# the Protocol simulator (testing/protocol-sim: a test double, never part of a deployment) where
 # that environment looks for the Protocol services, on the Docker host's ports 8000, 8001, 8080
 # and 9988.
 #   npm run demo                 deploy (if needed) and start the simulator

@@ -1,5 +1,5 @@
 /**
- * The Protocol path, end to end: the simulated Protocol services (images/protocol-sim) scraped by
+ * The Protocol path, end to end: the simulated Protocol services (testing/protocol-sim) scraped by
  * a deployed stack, each Protocol alert driven by a failure mode on live data, notifications
  * delivered to a sink standing in for PagerDuty, Slack and the heartbeat service (over TLS, with
  * a CA the environment gives Alertmanager), every dashboard query answered, and a service's

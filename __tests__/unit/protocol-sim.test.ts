@@ -1,5 +1,5 @@
 /**
- * images/protocol-sim, the simulator of the Protocol services and the notification sink used by
+ * testing/protocol-sim, the simulator of the Protocol services and the notification sink used by
  * tests and demos: its Go tests (every failure mode against the alert rules, the metric catalog,
  * the control API, the sink over TLS) run here, so that `npm test` covers them.
  */
@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 
 const ROOT = path.resolve(__dirname, "../..");
-const DIR = path.join(ROOT, "images", "protocol-sim");
+const DIR = path.join(ROOT, "testing", "protocol-sim");
 
 /** The Go toolchain: bootstrap's, the usual install location, or whatever is on PATH. */
 function goBinary(): string {
@@ -18,11 +18,11 @@ function goBinary(): string {
   try {
     return execFileSync("sh", ["-c", "command -v go"], { encoding: "utf8" }).trim();
   } catch {
-    throw new Error("go not found: install Go (>= 1.22) or put it on PATH to run images/protocol-sim's tests");
+    throw new Error("go not found: install Go (>= 1.22) or put it on PATH to run testing/protocol-sim's tests");
   }
 }
 
-describe("protocol-sim (images/protocol-sim)", () => {
+describe("protocol-sim (testing/protocol-sim)", () => {
   it("passes go test ./...", () => {
     let output: string;
     try {
@@ -35,7 +35,7 @@ describe("protocol-sim (images/protocol-sim)", () => {
       });
     } catch (error) {
       const e = error as { stdout?: string; stderr?: string; message?: string };
-      throw new Error(`go test ./... failed in images/protocol-sim:\n${e.stdout ?? ""}${e.stderr ?? ""}${e.stdout || e.stderr ? "" : e.message}`);
+      throw new Error(`go test ./... failed in testing/protocol-sim:\n${e.stdout ?? ""}${e.stderr ?? ""}${e.stdout || e.stderr ? "" : e.message}`);
     }
     expect(output).toMatch(/^ok\s+protocol-monitoring\/protocol-sim\s/m);
   }, 300_000);

@@ -5,11 +5,11 @@ import { spawnSync } from "node:child_process";
 import { containers, ROOT, shippedEnvironment, synth, uploadedFile } from "../helpers/synth";
 import { tool } from "../helpers/tools";
 
-// The stand-ins (images/standin) replace Grafana, Elasticsearch, Logstash and Kibana in the
+// The stand-ins (testing/standin) replace Grafana, Elasticsearch, Logstash and Kibana in the
 // end-to-end test. Their Go tests check that each refuses what the real service refuses, and run
 // the synthesized dev stack's own files and environment (setup script, pipeline, provisioning)
 // through them, so a wiring mistake fails here already.
-const STANDIN = path.join(ROOT, "images", "standin");
+const STANDIN = path.join(ROOT, "testing", "standin");
 const ENV_PREFIX = "dev-";
 
 /** The dev stack's containers as the Go test reads them: env (Terraform references kept) and uploads. */
@@ -29,7 +29,7 @@ function stackFiles(): string {
 }
 
 describe("the stand-in images", () => {
-  it("pass their Go tests (go test ./... in images/standin), with the dev stack's files", () => {
+  it("pass their Go tests (go test ./... in testing/standin), with the dev stack's files", () => {
     const stack = stackFiles();
     const result = spawnSync(tool("go"), ["test", "-count=1", "./..."], {
       cwd: STANDIN,
@@ -39,7 +39,7 @@ describe("the stand-in images", () => {
     });
     fs.rmSync(path.dirname(stack), { recursive: true, force: true });
     const output = `${result.stdout ?? ""}${result.stderr ?? ""}${result.error ? String(result.error) : ""}`;
-    if (result.status !== 0) throw new Error(`go test ./... in images/standin failed:\n${output}`);
+    if (result.status !== 0) throw new Error(`go test ./... in testing/standin failed:\n${output}`);
     expect(output).toMatch(/^ok\s/m);
   }, 300_000);
 });

@@ -1,3 +1,0 @@
-module protocol-monitoring/standin
-
-go 1.22

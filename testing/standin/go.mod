@@ -1,0 +1,5 @@
+module protocol-monitoring/standin
+
+go 1.22
+
+require gopkg.in/yaml.v3 v3.0.1
