@@ -15,7 +15,7 @@ import { prometheus } from "./prometheus";
  * this folder at run time): the compiler checks it, the order is stated (it is the order of
  * prometheus.yml's jobs, of `npm run health` and of the default `services:`), and a descriptor is
  * an ordinary module that tests can add to a catalog of their own. Add a service: write
- * stacks/services/<name>.ts (a descriptor, see stacks/descriptor.ts) and add it here.
+ * stacks/services/<name>/index.ts (a descriptor, see stacks/descriptor.ts) and add it here.
  */
 export const SERVICES: readonly ServiceDescriptor[] = [
   prometheus,

@@ -31,7 +31,7 @@ var rateWindowed = map[string]bool{"HighResponseTime": true, "UnusualTransaction
 // alsoHolds: alerts whose expression a mode's alert implies, and why. The
 // mode must make them hold too (on the same job), for as long as its own.
 var alsoHolds = map[string]map[string]string{
-	"TreasuryDepleted": {"LowTreasuryBalance": "0 tokens is below the minimum too; Alertmanager inhibits LowTreasuryBalance while TreasuryDepleted fires (stacks/config/alertmanager.ts)"},
+	"TreasuryDepleted": {"LowTreasuryBalance": "0 tokens is below the minimum too; Alertmanager inhibits LowTreasuryBalance while TreasuryDepleted fires (stacks/services/alertmanager)"},
 }
 
 type modeCase struct{ service, mode, alert, job string }

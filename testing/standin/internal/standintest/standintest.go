@@ -383,7 +383,7 @@ func StartServer(t *testing.T, h http.Handler) string {
 	return srv.URL
 }
 
-// GrafanaDatasources and GrafanaProvider: the provisioning files as stacks/config/grafana.ts writes them for an
+// GrafanaDatasources and GrafanaProvider: the provisioning files as stacks/services/grafana writes them for an
 // environment with Elasticsearch (the stack test checks the real ones).
 const GrafanaDatasources = `apiVersion: 1
 deleteDatasources: []
