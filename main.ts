@@ -19,7 +19,7 @@ export function main(catalog: Catalog = SERVICES): number {
   const stateDir = process.env.PM_STATE_DIR ?? path.join(root, "state");
   try {
     const app = new App();
-    const assets = loadAssets(path.join(root, "assets"));
+    const assets = loadAssets(root);
     for (const env of loadEnvironments(environmentsDir(root), catalog)) {
       new MonitoringStack(app, { env, assets, statePath: path.join(stateDir, `${env.name}.tfstate`) });
     }

@@ -60,8 +60,10 @@ export interface ServiceDescriptor {
    * is what lets a service be published beyond loopback.
    */
   readonly ownTls?: { readonly dir: string };
-  /** Metrics it exports: the `source` names of assets/metrics.yml, and the rule files (assets/rules) about it, loaded where it runs. */
-  readonly metrics?: { readonly sources: readonly string[]; readonly ruleFiles?: readonly string[] };
+  /** Metrics it exports: the `source` names of its entries in the metric catalog (its folder's metrics.yml). Its folder's rules/ are loaded where it runs. */
+  readonly metrics?: { readonly sources: readonly string[] };
+  /** Its folder in the repository (rules/, runbooks/, metrics.yml, the files it uploads); default `stacks/services/<hostname>`. */
+  readonly folder?: string;
   /** Builds its resources in `scope` (a construct named after its hostname). */
   readonly build: (scope: Construct, ctx: ServiceContext) => BuiltService;
 }

@@ -155,7 +155,7 @@ test("Prometheus scrapes the stack, loads the rules, and the Watchdog reaches Al
     });
     type Rules = { data: { groups: { rules: { name: string }[] }[] } };
     const rules = (await getJson<Rules>(url("prometheus", "/api/v1/rules"))).data.groups.flatMap((g) => g.rules.map((r) => r.name));
-    // Rule files load where their metrics exist (stacks/config/rules.ts): no registry is scraped here.
+    // Rule files load where their metrics exist (stacks/services/prometheus/rules.ts): no registry is scraped here.
     expect(rules).toEqual(expect.arrayContaining(["Watchdog", "HighMemoryUsage", "AlertmanagerFailedToSendAlerts", "CertificateExpiringSoon"]));
     expect(rules).not.toContain("RegistryDown");
     type Managers = { data: { activeAlertmanagers: { url: string }[] } };

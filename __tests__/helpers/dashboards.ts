@@ -3,11 +3,11 @@ import { ASSETS } from "./synth";
 
 /**
  * Panels that may show nothing on a healthy stack, each with its reason: the one place that says
- * so. The end-to-end test runs every other Prometheus query of assets/dashboards against a live
+ * so. The end-to-end test runs every other Prometheus query of the dashboards (stacks/services/grafana/dashboards) against a live
  * stack and wants data.
  */
 export const EXPECTED_EMPTY: Readonly<Record<string, string>> = {
-  'assets/dashboards/operations.json › panel 7 "Firing alerts" › target A': "no alert but the Watchdog fires during the test: the driven ones are pending, within their `for`",
+  'stacks/services/grafana/dashboards/operations.json › panel 7 "Firing alerts" › target A': "no alert but the Watchdog fires during the test: the driven ones are pending, within their `for`",
 };
 
 /** Every Prometheus query of the shipped dashboards, as Grafana sends it with "All" selected. */

@@ -1,6 +1,6 @@
 /**
  * The PromQL checker of promql.test.ts and fireable.test.ts: the metric catalog
- * (assets/metrics.yml), where the project's expressions are, and an analysis of one expression
+ * (each folder's metrics.yml), where the project's expressions are, and an analysis of one expression
  * with Prometheus's own grammar (@prometheus-io/lezer-promql).
  */
 import * as fs from "node:fs";
@@ -8,15 +8,19 @@ import * as path from "node:path";
 import { parser } from "@prometheus-io/lezer-promql";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { metricSources, renderRuleFile, ruleParameters, type RuleFile } from "../../stacks/config/rules";
+import type { RuleFile } from "../../stacks/assets";
+import { metricSources, renderRuleFile, ruleParameters } from "../../stacks/services/prometheus/rules";
 import { SERVICES } from "../../stacks/services";
+import { grafana } from "../../stacks/services/grafana";
+import { PROTOCOL_FOLDER, serviceFolder } from "../../stacks/assets";
 import { environment, ROOT } from "./synth";
 
 // ---------------------------------------------------------------------------------------------
 // The catalog
 // ---------------------------------------------------------------------------------------------
 
-export const CATALOG_PATH = "assets/metrics.yml";
+/** Where the dashboards are, as failures name them. */
+export const DASHBOARDS_FOLDER = `${serviceFolder(grafana)}/dashboards`;
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** Labels Prometheus attaches to every scraped series; any selector may match on them. */
@@ -24,8 +28,35 @@ export const TARGET_LABELS = ["job", "instance"];
 /** Components whose metrics are not documented anywhere yet, so the only ones that may be `expected`. */
 export const PROTOCOL_SOURCES = ["registry", "teg", "spire", "agent"];
 
-/** The sources stacks/config/rules.ts maps to environments (exportedSources): the services' and the scraped ones. */
+/** The sources rules.ts maps to environments (exportedSources): the services' and the scraped ones. */
 const SOURCES = metricSources(SERVICES) as [string, ...string[]];
+
+/**
+ * The metric catalog: what the dashboards and alert rules may use, one `metrics.yml` per folder
+ * (each service's, with the metrics it exports; stacks/protocol's, with the Protocol services' and
+ * the exporters that run beside them). promql.test.ts parses every expression with the Prometheus
+ * grammar and fails on a metric or a selector label that is not listed, so a typo or an invented
+ * metric (the seed read `teg_transactions_total`, `x509_cert_expiry` and a `quantile` label the
+ * registry never exports) cannot ship. Each entry, keyed by the metric name as queried:
+ *   source        the component that exports it (a `metrics.sources` of the folder's service, or
+ *                 for stacks/protocol one of the scraped sources of rules.ts); which environments
+ *                 have which source: exportedSources, against which fireable.test.ts checks every
+ *                 loaded alert
+ *   type          counter | gauge | histogram | summary (a histogram listed once, by its base
+ *                 name, and queried as <name>_bucket with `le`, <name>_sum, <name>_count)
+ *   help          what one sample means
+ *   labels        the labels the exporter puts on the series, besides `job` and `instance`
+ *   status        exported (documented by that component; `documented_in` says where) or
+ *                 expected (nothing documents it yet; `expected_from` names the Protocol
+ *                 service expected to export it, for the rule or panel that reads it to show anything)
+ * Series recorded by `record:` rules need no entry: the tests take them from the rule files.
+ */
+export const CATALOG_FILES: readonly { readonly file: string; readonly sources: readonly string[] }[] = [
+  ...SERVICES.map((service) => ({ file: `${serviceFolder(service)}/metrics.yml`, sources: service.metrics?.sources ?? [] })),
+  { file: `${PROTOCOL_FOLDER}/metrics.yml`, sources: SOURCES.filter((source) => !SERVICES.some((service) => service.metrics?.sources.includes(source))) },
+].filter((entry) => fs.existsSync(path.join(ROOT, entry.file)));
+/** How failures name the catalog. */
+export const CATALOG_PATH = "the metric catalog (metrics.yml)";
 
 const entryFields = {
   source: z.enum(SOURCES),
@@ -45,9 +76,29 @@ const catalogSchema = z.strictObject({
 type CatalogEntry = z.infer<typeof catalogSchema>["metrics"][string];
 export type Catalog = Readonly<Record<string, CatalogEntry>>;
 
-// `yaml` refuses duplicate keys, so a metric cannot be listed twice.
-export const parsedCatalog = catalogSchema.safeParse(parseYaml(fs.readFileSync(path.join(ROOT, CATALOG_PATH), "utf8")));
-export const CATALOG: Catalog = parsedCatalog.success ? parsedCatalog.data.metrics : {};
+/** Each file parsed (`yaml` refuses a key twice within a file); problems: a file that does not parse, a metric in two files, a source not the folder's. */
+export function readCatalog(root: string, files: typeof CATALOG_FILES): { catalog: Catalog; problems: string[] } {
+  const catalog: Record<string, CatalogEntry> = {};
+  const problems: string[] = [];
+  const owner = new Map<string, string>();
+  for (const { file, sources } of files) {
+    const parsed = catalogSchema.safeParse(parseYaml(fs.readFileSync(path.join(root, file), "utf8")));
+    if (!parsed.success) {
+      problems.push(`${file}: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
+      continue;
+    }
+    for (const [name, entry] of Object.entries(parsed.data.metrics)) {
+      if (owner.has(name)) problems.push(`${file}: ${name} is in ${owner.get(name)} too`);
+      if (!sources.includes(entry.source)) problems.push(`${file}: ${name} has source ${entry.source}, which is not this folder's (${sources.join(", ")})`);
+      owner.set(name, file);
+      catalog[name] = entry;
+    }
+  }
+  return { catalog, problems };
+}
+const read = readCatalog(ROOT, CATALOG_FILES);
+export const CATALOG_PROBLEMS: readonly string[] = read.problems;
+export const CATALOG: Catalog = read.catalog;
 
 // ---------------------------------------------------------------------------------------------
 // Where the expressions are
@@ -90,7 +141,7 @@ export function dashboardQueries(file: string, dashboard: DashboardModel): Query
     declared.length === 0 ? expr : expr.replace(new RegExp(`\\$\\{(${declared.join("|")})(:\\w+)?\\}|\\$(${declared.join("|")})\\b`, "g"), TEMPLATE_VARIABLE_VALUE);
   const fromPanel = (panel: DashboardPanel): Query[] => [
     ...(panel.targets ?? []).filter((target) => target.datasource?.type !== "elasticsearch").map((target) => ({
-      where: `assets/dashboards/${file} › panel ${panel.id} "${panel.title}" › target ${target.refId}`,
+      where: `${DASHBOARDS_FOLDER}/${file} › panel ${panel.id} "${panel.title}" › target ${target.refId}`,
       expr: typeof target.expr === "string" ? substitute(target.expr) : "",
     })),
     ...(panel.panels ?? []).flatMap(fromPanel), // panels inside a collapsed row
@@ -110,7 +161,7 @@ export function renderedRules(file: RuleFile): RuleDocument {
 export function ruleQueries(file: RuleFile): Query[] {
   return renderedRules(file).groups.flatMap((group) =>
     group.rules.map((rule) => ({
-      where: `assets/rules/${file.name} › group ${group.name} › ${rule.alert ? `alert ${rule.alert}` : `record ${rule.record}`}`,
+      where: `${file.folder}/rules/${file.name} › group ${group.name} › ${rule.alert ? `alert ${rule.alert}` : `record ${rule.record}`}`,
       expr: String(rule.expr ?? ""),
     })),
   );

@@ -6,21 +6,22 @@ import { loadAssets } from "../../stacks/assets";
 import { loadEnvironmentFile } from "../../stacks/environment-files";
 import { type Environment, type EnvironmentFile, parseEnvironment } from "../../stacks/environment";
 import { MonitoringStack } from "../../stacks/monitoring-stack";
-import { ALERTMANAGER_PATHS } from "../../stacks/services/alertmanager";
+import { alertmanager, ALERTMANAGER_PATHS } from "../../stacks/services/alertmanager";
 import { ELASTICSEARCH_SETUP_SCRIPT } from "../../stacks/services/elasticsearch";
-import { GRAFANA_PATHS } from "../../stacks/services/grafana";
+import { grafana, GRAFANA_PATHS } from "../../stacks/services/grafana";
 import { LOGSTASH_PIPELINE } from "../../stacks/services/logstash";
 import { PROMETHEUS_PATHS } from "../../stacks/services/prometheus";
 import { tempDir } from "./temp";
 
 export const ROOT = path.resolve(__dirname, "../..");
-const stackAssets = loadAssets(path.join(ROOT, "assets"));
-/** The assets as the stack reads them, plus the folders the tests look at by name. */
-export const ASSETS = Object.assign(stackAssets, {
-  ruleFiles: Object.entries(stackAssets.folder("rules", ".rules.yml")).map(([name, content]) => ({ name, content })),
-  dashboards: stackAssets.folder("dashboards", ".json"),
-  alertmanagerTemplates: stackAssets.folder("alertmanager", ".tmpl"),
-});
+/** The assets as the stack reads them. */
+export const STACK_ASSETS = loadAssets(ROOT);
+/** The shipped files the tests look at by name. */
+export const ASSETS = {
+  ruleFiles: STACK_ASSETS.ruleFiles(SERVICES),
+  dashboards: STACK_ASSETS.folder(grafana, "dashboards", ".json"),
+  alertmanagerTemplates: STACK_ASSETS.folder(alertmanager, "templates", ".tmpl"),
+} as const;
 
 /** Where the services upload their files (each path is its service descriptor's), by one name for the tests. */
 export const CONFIG_PATHS = {
@@ -69,7 +70,7 @@ export function testApp(): App {
 
 /** One environment's stack, as main.ts builds it. */
 export function buildStack(env: Environment): MonitoringStack {
-  return new MonitoringStack(testApp(), { env, assets: ASSETS, statePath: `/state/${env.name}.tfstate` });
+  return new MonitoringStack(testApp(), { env, assets: STACK_ASSETS, statePath: `/state/${env.name}.tfstate` });
 }
 
 /** Synthesizes one environment's stack (the hardening aspect included) and returns the parsed Terraform JSON. */

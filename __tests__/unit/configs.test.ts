@@ -5,7 +5,7 @@ import { loadEnvironmentFile } from "../../stacks/environment-files";
 import { alertmanagerConfig } from "../../stacks/services/alertmanager";
 import { dashboardFor, DATASOURCE_UIDS } from "../../stacks/services/grafana";
 import { prometheusConfig } from "../../stacks/services/prometheus";
-import { loadedRuleFiles } from "../../stacks/config/rules";
+import { loadedRuleFiles } from "../../stacks/services/prometheus/rules";
 import { requiredSecrets, SECRET_NAMES } from "../../stacks/secrets";
 import { ASSETS, CONFIG_PATHS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";
 import { amtool } from "../helpers/alertmanager";
@@ -86,7 +86,7 @@ describe("generated prometheus.yml", () => {
   });
 
   it("loads the rule files it uploads and sends alerts to Alertmanager", () => {
-    // Every rule file but the agents' (dev scrapes no agents; stacks/config/rules.ts).
+    // Every rule file but the agents' (dev scrapes no agents; stacks/services/prometheus/rules.ts).
     expect(config.rule_files).toEqual(loadedRuleFiles(dev, ASSETS.ruleFiles).map((r) => `${CONFIG_PATHS.prometheusRulesDir}/${r.name}`));
     expect(config.rule_files).toHaveLength(ASSETS.ruleFiles.length - 1);
     expect(config.rule_files).not.toContain(`${CONFIG_PATHS.prometheusRulesDir}/agents.rules.yml`);

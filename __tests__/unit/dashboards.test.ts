@@ -1,5 +1,5 @@
 /**
- * The structure of every Grafana dashboard in assets/dashboards, as Grafana's file provisioning
+ * The structure of every Grafana dashboard in stacks/services/grafana/dashboards, as Grafana's file provisioning
  * loads it. (configs.test.ts checks the copies uploaded into the Grafana container;
  * promql.test.ts checks the queries.)
  */
@@ -64,7 +64,7 @@ const DASHBOARDS: [string, Dashboard][] = Object.entries(ASSETS.dashboards).map(
   try {
     return [file, JSON.parse(text) as Dashboard];
   } catch (error) {
-    throw new Error(`assets/dashboards/${file} is not valid JSON: ${(error as Error).message}`);
+    throw new Error(`stacks/services/grafana/dashboards/${file} is not valid JSON: ${(error as Error).message}`);
   }
 });
 
@@ -127,7 +127,7 @@ function layoutProblems(panels: readonly Panel[]): string[] {
   return problems;
 }
 
-describe.each(DASHBOARDS)("assets/dashboards/%s", (_file, dashboard) => {
+describe.each(DASHBOARDS)("dashboard %s", (_file, dashboard) => {
   const panels = dashboard.panels ?? [];
 
   it("is a bare, read-only dashboard model with a fixed uid, as file provisioning needs", () => {

@@ -1,13 +1,13 @@
 /**
  * No alert is unfireable in the environments the project ships: every alert Prometheus loads
  * in an environment (the rule files uploaded into its container) reads only metrics that a
- * service of that environment exports (assets/metrics.yml's `source`, mapped to the environment
- * by exportedSources in stacks/config/rules.ts), or it is marked dormant with its reason (the
+ * service of that environment exports (the metric catalog's `source`, mapped to the environment
+ * by exportedSources in stacks/services/prometheus/rules.ts), or it is marked dormant with its reason (the
  * annotation `dormant`). A dormant marker must be true as well: an alert that could fire is not
  * dormant.
  */
 import { parse as parseYaml } from "yaml";
-import { exportedSources, type MetricSource } from "../../stacks/config/rules";
+import { exportedSources, type MetricSource } from "../../stacks/services/prometheus/rules";
 import type { Environment } from "../../stacks/environment";
 import { analyse, CATALOG } from "../helpers/promql";
 import { ASSETS, CONFIG_PATHS, containerNamed, environment, shippedEnvironment, SHIPPED_ENVIRONMENTS, synth, uploadedFile } from "../helpers/synth";

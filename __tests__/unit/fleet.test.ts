@@ -268,7 +268,7 @@ describe("webAuth: the stack's own UIs", () => {
 
   it("leaves the pipeline as the asset has it without webAuth, and names a pipeline it cannot add TLS to", () => {
     expect(logstashPipeline("any text", undefined)).toBe("any text");
-    expect(() => logstashPipeline("input { tcp { port => 5001 } }", { cert: "c", key: "k", ca: "a" })).toThrow("assets/logstash/pipeline.conf: no line");
+    expect(() => logstashPipeline("input { tcp { port => 5001 } }", { cert: "c", key: "k", ca: "a" })).toThrow("stacks/services/logstash/pipeline.conf: no line");
   });
 
   it("probes every published service over HTTPS (blackbox), as the web user where webAuth's web config asks for it", () => {

@@ -1,7 +1,7 @@
 /**
  * Every PromQL expression the project ships (dashboard targets and rule `expr`s) is parsed with
  * Prometheus's own grammar, @prometheus-io/lezer-promql (the parser of the Prometheus web UI),
- * and every metric it selects, read from the syntax tree, must be in assets/metrics.yml. This
+ * and every metric it selects, read from the syntax tree, must be in the metric catalog (each folder's metrics.yml). This
  * catches what the seed shipped: a misspelt metric, a metric nothing exports, a histogram read
  * as a summary. promtool, Prometheus's real parser and type checker, then checks the dashboard
  * expressions too (configs.test.ts already runs it on the rule files).
@@ -17,7 +17,9 @@ import {
   dashboardQueries,
   findings,
   interpolateGrafana,
-  parsedCatalog,
+  CATALOG_FILES,
+  CATALOG_PROBLEMS,
+  readCatalog,
   PROTOCOL_SOURCES,
   recordedSeries,
   renderedRules,
@@ -37,9 +39,28 @@ const ALL_QUERIES = [...DASHBOARDS.flatMap((d) => dashboardQueries(d.file, d.mod
 
 describe(CATALOG_PATH, () => {
   it("is a valid catalog: source, type, help, labels, and a status that says who documents or should export it", () => {
-    const issues = parsedCatalog.success ? [] : parsedCatalog.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
-    expect(issues).toEqual([]);
+    expect(CATALOG_PROBLEMS).toEqual([]);
     expect(Object.keys(CATALOG).length).toBeGreaterThan(0);
+    // Every folder that owns metrics has its file: the Protocol's and every service's with metrics.sources.
+    expect(CATALOG_FILES.map((f) => f.file)).toContain("stacks/protocol/metrics.yml");
+  });
+
+  it("is refused, naming the file, where a metric is listed twice, its source is another folder's, or an entry is malformed", () => {
+    const dir = tempDir("pm-catalog");
+    const entry = (source: string) => ({ source, type: "gauge", help: "h", labels: [], status: "exported", documented_in: "d" });
+    fs.writeFileSync(path.join(dir, "a.yml"), stringify({ metrics: { up: entry("prometheus"), node_load1: entry("node_exporter") } }));
+    fs.writeFileSync(path.join(dir, "b.yml"), stringify({ metrics: { up: entry("prometheus") } }));
+    fs.writeFileSync(path.join(dir, "c.yml"), stringify({ metrics: { thing: { source: "prometheus" } } }));
+    const { problems } = readCatalog(dir, [
+      { file: "a.yml", sources: ["prometheus"] },
+      { file: "b.yml", sources: ["prometheus"] },
+      { file: "c.yml", sources: ["prometheus"] },
+    ]);
+    expect(problems).toEqual([
+      "a.yml: node_load1 has source node_exporter, which is not this folder's (prometheus)",
+      "b.yml: up is in a.yml too",
+      expect.stringMatching(/^c\.yml: metrics\.thing/),
+    ]);
   });
 
   it("names counters *_total and lists histograms and summaries by their base name", () => {
@@ -150,29 +171,29 @@ describe("the PromQL checker", () => {
       ],
     };
     const queries = dashboardQueries("x.json", dashboard);
-    expect(queries.map((q) => q.where)).toEqual(['assets/dashboards/x.json › panel 1 "Fine" › target A', 'assets/dashboards/x.json › panel 3 "Broken" › target B']);
-    expect(findings(queries, CATALOG, new Set())).toEqual([expect.stringMatching(/^assets\/dashboards\/x\.json › panel 3 "Broken" › target B\n {4}expr: rate\(up\[5m\]\n {4}does not parse/)]);
+    expect(queries.map((q) => q.where)).toEqual(['stacks/services/grafana/dashboards/x.json › panel 1 "Fine" › target A', 'stacks/services/grafana/dashboards/x.json › panel 3 "Broken" › target B']);
+    expect(findings(queries, CATALOG, new Set())).toEqual([expect.stringMatching(/^stacks\/services\/grafana\/dashboards\/x\.json › panel 3 "Broken" › target B\n {4}expr: rate\(up\[5m\]\n {4}does not parse/)]);
   });
 
   it("finds every rule of a rule file after rendering its placeholders, and names the alert", () => {
-    const file = { name: "x.rules.yml", content: "groups:\n  - name: g\n    rules:\n      - alert: Bad\n        expr: made_up_metric > [[ latencyP99Seconds ]]\n      - record: job:up:avg\n        expr: avg by (job) (up)\n" };
+    const file = { name: "x.rules.yml", owner: "protocol", folder: "stacks/protocol", content: "groups:\n  - name: g\n    rules:\n      - alert: Bad\n        expr: made_up_metric > [[ latencyP99Seconds ]]\n      - record: job:up:avg\n        expr: avg by (job) (up)\n" };
     expect(ruleQueries(file)).toEqual([
-      { where: "assets/rules/x.rules.yml › group g › alert Bad", expr: "made_up_metric > 2" },
-      { where: "assets/rules/x.rules.yml › group g › record job:up:avg", expr: "avg by (job) (up)" },
+      { where: "stacks/protocol/rules/x.rules.yml › group g › alert Bad", expr: "made_up_metric > 2" },
+      { where: "stacks/protocol/rules/x.rules.yml › group g › record job:up:avg", expr: "avg by (job) (up)" },
     ]);
     expect(recordedSeries([file])).toEqual(new Set(["job:up:avg"]));
-    expect(findings(ruleQueries(file), CATALOG, new Set())).toEqual([expect.stringContaining("assets/rules/x.rules.yml › group g › alert Bad\n    expr: made_up_metric > 2\n    unknown metric made_up_metric")]);
+    expect(findings(ruleQueries(file), CATALOG, new Set())).toEqual([expect.stringContaining("stacks/protocol/rules/x.rules.yml › group g › alert Bad\n    expr: made_up_metric > 2\n    unknown metric made_up_metric")]);
   });
 });
 
 describe("shipped expressions", () => {
-  it.each(DASHBOARDS.map((d) => [d.file, d.model] as const))("assets/dashboards/%s: every target parses and reads only catalogued metrics", (file, model) => {
+  it.each(DASHBOARDS.map((d) => [d.file, d.model] as const))("dashboard %s: every target parses and reads only catalogued metrics", (file, model) => {
     const queries = dashboardQueries(file, model);
     expect(queries.length).toBeGreaterThan(0);
     expect(findings(queries, CATALOG, RECORDED)).toEqual([]);
   });
 
-  it.each(DASHBOARDS.map((d) => [d.file, d.model] as const))("assets/dashboards/%s: template variables read catalogued metrics", (file, model) => {
+  it.each(DASHBOARDS.map((d) => [d.file, d.model] as const))("dashboard %s: template variables read catalogued metrics", (file, model) => {
     const variables = (model as { templating?: { list?: { name: string; definition?: string }[] } }).templating?.list ?? [];
     const queries = variables.map((v) => {
       // label_values(<selector>, <label>): the selector is PromQL.
@@ -182,7 +203,7 @@ describe("shipped expressions", () => {
     expect(findings(queries, CATALOG, RECORDED)).toEqual([]);
   });
 
-  it.each(ASSETS.ruleFiles.map((f) => [f.name, f] as const))("assets/rules/%s: every rule parses and reads only catalogued metrics", (_, file) => {
+  it.each(ASSETS.ruleFiles.map((f) => [f.name, f] as const))("rule file %s: every rule parses and reads only catalogued metrics", (_, file) => {
     const queries = ruleQueries(file);
     expect(queries.length).toBe(renderedRules(file).groups.reduce((n, g) => n + g.rules.length, 0));
     expect(findings(queries, CATALOG, RECORDED)).toEqual([]);

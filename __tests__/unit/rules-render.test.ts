@@ -1,4 +1,4 @@
-import { exportedSources, loadedRuleFiles, renderRuleFile, ruleFileNeeds, ruleParameters } from "../../stacks/config/rules";
+import { exportedSources, loadedRuleFiles, PROTOCOL_RULE_FILE_NEEDS, renderRuleFile, ruleParameters } from "../../stacks/services/prometheus/rules";
 import { SERVICES } from "../../stacks/services";
 import { ASSETS, CONFIG_PATHS, containerNamed, environment, shippedEnvironment, synth, uploadedFile } from "../helpers/synth";
 
@@ -25,8 +25,8 @@ describe("rule placeholders", () => {
   });
 
   it("refuse an unknown placeholder, naming the file", () => {
-    const file = { name: "x.rules.yml", content: "expr: up < [[ typoThreshold ]]" };
-    expect(() => renderRuleFile(file, ruleParameters(environment()))).toThrow("assets/rules/x.rules.yml: unknown placeholder [[ typoThreshold ]]");
+    const file = { name: "x.rules.yml", owner: "protocol", folder: "stacks/protocol", content: "expr: up < [[ typoThreshold ]]" };
+    expect(() => renderRuleFile(file, ruleParameters(environment()))).toThrow("stacks/protocol/rules/x.rules.yml: unknown placeholder [[ typoThreshold ]]");
   });
 
   it("leave no placeholder in any shipped rule file", () => {
@@ -38,9 +38,13 @@ describe("rule placeholders", () => {
 // behaviour that replaced arming RegistryAbsent, TEGLayerAbsent and the Alertmanager connection
 // alert with `and on() vector(n) > 0`).
 describe("which rule files an environment loads", () => {
-  it("names what every shipped rule file needs, and refuses a file it does not know", () => {
-    expect(Object.keys(ruleFileNeeds(SERVICES)).sort()).toEqual(ASSETS.ruleFiles.map((f) => f.name).sort());
-    expect(() => loadedRuleFiles(environment(), [{ name: "new.rules.yml", content: "" }])).toThrow(/new\.rules\.yml: not in RULE_FILE_NEEDS/);
+  it("knows whose every shipped rule file is: a service's folder, or the Protocol's with what it needs; refuses a Protocol file it does not know", () => {
+    const protocolFiles = ASSETS.ruleFiles.filter((f) => f.owner === "protocol").map((f) => f.name);
+    expect(Object.keys(PROTOCOL_RULE_FILE_NEEDS).sort()).toEqual(protocolFiles.sort());
+    expect(ASSETS.ruleFiles.filter((f) => f.owner !== "protocol").every((f) => SERVICES.some((s) => s.name === f.owner))).toBe(true);
+    expect(() => loadedRuleFiles(environment(), [{ name: "new.rules.yml", owner: "protocol", folder: "stacks/protocol", content: "" }])).toThrow(
+      "stacks/protocol/rules/new.rules.yml: not in PROTOCOL_RULE_FILE_NEEDS",
+    );
   });
 
   it("loads Prometheus's rules and the dormant alerts' files everywhere (the log cluster's only where its exporter runs)", () => {

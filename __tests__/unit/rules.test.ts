@@ -1,6 +1,7 @@
 /**
- * The alert rules in assets/rules: their labels and annotations, their promtool unit tests
- * (assets/rules/tests), one runbook each (docs/runbooks), the alert table in README.md, and where
+ * The alert rules (each service folder's rules/, and stacks/protocol/rules): their labels and
+ * annotations, their promtool unit tests (rules/tests beside them), one runbook each
+ * (docs/runbooks), the alert table in README.md, and where
  * Alertmanager sends each severity.
  */
 import * as fs from "node:fs";
@@ -8,13 +9,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { alertmanagerConfig } from "../../stacks/services/alertmanager";
-import { renderRuleFile, ruleParameters } from "../../stacks/config/rules";
+import { renderRuleFile, ruleParameters } from "../../stacks/services/prometheus/rules";
 import type { Environment } from "../../stacks/environment";
 import { amtool } from "../helpers/alertmanager";
 import { ASSETS, environment, ROOT, shippedEnvironment } from "../helpers/synth";
 import { run, tool } from "../helpers/tools";
 
-const TESTS_DIR = path.join(ROOT, "assets", "rules", "tests");
 const RUNBOOKS_DIR = path.join(ROOT, "docs", "runbooks");
 const README = path.join(ROOT, "README.md");
 const SEVERITIES = ["critical", "warning", "info"];
@@ -37,7 +37,14 @@ const alerts: Alert[] = ASSETS.ruleFiles.flatMap((file) =>
     .map((rule) => ({ name: rule.alert as string, labels: rule.labels ?? {}, annotations: rule.annotations ?? {} })),
 );
 const alertNames = alerts.map((a) => a.name).sort();
-const testFiles = fs.readdirSync(TESTS_DIR).filter((f) => f.endsWith(".test.yml")).sort();
+/** Every promtool test file, by its path in the repository: `<folder>/rules/tests/<name>.test.yml`. */
+const ruleFolders = [...new Set(ASSETS.ruleFiles.map((f) => f.folder))];
+const testFiles = ruleFolders
+  .flatMap((folder) => {
+    const dir = path.join(ROOT, folder, "rules", "tests");
+    return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".test.yml")).map((f) => `${folder}/rules/tests/${f}`) : [];
+  })
+  .sort();
 
 describe("alert rules", () => {
   it("have unique names", () => {
@@ -71,14 +78,17 @@ describe("runbooks", () => {
   });
 });
 
-describe("promtool unit tests (assets/rules/tests)", () => {
+describe("promtool unit tests (rules/tests beside each rule file)", () => {
   // Rule files have [[ placeholders ]]: the tests run against copies rendered for a default
   // environment, laid out as in the repository (rules next to a tests/ folder).
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-rules-"));
   // dev scrapes registries and the TEG layer, so its "absent" alerts are armed.
   const parameters = ruleParameters(shippedEnvironment("dev"));
-  for (const file of ASSETS.ruleFiles) fs.writeFileSync(path.join(dir, file.name), renderRuleFile(file, parameters).content);
-  fs.cpSync(TESTS_DIR, path.join(dir, "tests"), { recursive: true });
+  for (const file of ASSETS.ruleFiles) {
+    fs.mkdirSync(path.join(dir, file.folder, "rules"), { recursive: true });
+    fs.writeFileSync(path.join(dir, file.folder, "rules", file.name), renderRuleFile(file, parameters).content);
+  }
+  for (const folder of ruleFolders) fs.cpSync(path.join(ROOT, folder, "rules", "tests"), path.join(dir, folder, "rules", "tests"), { recursive: true });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("are rendered with the thresholds and runbook base URL their expectations assume", () => {
@@ -86,12 +96,12 @@ describe("promtool unit tests (assets/rules/tests)", () => {
   });
 
   it("exist for every rule file", () => {
-    expect(testFiles).toEqual(ASSETS.ruleFiles.map((f) => f.name.replace(/\.rules\.yml$/, ".test.yml")));
+    expect(testFiles).toEqual(ASSETS.ruleFiles.map((f) => `${f.folder}/rules/tests/${f.name.replace(/\.rules\.yml$/, ".test.yml")}`).sort());
   });
 
   it.each(testFiles)("%s passes", (file) => {
     // run() throws with promtool's output when a case fails.
-    expect(run(tool("promtool"), ["test", "rules", file], { cwd: path.join(dir, "tests") })).toMatch(/SUCCESS/);
+    expect(run(tool("promtool"), ["test", "rules", path.basename(file)], { cwd: path.join(dir, path.dirname(file)) })).toMatch(/SUCCESS/);
   });
 
   it("show every alert firing and every alert but the Watchdog staying silent", () => {
@@ -99,7 +109,7 @@ describe("promtool unit tests (assets/rules/tests)", () => {
     const firing = new Set<string>();
     const silent = new Set<string>();
     for (const file of testFiles) {
-      const parsed = parse(fs.readFileSync(path.join(TESTS_DIR, file), "utf8")) as TestFile;
+      const parsed = parse(fs.readFileSync(path.join(ROOT, file), "utf8")) as TestFile;
       for (const c of parsed.tests.flatMap((t) => t.alert_rule_test ?? [])) {
         (c.exp_alerts && c.exp_alerts.length > 0 ? firing : silent).add(c.alertname);
       }

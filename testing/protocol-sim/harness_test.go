@@ -3,7 +3,7 @@ package main
 // A small stand-in for Prometheus, for the tests: it scrapes the simulated
 // services through their HTTP handlers on a virtual clock, stores the
 // samples (with `up`, job/instance labels and staleness), and evaluates the
-// alert expressions of assets/rules with Prometheus's own arithmetic for
+// alert expressions of stacks/protocol/rules with Prometheus's own arithmetic for
 // rate() (extrapolation) and histogram_quantile() (linear interpolation).
 
 import (
@@ -490,7 +490,7 @@ func jobPrefix(prefix string) func(map[string]string) bool {
 }
 
 // ---------------------------------------------------------------------------
-// The alert expressions of assets/rules, with the default thresholds of
+// The alert expressions of stacks/protocol/rules, with the default thresholds of
 // stacks/environment.ts and the default agents job of stacks/config/rules.ts.
 // rules_test.go checks that each expr below is still what the rule file says,
 // so a changed rule fails here until it is modelled.

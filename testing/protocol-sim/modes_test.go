@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// alertFor is each Protocol alert's `for` in assets/rules (checked in rules_test.go).
+// alertFor is each Protocol alert's `for` in stacks/protocol/rules (checked in rules_test.go).
 // (0: no `for`, the alert fires at the first evaluation that holds.)
 var alertFor = map[string]time.Duration{
 	"RegistryDown": 5 * time.Minute, "TEGLayerDown": 5 * time.Minute, "TargetDown": 5 * time.Minute,

@@ -1,12 +1,11 @@
 package main
 
-// The alert rules of assets/rules against the simulator's model of them
+// The alert rules of stacks/protocol/rules against the simulator's model of them
 // (alertModels in harness_test.go) and its modes.
 
 import (
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -15,20 +14,31 @@ import (
 )
 
 // protocolRuleFiles: the rule files of the Protocol's alerts (its services
-// and the exporters watching them), every alert of which a mode drives or
-// notDriven explains.
-var protocolRuleFiles = []string{"registry.rules.yml", "teg.rules.yml", "security.rules.yml", "agents.rules.yml", "database.rules.yml"}
+// and the exporters watching them; stacks/protocol/rules), every alert of
+// which a mode drives or notDriven explains. The stack's own rule files live in
+// its services' folders: no mode drives them (but TargetDown, of Prometheus's
+// stack.rules.yml: `down` of SPIRE, the agent and the exporters drives it).
+func protocolRuleFiles(t *testing.T) []string {
+	files, err := filepath.Glob(filepath.Join(protocolDir, "rules", "*.rules.yml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no rule files in %s: %v", filepath.Join(protocolDir, "rules"), err)
+	}
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = filepath.Base(f)
+	}
+	return names
+}
 
-// otherRuleFiles: the rule files of the monitoring stack itself, and why no
-// mode of the simulator can drive them (only TargetDown, of stack.rules.yml,
-// is modelled: `down` of SPIRE, the agent and the exporters drives it).
-var otherRuleFiles = map[string]string{
-	"stack.rules.yml":         "Prometheus's own alerts, and TargetDown for every other target",
-	"alertmanager.rules.yml":  "Alertmanager's own metrics",
-	"host.rules.yml":          "the Docker host, as Node Exporter reports it",
-	"elasticsearch.rules.yml": "the log cluster, as elasticsearch_exporter reports it",
-	"probes.rules.yml":        "probe_success of the blackbox exporter, which probes the real endpoints (e2e deploy.test.ts)",
-	"containers.rules.yml":    "the stack's own containers, as cAdvisor reports them",
+// ruleFilePath: a rule file by its name, in the Protocol's folder or a service's.
+func ruleFilePath(t *testing.T, file string) string {
+	found, _ := filepath.Glob(filepath.Join(repoDir, "stacks", "*", "rules", file))
+	more, _ := filepath.Glob(filepath.Join(repoDir, "stacks", "services", "*", "rules", file))
+	found = append(found, more...)
+	if len(found) != 1 {
+		t.Fatalf("rule file %s: found %d (%v), want one", file, len(found), found)
+	}
+	return found[0]
 }
 
 // notDriven: Protocol alerts no mode drives, and why (the one place).
@@ -51,7 +61,7 @@ type rule struct {
 }
 
 func readRules(t *testing.T, file string) map[string]rule {
-	data, err := os.ReadFile(filepath.Join(assetsDir, "rules", file))
+	data, err := os.ReadFile(ruleFilePath(t, file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +122,7 @@ func TestEveryProtocolAlertIsDrivenByAMode(t *testing.T) {
 		driven[c.alert] = true
 	}
 	protocol := map[string]string{} // alert → its file
-	for _, file := range protocolRuleFiles {
+	for _, file := range protocolRuleFiles(t) {
 		rules := readRules(t, file)
 		if len(rules) == 0 {
 			t.Errorf("%s has no alerts", file)
@@ -141,36 +151,4 @@ func TestEveryProtocolAlertIsDrivenByAMode(t *testing.T) {
 		}
 		alertModelNamed(name)
 	}
-}
-
-// Every rule file is either the Protocol's or the stack's, so a new file is not left out.
-func TestEveryRuleFileIsClassified(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(assetsDir, "rules", "*.rules.yml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no rule files in %s: %v", filepath.Join(assetsDir, "rules"), err)
-	}
-	known := map[string]bool{}
-	for _, f := range protocolRuleFiles {
-		known[f] = true
-	}
-	for f := range otherRuleFiles {
-		if known[f] {
-			t.Errorf("%s is listed both as a Protocol rule file and in otherRuleFiles", f)
-		}
-		known[f] = true
-	}
-	var seen []string
-	for _, path := range files {
-		name := filepath.Base(path)
-		seen = append(seen, name)
-		if !known[name] {
-			t.Errorf("%s: neither in protocolRuleFiles nor in otherRuleFiles (rules_test.go)", name)
-		}
-		delete(known, name)
-	}
-	for name := range known {
-		t.Errorf("%s is listed in rules_test.go but is not in assets/rules", name)
-	}
-	sort.Strings(seen)
-	t.Logf("rule files: %s", strings.Join(seen, " "))
 }

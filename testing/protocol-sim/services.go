@@ -1,7 +1,7 @@
 package main
 
 // What each kind of simulated service exports and logs. Metric names, types
-// and labels follow assets/metrics.yml (the registries and the TEG layer as
+// and labels follow stacks/protocol/metrics.yml (the registries and the TEG layer as
 // instrumented in the monitoring setup guide, with prometheus_client); the
 // catalog test (catalog_test.go) holds them to it.
 
@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Tuning of the modes against the rules in assets/rules/*.rules.yml and their
+// Tuning of the modes against the rules in stacks/protocol/rules/*.rules.yml and their
 // default thresholds (stacks/environment.ts). A mode that drives a rate over a
 // 5-minute window adds a burst at once (enough for the next scrape to cross
 // the threshold) and keeps a rate 1.5 times the threshold while on.
@@ -427,7 +427,7 @@ func newCert(s *Sim, cn, issuer, path string, expiring bool) cert {
 }
 
 // x509Labels are the labels the exporter puts on every per-certificate series
-// (assets/metrics.yml); those that do not apply to a file are empty, which
+// (stacks/protocol/metrics.yml); those that do not apply to a file are empty, which
 // Prometheus stores as absent.
 func (c cert) labels() []label {
 	dir, file := c.path[:strings.LastIndexByte(c.path, '/')], c.path[strings.LastIndexByte(c.path, '/')+1:]
@@ -470,7 +470,7 @@ func (x *x509exporter) logEvents(s *Sim) []logEvent {
 // An agent, with the SDK's metrics as the guide uses them: the counter
 // requests_total and the timer request_duration, a summary in seconds
 // (_sum and _count, no quantiles: prometheus_client's Summary), as
-// assets/metrics.yml catalogues it.
+// stacks/protocol/metrics.yml catalogues it.
 
 type agent struct {
 	id       string

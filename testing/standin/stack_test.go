@@ -41,7 +41,7 @@ type stackFiles struct {
 
 // loadStack reads the synthesized dev stack that the jest unit test writes
 // (STANDIN_STACK), or, for a plain `go test`, assembles the same from the
-// repository's assets and what stacks/services/*.ts set.
+// repository's files and what stacks/services/<name>/ sets.
 func loadStack(t *testing.T) stackFiles {
 	t.Helper()
 	if f := os.Getenv("STANDIN_STACK"); f != "" {
@@ -63,7 +63,7 @@ func loadStack(t *testing.T) stackFiles {
 			"$__env{GRAFANA_ES_PASSWORD}", "$__file{/etc/grafana/secrets/elasticsearch_password}").Replace(GrafanaDatasources),
 		"/etc/grafana/provisioning/dashboards/provider.yml": strings.ReplaceAll(GrafanaProvider, "DASHBOARDS", "/etc/grafana/dashboards"),
 	}
-	files, _ := filepath.Glob(Repo("assets", "dashboards", "*.json"))
+	files, _ := filepath.Glob(Repo("stacks", "services", "grafana", "dashboards", "*.json"))
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		dashboards["/etc/grafana/dashboards/"+filepath.Base(f)] = string(b)
@@ -72,7 +72,7 @@ func loadStack(t *testing.T) stackFiles {
 		"elasticsearch": {Env: map[string]string{"ELASTIC_PASSWORD": "${var.elastic_password}", "xpack.security.enabled": "true", "cluster.name": "dev-logs"}},
 		"elasticsearch-setup": {
 			Env: map[string]string{"ES_URL": "http://elasticsearch:9200", "SECRETS_DIR": esSecrets, "MONITOR_USER": "prometheus_monitor"},
-			Files: map[string]string{"/usr/local/bin/es-setup.sh": ReadRepoFile(t, "assets", "elasticsearch", "setup.sh"),
+			Files: map[string]string{"/usr/local/bin/es-setup.sh": ReadRepoFile(t, "stacks", "services", "elasticsearch", "setup.sh"),
 				esSecrets + "/elastic_password": "${var.elastic_password}", esSecrets + "/kibana_system_password": "${var.kibana_system_password}",
 				esSecrets + "/logstash_writer_password": "${var.logstash_writer_password}", esSecrets + "/grafana_es_password": "${var.grafana_es_password}",
 				esSecrets + "/elasticsearch_monitor_password": "${var.elasticsearch_monitor_password}"},
@@ -81,7 +81,7 @@ func loadStack(t *testing.T) stackFiles {
 		"kibana": {Env: map[string]string{"ELASTICSEARCH_HOSTS": "http://elasticsearch:9200", "ELASTICSEARCH_USERNAME": "kibana_system",
 			"ELASTICSEARCH_PASSWORD": "${var.kibana_system_password}", "XPACK_SECURITY_ENCRYPTIONKEY": `${sha256("security:${var.kibana_encryption_key}")}`}},
 		"logstash": {Env: map[string]string{"LOGSTASH_WRITER_PASSWORD": "${var.logstash_writer_password}"},
-			Files: map[string]string{"/usr/share/logstash/pipeline/logstash.conf": ReadRepoFile(t, "assets", "logstash", "pipeline.conf")}},
+			Files: map[string]string{"/usr/share/logstash/pipeline/logstash.conf": ReadRepoFile(t, "stacks", "services", "logstash", "pipeline.conf")}},
 		"grafana": {Env: map[string]string{"GF_SECURITY_ADMIN_USER": "admin", "GF_SECURITY_ADMIN_PASSWORD__FILE": "/etc/grafana/secrets/admin_password"}, Files: dashboards},
 	}}
 }

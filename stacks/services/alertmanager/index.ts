@@ -1,5 +1,5 @@
 import { filesIn } from "../../container";
-import { toYaml } from "../../config/yaml";
+import { toYaml } from "../../yaml";
 import type { Environment } from "../../environment";
 import type { SecretName } from "../../secrets";
 import { defineService } from "../../descriptor";
@@ -45,7 +45,7 @@ export const alertmanager = defineService({
   health: { path: "/-/ready", client: "wget" },
   scrape: { job: "alertmanager" },
   url: true,
-  metrics: { sources: ["alertmanager"], ruleFiles: ["alertmanager.rules.yml"] },
+  metrics: { sources: ["alertmanager"] },
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
     const secretFiles = Object.fromEntries(receiverSecrets(env).map((name) => [`${ALERTMANAGER_PATHS.secretsDir}/${name}`, secrets.get(name)]));
@@ -54,7 +54,7 @@ export const alertmanager = defineService({
       command: alertmanagerFlags(),
       files: {
         [ALERTMANAGER_PATHS.config]: alertmanagerConfig(env),
-        ...filesIn(ALERTMANAGER_PATHS.templatesDir, ctx.assets.folder("alertmanager", ".tmpl")),
+        ...filesIn(ALERTMANAGER_PATHS.templatesDir, ctx.assets.folder(ctx.service, "templates", ".tmpl")),
         ...(env.alertingCaPem ? { [ALERTMANAGER_PATHS.ca]: env.alertingCaPem } : {}),
       },
       secretFiles,

@@ -1,4 +1,4 @@
-import { toYaml } from "../../config/yaml";
+import { toYaml } from "../../yaml";
 import type { Environment } from "../../environment";
 import type { SecretName } from "../../secrets";
 import { defineService, isPublished, runningServices } from "../../descriptor";
@@ -129,7 +129,7 @@ export const blackbox = defineService({
   secrets: probeSecrets,
   health: { path: "/-/healthy", client: "wget" },
   scrape: { job: "blackbox_exporter", moreJobs: (env) => [probeJob(env)] },
-  metrics: { sources: ["blackbox_exporter"], ruleFiles: ["probes.rules.yml"] },
+  metrics: { sources: ["blackbox_exporter"] },
   build: (scope, ctx) => {
     const { env, secrets, pki } = ctx;
     return serviceContainer(scope, ctx, {

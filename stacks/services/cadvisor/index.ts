@@ -44,7 +44,7 @@ export const cadvisor = defineService({
     "it reads the host's cgroups, /var/lib/docker and the Docker socket, which only root may read (all mounted read-only; no capability, not privileged; the socket is still the Docker API: it is not published, only Prometheus reaches it)",
   health: { path: "/healthz", client: "wget" },
   scrape: { job: "cadvisor", settings: (env) => ({ metric_relabel_configs: metricRelabelConfigs(env) }) },
-  metrics: { sources: ["cadvisor"], ruleFiles: ["containers.rules.yml"] },
+  metrics: { sources: ["cadvisor"] },
   build: (scope, ctx) => {
     const hostMount = (source: string, target: string) => ({ type: "bind", source, target, readOnly: true });
     return serviceContainer(scope, ctx, {

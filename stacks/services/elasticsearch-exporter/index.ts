@@ -24,7 +24,7 @@ export const elasticsearchExporter = defineService({
   secrets: () => ["elasticsearch_monitor_password"],
   health: { path: "/healthz", client: "wget" },
   scrape: { job: "elasticsearch" },
-  metrics: { sources: ["elasticsearch_exporter"], ruleFiles: ["elasticsearch.rules.yml"] },
+  metrics: { sources: ["elasticsearch_exporter"] },
   build: (scope, ctx) => {
     // webAuth: Elasticsearch serves HTTPS, checked against the environment's CA.
     const ca = servesTls(ctx.env, elasticsearch) ? ctx.pki?.caPem : undefined;

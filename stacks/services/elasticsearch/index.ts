@@ -106,7 +106,7 @@ export const elasticsearch = defineService({
         ...(tls ? { CURL_CA_BUNDLE: tls.ca } : {}),
       },
       secretFiles: { ...Object.fromEntries(setupSecrets.map((name) => [secretFile(name), secrets.get(name)])), ...(tls && ctx.pki ? { [tls.ca]: ctx.pki.caPem } : {}) },
-      files: { [ELASTICSEARCH_SETUP_SCRIPT]: ctx.assets.file("elasticsearch/setup.sh") },
+      files: { [ELASTICSEARCH_SETUP_SCRIPT]: ctx.assets.file(ctx.service, "setup.sh") },
       // Healthy once setup.sh finished: apply fails when the setup fails. It starts with
       // Elasticsearch, not after it: setup.sh waits for Elasticsearch itself.
       healthcheck: "test -f /tmp/es-setup.done",

@@ -1,5 +1,5 @@
 import { filesIn } from "../../container";
-import { toYaml } from "../../config/yaml";
+import { toYaml } from "../../yaml";
 import type { Environment } from "../../environment";
 import { defineService } from "../../descriptor";
 import { serviceContainer } from "../../service";
@@ -21,7 +21,7 @@ export const GRAFANA_PATHS = {
 /** Grafana datasource uids, fixed so dashboards can reference them. */
 export const DATASOURCE_UIDS = { prometheus: "prometheus", elasticsearch: "elasticsearch" } as const;
 
-/** Grafana: the dashboards of assets/dashboards on Prometheus, and the logs on Elasticsearch where it runs. */
+/** Grafana: the dashboards of its dashboards/ folder on Prometheus, and the logs on Elasticsearch where it runs. */
 export const grafana = defineService({
   name: "grafana",
   title: "Grafana",
@@ -53,7 +53,7 @@ export const grafana = defineService({
   metrics: { sources: ["grafana"] },
   build: (scope, ctx) => {
     const { env, secrets } = ctx;
-    const dashboards = ctx.assets.folder("dashboards", ".json");
+    const dashboards = ctx.assets.folder(ctx.service, "dashboards", ".json");
     const tls = ownTlsPaths(env, grafana);
     return serviceContainer(scope, ctx, {
       env: {

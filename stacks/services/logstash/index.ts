@@ -48,7 +48,7 @@ export const logstash = defineService({
         LOGSTASH_WRITER_PASSWORD: secrets.get("logstash_writer_password"),
         XPACK_MONITORING_ENABLED: "false",
       },
-      files: { [LOGSTASH_PIPELINE]: logstashPipeline(ctx.assets.file("logstash/pipeline.conf"), tls) },
+      files: { [LOGSTASH_PIPELINE]: logstashPipeline(ctx.assets.file(ctx.service, "pipeline.conf"), tls) },
       secretsInEnvironment: {
         LOGSTASH_WRITER_PASSWORD: "the pipeline's ${LOGSTASH_WRITER_PASSWORD} resolves from the environment or the Logstash keystore only, never from a file; a keystore would take a logstash-keystore run before each start",
       },
@@ -56,7 +56,7 @@ export const logstash = defineService({
   },
 });
 
-/** The lines of the pipeline that webAuth changes, as assets/logstash/pipeline.conf has them. */
+/** The lines of the pipeline that webAuth changes, as its pipeline.conf has them. */
 const PIPELINE_ANCHORS = {
   tcpInput: "    port => 5000\n    codec => json_lines\n",
   outputHosts: '    hosts => ["http://elasticsearch:9200"]\n',
@@ -70,7 +70,7 @@ const PIPELINE_ANCHORS = {
 export function logstashPipeline(asset: string, tls: OwnTlsPaths | undefined): string {
   if (!tls) return asset;
   const replace = (text: string, anchor: string, by: string) => {
-    if (!text.includes(anchor)) throw new Error(`assets/logstash/pipeline.conf: no line ${JSON.stringify(anchor)} to add TLS settings to`);
+    if (!text.includes(anchor)) throw new Error(`stacks/services/logstash/pipeline.conf: no line ${JSON.stringify(anchor)} to add TLS settings to`);
     return text.replace(anchor, by);
   };
   const tcpTls = [

@@ -53,7 +53,7 @@ export const nodeExporter = defineService({
   health: { path: "/", client: "wget" },
   // With a fleet, the stack host's exporter is one host among others: named by docker.name.
   scrape: { job: "node", labels: (env) => (env.hosts.length ? { host: env.docker.name ?? STACK_HOST_NAME } : undefined) },
-  metrics: { sources: ["node_exporter"], ruleFiles: ["host.rules.yml"] },
+  metrics: { sources: ["node_exporter"] },
   build: (scope, ctx) => {
     const local = serviceContainer(scope, ctx, { command: FLAGS, pidMode: "host", mounts: HOST_MOUNTS, readOnlyRootFs: true });
     for (const member of ctx.fleet) fleetExporter(scope, ctx, member);

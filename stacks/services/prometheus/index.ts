@@ -1,7 +1,8 @@
 import * as path from "node:path";
 import { filesIn } from "../../container";
-import { loadedRuleFiles, renderRuleFile, ruleParameters, type RuleFile } from "../../config/rules";
-import { toYaml } from "../../config/yaml";
+import type { RuleFile } from "../../assets";
+import { loadedRuleFiles, renderRuleFile, ruleParameters } from "./rules";
+import { toYaml } from "../../yaml";
 import type { Environment } from "../../environment";
 import type { SecretName } from "../../secrets";
 import { defineService, runningServices } from "../../descriptor";
@@ -49,12 +50,11 @@ export const prometheus = defineService({
   scrape: { job: "prometheus", host: "localhost" },
   url: true,
   // client_library: the Go client's process and runtime metrics, which it exports too.
-  metrics: { sources: ["prometheus", "client_library"], ruleFiles: ["stack.rules.yml"] },
+  metrics: { sources: ["prometheus", "client_library"] },
   build: (scope, ctx) => {
-    const ruleFiles = Object.entries(ctx.assets.folder("rules", ".rules.yml")).map(([name, content]) => ({ name, content }));
     const parameters = ruleParameters(ctx.env);
-    // Only the rule files whose metrics the environment has (stacks/config/rules.ts).
-    const loaded = loadedRuleFiles(ctx.env, ruleFiles);
+    // Only the rule files whose metrics the environment has (rules.ts).
+    const loaded = loadedRuleFiles(ctx.env, ctx.assets.ruleFiles(ctx.env.catalog));
     const rendered = Object.fromEntries(loaded.map((rule) => [rule.name, renderRuleFile(rule, parameters).content]));
     const { env, secrets, pki } = ctx;
     // The passwords it authenticates with and the CA it checks servers against, as files (prometheus.yml holds none).

@@ -21,7 +21,7 @@ func grafanaTree(t *testing.T, esURL string) (EnvMap, string) {
 	t.Helper()
 	root := t.TempDir()
 	dash := filepath.Join(root, "dashboards")
-	files, err := filepath.Glob(Repo("assets", "dashboards", "*.json"))
+	files, err := filepath.Glob(Repo("stacks", "services", "grafana", "dashboards", "*.json"))
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no shipped dashboards: %v", err)
 	}

@@ -117,7 +117,7 @@ func Dig(v any, path ...any) any {
 	return v
 }
 
-// SetupUsers does what assets/elasticsearch/setup.sh does, through the API.
+// SetupUsers does what stacks/services/elasticsearch/setup.sh does, through the API.
 func SetupUsers(t *testing.T, base string, kibanaPW, writerPW, readerPW string) {
 	t.Helper()
 	steps := []struct{ method, path, body string }{
@@ -342,11 +342,11 @@ func SetupUsersWith(t *testing.T, client *http.Client, base string) {
 	r.Body.Close()
 }
 
-// ShippedPipeline is assets/logstash/pipeline.conf pointed at a test
+// ShippedPipeline is stacks/services/logstash/pipeline.conf pointed at a test
 // Elasticsearch, its inputs on ephemeral ports.
 func ShippedPipeline(t *testing.T, esURL string) string {
 	t.Helper()
-	p := ReadRepoFile(t, "assets", "logstash", "pipeline.conf")
+	p := ReadRepoFile(t, "stacks", "services", "logstash", "pipeline.conf")
 	if !strings.Contains(p, "http://elasticsearch:9200") {
 		t.Fatal("pipeline.conf no longer names http://elasticsearch:9200: update this test")
 	}

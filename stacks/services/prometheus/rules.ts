@@ -1,14 +1,9 @@
-import type { Environment } from "../environment";
-import { runningServices, type ServiceDescriptor } from "../descriptor";
-
-/** A rule file shipped in assets/rules, uploaded beside the scraper's configuration. */
-export interface RuleFile {
-  readonly name: string;
-  readonly content: string;
-}
+import { PROTOCOL_OWNER, type RuleFile } from "../../assets";
+import { runningServices, type ServiceDescriptor } from "../../descriptor";
+import type { Environment } from "../../environment";
 
 /**
- * Rule files in assets/rules are data with a few placeholders, `[[ name ]]`, for the values an
+ * Rule files (a service's `rules/`, the Protocol's in stacks/protocol/rules) are data with a few placeholders, `[[ name ]]`, for the values an
  * operator tunes per environment (thresholds in environments/*.yaml) and the runbook base URL.
  * `[[ ]]` is neither PromQL nor Go-template syntax, so it cannot clash with either.
  */
@@ -28,17 +23,17 @@ export function ruleParameters(env: Environment): RuleParameters {
 
 export function renderRuleFile(file: RuleFile, parameters: RuleParameters): RuleFile {
   const content = file.content.replace(/\[\[\s*(\w+)\s*\]\]/g, (_, name: string) => {
-    if (!(name in parameters)) throw new Error(`assets/rules/${file.name}: unknown placeholder [[ ${name} ]]`);
+    if (!(name in parameters)) throw new Error(`${file.folder}/rules/${file.name}: unknown placeholder [[ ${name} ]]`);
     return String(parameters[name as keyof RuleParameters]);
   });
-  return { name: file.name, content };
+  return { ...file, content };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Which rule files an environment loads
 // ---------------------------------------------------------------------------------------------
 
-/** A component that exports metrics: the `source` of an entry in assets/metrics.yml. */
+/** A component that exports metrics: the `source` of an entry of the metric catalog (each folder's metrics.yml). */
 export type MetricSource = string;
 
 /**
@@ -82,14 +77,14 @@ export function exportedSources(env: Environment): Set<MetricSource> {
 }
 
 /**
- * What each rule file not owned by a service needs to be loaded: the source of the metrics its
- * alerts read, or "always". Rules about something the environment does not run or scrape are not
- * loaded there, so no loaded alert is silent for want of its metrics. Files of dormant alerts
- * (annotation `dormant`: their metric has no source in any shipped environment yet) are always
- * loaded: they show on the rules page and start working when the metric appears. A service's own
- * rule files (`metrics.ruleFiles` in its descriptor) are loaded where it runs.
+ * What each of the Protocol's rule files needs to be loaded: the source of the metrics its alerts
+ * read, or "always". Rules about something the environment does not run or scrape are not loaded
+ * there, so no loaded alert is silent for want of its metrics. Files of dormant alerts (annotation
+ * `dormant`: their metric has no source in any shipped environment yet) are always loaded: they
+ * show on the rules page and start working when the metric appears. A service's own rule files
+ * (its folder's `rules/`) are loaded where it runs.
  */
-export const RULE_FILE_NEEDS: Readonly<Record<string, MetricSource | "always">> = {
+export const PROTOCOL_RULE_FILE_NEEDS: Readonly<Record<string, MetricSource | "always">> = {
   "registry.rules.yml": "registry",
   "teg.rules.yml": "teg",
   "agents.rules.yml": "agent",
@@ -97,27 +92,22 @@ export const RULE_FILE_NEEDS: Readonly<Record<string, MetricSource | "always">> 
   "database.rules.yml": "always",
 };
 
-/** What every rule file needs: RULE_FILE_NEEDS, and each service's files its first metric source. */
-export function ruleFileNeeds(catalog: readonly ServiceDescriptor[]): Record<string, MetricSource | "always"> {
-  const needs: Record<string, MetricSource | "always"> = { ...RULE_FILE_NEEDS };
-  for (const service of catalog) {
-    for (const file of service.metrics?.ruleFiles ?? []) {
-      if (file in needs) throw new Error(`assets/rules/${file}: claimed by service ${service.name} and by another owner`);
-      needs[file] = service.metrics?.sources[0] ?? "always";
-    }
+/** Why a rule file is loaded: the service it belongs to runs, or the Protocol source it needs is there (or "always"). */
+export function ruleFileNeed(file: RuleFile): { readonly service: string } | { readonly source: MetricSource | "always" } {
+  if (file.owner !== PROTOCOL_OWNER) return { service: file.owner };
+  const source = PROTOCOL_RULE_FILE_NEEDS[file.name];
+  if (source === undefined) {
+    throw new Error(`${file.folder}/rules/${file.name}: not in PROTOCOL_RULE_FILE_NEEDS (stacks/services/prometheus/rules.ts): say what it needs to be loaded`);
   }
-  return needs;
+  return { source };
 }
 
 /** The rule files an environment loads, in the order given. */
 export function loadedRuleFiles(env: Environment, files: readonly RuleFile[]): RuleFile[] {
   const sources = exportedSources(env);
-  const needs = ruleFileNeeds(env.catalog);
   return files.filter((file) => {
-    const need = needs[file.name];
-    if (need === undefined) {
-      throw new Error(`assets/rules/${file.name}: not in RULE_FILE_NEEDS (stacks/config/rules.ts) nor in a service's metrics.ruleFiles: say what it needs to be loaded`);
-    }
-    return need === "always" || sources.has(need);
+    const need = ruleFileNeed(file);
+    if ("service" in need) return env.services.includes(need.service);
+    return need.source === "always" || sources.has(need.source);
   });
 }
