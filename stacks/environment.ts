@@ -153,8 +153,17 @@ function buildSchema(catalog: Catalog) {
            * stop); the ping URL comes from TF_VAR_heartbeat_url. Off: the Watchdog goes nowhere.
            */
           heartbeat: z.boolean().default(false),
-          /** Where alerts' runbook links point: the docs/runbooks folder of this repository as your team browses it. */
-          runbookBaseUrl: z.string().min(1).default("docs/runbooks"),
+          /**
+           * Where alerts' runbook links point: this repository as your team browses it (a
+           * runbook is at <this>/stacks/services/<service>/runbooks/<Alert>.md); "." links
+           * within the repository. The runbooks left docs/runbooks: a URL that still ends there is refused.
+           */
+          runbookBaseUrl: z
+            .string()
+            .min(1)
+            .refine((url) => !/\/docs\/runbooks\/*$/.test(url), "must be the repository's URL, without /docs/runbooks: the runbooks now live beside their rules (stacks/services/<service>/runbooks, stacks/protocol/runbooks)")
+            .transform((url) => url.replace(/\/+$/, "") || ".")
+            .default("."),
           /** PagerDuty's Events API v2 URL: set it only to send through a relay or proxy. */
           pagerdutyUrl: z.url({ protocol: /^https$/, error: "must be an https:// URL" }).optional(),
           /**
@@ -174,7 +183,7 @@ function buildSchema(catalog: Catalog) {
             ctx.addIssue({
               code: "custom",
               path: ["runbookBaseUrl"],
-              message: `must be an https:// URL (e.g. https://github.com/<org>/protocol-monitoring/blob/main/docs/runbooks) when PagerDuty, Slack or the heartbeat is on, not "${alerting.runbookBaseUrl}"`,
+              message: `must be an https:// URL (e.g. https://github.com/<org>/protocol-monitoring/blob/main) when PagerDuty, Slack or the heartbeat is on, not "${alerting.runbookBaseUrl}"`,
             });
           }
         })

@@ -42,7 +42,7 @@ describe("environment files", () => {
     const env = load({ name: "minimal" }).load();
     expect(env.retention).toEqual({ time: "30d", size: "10GB" });
     expect(env.scrape).toEqual({ interval: "15s", evaluationInterval: "15s", targets: [] });
-    expect(env.alerting).toEqual({ pagerduty: false, heartbeat: false, runbookBaseUrl: "docs/runbooks", timing: { groupWait: "30s", groupInterval: "5m", repeatInterval: "4h" } });
+    expect(env.alerting).toEqual({ pagerduty: false, heartbeat: false, runbookBaseUrl: ".", timing: { groupWait: "30s", groupInterval: "5m", repeatInterval: "4h" } });
     expect(env.thresholds).toEqual({
       treasuryMinimumTokens: 1000,
       latencyP99Seconds: 2,
@@ -111,12 +111,17 @@ describe("environment files", () => {
   });
 
   it("requires an https:// runbook base URL where notifications go out, naming the field", () => {
-    expectInvalid({ name: "bad", alerting: { pagerduty: true } }, "alerting.runbookBaseUrl", "https://", '"docs/runbooks"');
+    expectInvalid({ name: "bad", alerting: { pagerduty: true } }, "alerting.runbookBaseUrl", "https://", '"."');
     expectInvalid({ name: "bad", alerting: { slack: { channel: "#alerts" }, runbookBaseUrl: "http://wiki.internal/runbooks" } }, "alerting.runbookBaseUrl");
-    expectInvalid({ name: "bad", alerting: { heartbeat: true, runbookBaseUrl: "docs/runbooks" } }, "alerting.runbookBaseUrl");
+    expectInvalid({ name: "bad", alerting: { heartbeat: true, runbookBaseUrl: "stacks" } }, "alerting.runbookBaseUrl");
     // Without receivers the repository-relative default is fine (dev), and prod names a URL.
-    expect(load({ name: "quiet" }).load().alerting.runbookBaseUrl).toBe("docs/runbooks");
-    expect(shippedEnvironment("prod").alerting.runbookBaseUrl).toMatch(/^https:\/\/github\.com\/.+\/docs\/runbooks$/);
+    expect(load({ name: "quiet" }).load().alerting.runbookBaseUrl).toBe(".");
+    expect(shippedEnvironment("prod").alerting.runbookBaseUrl).toMatch(/^https:\/\/github\.com\/.+\/blob\/main$/);
+  });
+
+  it("refuses a runbook base URL that still points at docs/runbooks, saying where the runbooks went; takes one with a trailing slash", () => {
+    expectInvalid({ name: "bad", alerting: { runbookBaseUrl: "https://github.com/o/r/blob/main/docs/runbooks/" } }, "alerting.runbookBaseUrl", "without /docs/runbooks", "stacks/services/<service>/runbooks");
+    expect(load({ name: "ok", alerting: { runbookBaseUrl: "https://github.com/o/r/blob/main/" } }).load().alerting.runbookBaseUrl).toBe("https://github.com/o/r/blob/main");
   });
 
   it("requires the name to match the file name", () => {

@@ -18,13 +18,13 @@ const NOT_OURS: Readonly<Record<string, string>> = {
   STANDIN_BUILT: "build-local-images.sh's own memo within one run",
 };
 
+/** The code that runs on the user's machine: not the scripts a service uploads into its container (they read what its build sets). */
 function sourceFiles(): string[] {
-  const roots = ["main.ts", "stacks", "scripts", ".ci/run"].map((p) => path.join(ROOT, p));
-  return roots.flatMap((root) =>
-    fs.statSync(root).isDirectory()
-      ? fs.readdirSync(root, { recursive: true, encoding: "utf8" }).map((f) => path.join(root, f)).filter((f) => fs.statSync(f).isFile())
-      : [root],
-  );
+  const filesUnder = (relative: string) => {
+    const root = path.join(ROOT, relative);
+    return fs.statSync(root).isDirectory() ? fs.readdirSync(root, { recursive: true, encoding: "utf8" }).map((f) => path.join(root, f)).filter((f) => fs.statSync(f).isFile()) : [root];
+  };
+  return [...filesUnder("main.ts"), ...filesUnder("stacks").filter((f) => /\.ts$/.test(f)), ...filesUnder("scripts"), ...filesUnder(".ci/run")];
 }
 
 /** The environment variables a file reads, by its kind. */

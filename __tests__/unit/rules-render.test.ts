@@ -11,7 +11,8 @@ describe("rule placeholders", () => {
     const prometheus = containerNamed(synth(env), "unit-prometheus");
     const rules = (name: string) => uploadedFile(prometheus, `${CONFIG_PATHS.prometheusRulesDir}/${name}`);
     expect(rules("teg.rules.yml")).toContain("expr: teg_treasury_balance < 5000");
-    expect(rules("registry.rules.yml")).toContain('runbook_url: "https://runbooks.example/RegistryDown.md"');
+    expect(rules("registry.rules.yml")).toContain('runbook_url: "https://runbooks.example/stacks/protocol/runbooks/RegistryDown.md"');
+    expect(rules("stack.rules.yml")).toContain('runbook_url: "https://runbooks.example/stacks/services/prometheus/runbooks/Watchdog.md"');
     expect(rules("registry.rules.yml")).not.toMatch(/\[\[/);
   });
 

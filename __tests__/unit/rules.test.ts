@@ -1,7 +1,7 @@
 /**
  * The alert rules (each service folder's rules/, and stacks/protocol/rules): their labels and
- * annotations, their promtool unit tests (rules/tests beside them), one runbook each
- * (docs/runbooks), the alert table in README.md, and where
+ * annotations, their promtool unit tests (rules/tests beside them), one runbook each (runbooks/
+ * beside them, their links resolving), the alert table in README.md, and where
  * Alertmanager sends each severity.
  */
 import * as fs from "node:fs";
@@ -15,7 +15,6 @@ import { amtool } from "../helpers/alertmanager";
 import { ASSETS, environment, ROOT, shippedEnvironment } from "../helpers/synth";
 import { run, tool } from "../helpers/tools";
 
-const RUNBOOKS_DIR = path.join(ROOT, "docs", "runbooks");
 const README = path.join(ROOT, "README.md");
 const SEVERITIES = ["critical", "warning", "info"];
 /** Always firing by design, so it has no silent case and its own severity. */
@@ -23,18 +22,20 @@ const WATCHDOG = "Watchdog";
 
 interface Alert {
   name: string;
+  /** The folder of its rule file, where its runbook is too. */
+  folder: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
 }
 
 type RuleFileYaml = { groups: { rules: { alert?: string; labels?: Record<string, string>; annotations?: Record<string, string> }[] }[] };
 
-// Read from the files as written (placeholders included), so the runbook_url check sees [[ runbookBaseUrl ]].
+// Read from the files as written (placeholders included), so the runbook_url check sees [[ runbooks ]].
 const alerts: Alert[] = ASSETS.ruleFiles.flatMap((file) =>
   (parse(file.content) as RuleFileYaml).groups
     .flatMap((group) => group.rules)
     .filter((rule) => rule.alert !== undefined)
-    .map((rule) => ({ name: rule.alert as string, labels: rule.labels ?? {}, annotations: rule.annotations ?? {} })),
+    .map((rule) => ({ name: rule.alert as string, folder: file.folder, labels: rule.labels ?? {}, annotations: rule.annotations ?? {} })),
 );
 const alertNames = alerts.map((a) => a.name).sort();
 /** Every promtool test file, by its path in the repository: `<folder>/rules/tests/<name>.test.yml`. */
@@ -57,24 +58,48 @@ describe("alert rules", () => {
     expect(alert.labels.service).toMatch(/\S/);
     expect(alert.annotations.summary).toMatch(/\S/);
     expect(alert.annotations.description).toMatch(/\S/);
-    expect(alert.annotations.runbook_url).toBe(`[[ runbookBaseUrl ]]/${name}.md`);
+    expect(alert.annotations.runbook_url).toBe(`[[ runbooks ]]/${name}.md`);
     // `dormant`: why the alert cannot fire yet (fireable.test.ts checks it is true where loaded).
     expect(Object.keys(alert.annotations).filter((k) => !["summary", "description", "runbook_url", "dormant"].includes(k))).toEqual([]);
     if ("dormant" in alert.annotations) expect(alert.annotations.dormant).toMatch(/^needs /);
   });
 });
 
-describe("runbooks", () => {
-  const runbooks = fs.readdirSync(RUNBOOKS_DIR).filter((f) => f.endsWith(".md") && f !== "README.md");
+/** Every runbook, by its path in the repository: `<folder>/runbooks/<Alert>.md` beside the rules. */
+const runbooks = ruleFolders
+  .flatMap((folder) => {
+    const dir = path.join(ROOT, folder, "runbooks");
+    return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".md")).map((f) => `${folder}/runbooks/${f}`) : [];
+  })
+  .sort();
 
-  it("exist for every alert, and only for alerts", () => {
-    expect(runbooks.map((f) => f.replace(/\.md$/, "")).sort()).toEqual(alertNames);
+/** The relative links of a Markdown text that lead nowhere, from the file at `file`. */
+function brokenLinks(file: string, text: string, exists: (target: string) => boolean = fs.existsSync): string[] {
+  return [...text.matchAll(/\]\(([^)\s]+)\)/g)]
+    .map((m) => m[1])
+    .filter((target) => !/^[a-z]+:/.test(target) && !target.startsWith("#"))
+    .filter((target) => !exists(path.resolve(path.dirname(file), target.replace(/#.*$/, ""))));
+}
+
+describe("runbooks", () => {
+  it("exist for every alert, beside its rule file, and only for alerts", () => {
+    expect(runbooks).toEqual(alerts.map((a) => `${a.folder}/runbooks/${a.name}.md`).sort());
   });
 
   it.each(runbooks)("%s is titled with its alert and shows how to silence it", (file) => {
-    const text = fs.readFileSync(path.join(RUNBOOKS_DIR, file), "utf8");
-    expect(text.split("\n")[0]).toBe(`# ${file.replace(/\.md$/, "")}`);
+    const text = fs.readFileSync(path.join(ROOT, file), "utf8");
+    expect(text.split("\n")[0]).toBe(`# ${path.basename(file, ".md")}`);
     expect(text).toMatch(/amtool .*silence add .*environment=/);
+  });
+
+  it.each([...runbooks, "docs/runbooks.md"])("%s links only to files that exist", (file) => {
+    const absolute = path.join(ROOT, file);
+    expect(brokenLinks(absolute, fs.readFileSync(absolute, "utf8"))).toEqual([]);
+  });
+
+  it("the link check finds a link that leads nowhere", () => {
+    const text = "[a](Other.md) [b](../guide.md#x) [c](https://example.org/x.md) [d](#here)";
+    expect(brokenLinks("/r/x/A.md", text, (target) => target === "/r/guide.md")).toEqual(["Other.md"]);
   });
 });
 
@@ -92,7 +117,7 @@ describe("promtool unit tests (rules/tests beside each rule file)", () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("are rendered with the thresholds and runbook base URL their expectations assume", () => {
-    expect(parameters).toMatchObject({ runbookBaseUrl: "docs/runbooks", latencyP99Seconds: 2, treasuryMinimumTokens: 1000 });
+    expect(parameters).toMatchObject({ runbookBaseUrl: ".", latencyP99Seconds: 2, treasuryMinimumTokens: 1000 });
   });
 
   it("exist for every rule file", () => {
@@ -181,7 +206,8 @@ describe("the README's alert table", () => {
       .slice(2) // header and separator
       .map((line) => line.split("|").map((cell) => cell.trim().replace(/`/g, "")))
       .map(([, alert, severity, , firesWhen]) => ({ alert, severity, firesWhen }));
-    expect(rows.filter((r) => !/^\[(\w+)\]\(docs\/runbooks\/\1\.md\)$/.test(r.alert)).map((r) => r.alert)).toEqual([]);
+    const folderOf = new Map(alerts.map((a) => [a.name, a.folder]));
+    expect(rows.filter((r) => !/^\[(\w+)\]\((\S+)\/runbooks\/\1\.md\)$/.test(r.alert) || /\((\S+)\/runbooks\//.exec(r.alert)?.[1] !== folderOf.get(/^\[(\w+)\]/.exec(r.alert)?.[1] ?? "")).map((r) => r.alert)).toEqual([]);
     const documented = rows.map((r) => `${/^\[(\w+)\]/.exec(r.alert)?.[1]} ${r.severity}`).sort();
     expect(documented).toEqual(alerts.map((a) => `${a.name} ${a.labels.severity}`).sort());
     // Dormant alerts say so, with their reason, and only they do.

@@ -4,7 +4,8 @@ import type { Environment } from "../../environment";
 
 /**
  * Rule files (a service's `rules/`, the Protocol's in stacks/protocol/rules) are data with a few placeholders, `[[ name ]]`, for the values an
- * operator tunes per environment (thresholds in environments/*.yaml) and the runbook base URL.
+ * operator tunes per environment (thresholds in environments/*.yaml) and `runbooks`, the URL of
+ * the file's folder's runbooks/ (from alerting.runbookBaseUrl).
  * `[[ ]]` is neither PromQL nor Go-template syntax, so it cannot clash with either.
  */
 export type RuleParameters = Environment["thresholds"] & {
@@ -16,15 +17,25 @@ export type RuleParameters = Environment["thresholds"] & {
 export function ruleParameters(env: Environment): RuleParameters {
   return {
     ...env.thresholds,
-    runbookBaseUrl: env.alerting.runbookBaseUrl.replace(/\/+$/, ""),
+    runbookBaseUrl: env.alerting.runbookBaseUrl,
     agentsJob: agentsJob(env),
   };
 }
 
+/**
+ * Where a rule file's runbooks are linked: its folder's runbooks/ under the base URL, the
+ * repository as the team reads it ("." for links within the repository).
+ */
+export function runbooksUrl(runbookBaseUrl: string, folder: string): string {
+  return runbookBaseUrl === "." ? `${folder}/runbooks` : `${runbookBaseUrl}/${folder}/runbooks`;
+}
+
 export function renderRuleFile(file: RuleFile, parameters: RuleParameters): RuleFile {
+  // `runbooks`: the file's own folder's, so the runbooks live beside the rules.
+  const values: Readonly<Record<string, unknown>> = { ...parameters, runbooks: runbooksUrl(parameters.runbookBaseUrl, file.folder) };
   const content = file.content.replace(/\[\[\s*(\w+)\s*\]\]/g, (_, name: string) => {
-    if (!(name in parameters)) throw new Error(`${file.folder}/rules/${file.name}: unknown placeholder [[ ${name} ]]`);
-    return String(parameters[name as keyof RuleParameters]);
+    if (!(name in values)) throw new Error(`${file.folder}/rules/${file.name}: unknown placeholder [[ ${name} ]]`);
+    return String(values[name]);
   });
   return { ...file, content };
 }
