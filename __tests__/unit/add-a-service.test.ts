@@ -9,18 +9,23 @@ import { healthChecks, runHealthChecks } from "../../scripts/health";
 import { imagesOf } from "../../scripts/preflight";
 import { deployReport } from "../../scripts/report";
 import { type EnvironmentFile, parseEnvironment } from "../../stacks/environment";
+import { loadAssets, serviceFolder } from "../../stacks/assets";
 import { Hardening, HardeningError } from "../../stacks/hardening";
 import { SERVICES } from "../../stacks/services";
 import { PROMETHEUS_PATHS } from "../../stacks/services/prometheus";
+import { renderRuleFile, ruleParameters } from "../../stacks/services/prometheus/rules";
 import { extraExporter, rootExporter } from "../fixtures/services/extra-exporter";
 import { hostExporter } from "../fixtures/services/host-exporter";
 import { buildStack, containerNamed, ROOT, synth, type SynthesizedStack, uploadedFile } from "../helpers/synth";
+import { findings, readCatalog, ruleQueries } from "../helpers/promql";
 import { tempDir } from "../helpers/temp";
+import { run, tool } from "../helpers/tools";
 
 /**
- * Adding a service is one file: a throw-away descriptor (__tests__/fixtures/services), added to a
- * catalog here and nowhere else, is deployed, scraped, health-checked and hardened like the shipped
- * ones, by the same code.
+ * Adding a service is one folder: a throw-away service (__tests__/fixtures/services/extra-exporter:
+ * its descriptor, an alert with its promtool test, its runbook and its metric catalog entry), added
+ * to a catalog here and nowhere else, is deployed, scraped, alerted on, health-checked and hardened
+ * like the shipped ones, by the same code.
  */
 const CATALOG = [...SERVICES, extraExporter, rootExporter];
 
@@ -104,6 +109,40 @@ describe("a service added by one descriptor", () => {
     expect(stderr).toMatch(/^error: extra: containers break the hardening policy \(stacks\/hardening\.ts\):\n {2}extra-root-exporter \(docker_container\.[\w-]+\): non-root: /);
     expect(stderr).not.toMatch(/at .*\.js:\d+/); // no stack trace
     expect(fs.readdirSync(out, { recursive: true }).filter((f) => String(f).endsWith(".json"))).toEqual([]);
+  });
+});
+
+describe("a service's alerts, from its folder", () => {
+  const folder = serviceFolder(extraExporter);
+  const ruleFiles = loadAssets(ROOT).ruleFiles(CATALOG);
+  const extraRules = ruleFiles.filter((file) => file.owner === "extraExporter");
+  const prometheusOf = (environment: ReturnType<typeof env>) => containerNamed(synth(environment), `${environment.name}-prometheus`);
+
+  it("are the rule files of its folder, loaded where it runs, with runbook links into its folder", () => {
+    expect(extraRules.map((file) => `${file.folder}/rules/${file.name}`)).toEqual([`${folder}/rules/extra.rules.yml`]);
+    const rules = uploadedFile(prometheusOf(env({ alerting: { runbookBaseUrl: "https://git.example/pm" } })), `${PROMETHEUS_PATHS.rulesDir}/extra.rules.yml`);
+    expect(rules).toContain(`runbook_url: "https://git.example/pm/${folder}/runbooks/ExtraTextfileUnreadable.md"`);
+    const without = prometheusOf(env({ services: ["prometheus", "alertmanager"] }));
+    expect(() => uploadedFile(without, `${PROMETHEUS_PATHS.rulesDir}/extra.rules.yml`)).toThrow();
+  });
+
+  it("pass their promtool tests, from the folder's rules/tests", () => {
+    const dir = tempDir("pm-extra-rules");
+    fs.mkdirSync(path.join(dir, "rules"));
+    for (const file of extraRules) fs.writeFileSync(path.join(dir, "rules", file.name), renderRuleFile(file, ruleParameters(env())).content);
+    fs.cpSync(path.join(ROOT, folder, "rules", "tests"), path.join(dir, "rules", "tests"), { recursive: true });
+    expect(run(tool("promtool"), ["test", "rules", "extra.test.yml"], { cwd: path.join(dir, "rules", "tests") })).toMatch(/SUCCESS/);
+  });
+
+  it("have a runbook each and read only metrics of its catalog entries", () => {
+    const alertNames = extraRules.flatMap((file) => [...file.content.matchAll(/^\s*- alert: (\w+)/gm)].map((m) => m[1]));
+    expect(alertNames).toEqual(["ExtraTextfileUnreadable"]);
+    for (const name of alertNames) expect(fs.existsSync(path.join(ROOT, folder, "runbooks", `${name}.md`))).toBe(true);
+    const { catalog, problems } = readCatalog(ROOT, [{ file: `${folder}/metrics.yml`, sources: extraExporter.metrics?.sources ?? [] }]);
+    expect(problems).toEqual([]);
+    expect(findings(extraRules.flatMap(ruleQueries), catalog, new Set())).toEqual([]);
+    // The check can say no: without its entry the alert's metric is unknown.
+    expect(findings(extraRules.flatMap(ruleQueries), {}, new Set())).toEqual([expect.stringContaining("unknown metric node_textfile_scrape_error")]);
   });
 });
 
