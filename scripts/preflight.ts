@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { type Catalog, type Environment, EnvironmentError } from "../stacks/environment";
 import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
-import { runningServices } from "../stacks/descriptor";
+import { LOCAL_IMAGE_REPOSITORY, runningServices } from "../stacks/descriptor";
 import { SERVICES } from "../stacks/services";
 import { requiredSecrets, SECRETS } from "../stacks/secrets";
 import { dockerEnv, fleetProblems, hostProblem, runAsync } from "./docker-host";
@@ -19,8 +19,6 @@ import { dockerEnv, fleetProblems, hostProblem, runAsync } from "./docker-host";
  *   node dist/scripts/preflight.js --default  print the default environment for this machine
  */
 
-/** Images this project builds on the machine itself (scripts/build-local-images.sh). */
-export const LOCAL_IMAGE_REPOSITORY = "protocol-monitoring-local";
 /** Label of the stand-in images: test doubles, never deployed by a user command. */
 export const STANDIN_LABEL = "org.protocol-monitoring.standin";
 /** The environment a bare `npm run deploy` uses when the upstream images cannot be had here. */

@@ -4,6 +4,9 @@ import type { Environment } from "./environment";
 import type { SecretName } from "./secrets";
 import type { ServiceContext } from "./service";
 
+/** Images this project builds on the machine itself (scripts/build-local-images.sh). */
+export const LOCAL_IMAGE_REPOSITORY = "protocol-monitoring-local";
+
 /**
  * A service descriptor: everything the project knows about one service, in its folder
  * (stacks/services/<name>/), from which the stack, the environment schema, the scrape

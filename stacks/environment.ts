@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { isLoopback, port } from "./addresses";
-import { isPublished, type ServiceDescriptor } from "./descriptor";
+import { isPublished, LOCAL_IMAGE_REPOSITORY, type ServiceDescriptor } from "./descriptor";
 import { dnsName, fleetHost, fleetIssues, hostName } from "./fleet";
 import { servesTls } from "./web-config";
 
@@ -32,6 +32,19 @@ const imageRef = z
 /** A block keyed by service name (ports:, images:, memoryMb:); an unknown name is a typo. */
 function perService<T extends z.ZodTypeAny>(names: readonly string[], value: T) {
   return z.strictObject(Object.fromEntries(names.map((n) => [n, value.optional()])) as Record<string, z.ZodOptional<T>>);
+}
+
+/** The services of an environment that does not list them: the catalog, or (localImages) what this machine builds. */
+function defaultServices(catalog: Catalog, localImages: boolean): string[] {
+  const buildable = (service: ServiceDescriptor, seen: ReadonlySet<string> = new Set()): boolean =>
+    service.localBuild === true &&
+    (service.needs ?? []).every((need) => !seen.has(need) && catalog.some((other) => other.name === need && buildable(other, new Set([...seen, service.name]))));
+  return catalog.filter((service) => !localImages || buildable(service)).map((service) => service.name);
+}
+
+/** The image of a service built on this machine (scripts/build-local-images.sh): the catalog's release, tagged as upstream tags it. */
+export function localImage(service: ServiceDescriptor): string {
+  return `${LOCAL_IMAGE_REPOSITORY}/${service.hostname}:${service.image.split(":").pop()}`;
 }
 
 /** `list` (services:) breaks the catalog's rules: a required service missing, or one without what it needs. */
@@ -115,13 +128,20 @@ function buildSchema(catalog: Catalog) {
           names: z.array(dnsName).default([]),
         })
         .prefault({}),
+      /** Default: every service of the catalog; with localImages, those built on this machine. */
       services: z
         .array(z.enum(names as [string, ...string[]]))
-        .default(() => [...names])
         .refine((list) => new Set(list).size === list.length, "lists a service twice")
         .superRefine((list, ctx) => {
           for (const message of serviceListIssues(catalog, list)) ctx.addIssue({ code: "custom", message });
-        }),
+        })
+        .optional(),
+      /**
+       * Run the images this machine builds (scripts/build-local-images.sh): a service with a local
+       * build defaults to `protocol-monitoring-local/<hostname>:<the catalog's tag>`, and
+       * `services:` defaults to the services that have one (and whose needs have one too).
+       */
+      localImages: z.boolean().default(false),
       ports: perService(published.map((service) => service.name), port).default({}),
       images: perService(names, imageRef).default({}),
       memoryMb: perService(names, z.number().int().min(64)).default({}),
@@ -221,6 +241,7 @@ function buildSchema(catalog: Catalog) {
       /** Keep data volumes on `destroy`: Terraform refuses to delete them. */
       protectData: z.boolean().default(false),
     })
+    .transform((env) => ({ ...env, services: env.services ?? defaultServices(catalog, env.localImages) }))
     .superRefine((env, ctx) => {
       for (const [issuePath, message] of fleetIssues(env)) ctx.addIssue({ code: "custom", path: issuePath, message });
       if (env.encryption.previousKey !== undefined && !env.encryption.enabled) {
@@ -325,7 +346,7 @@ export function parseEnvironment(data: unknown, source: string, catalog: Catalog
   return {
     ...env,
     ports: fill(catalog.filter(isPublished), env.ports, (service) => service.hostPort as number),
-    images: fill(catalog, env.images, (service) => service.image),
+    images: fill(catalog, env.images, (service) => (env.localImages && service.localBuild === true ? localImage(service) : service.image)),
     memoryMb: fill(catalog, env.memoryMb, (service) => service.memoryMb),
     catalog,
     source,

@@ -59,6 +59,21 @@ describe("environment files", () => {
     expect(partial.alerting.timing).toEqual({ groupWait: "5s", groupInterval: "5m", repeatInterval: "4h" });
   });
 
+  it("localImages: the services built on this machine, at the catalog's releases, unless the file says otherwise", () => {
+    const env = load({ name: "offline", localImages: true }).load();
+    // The Elasticsearch exporter has a local build but needs Elasticsearch, which has none.
+    expect(env.services).toEqual(["prometheus", "nodeExporter", "alertmanager", "blackbox", "cadvisor"]);
+    expect(env.images.prometheus).toBe("protocol-monitoring-local/prometheus:v3.5.5");
+    expect(env.images.nodeExporter).toBe("protocol-monitoring-local/node-exporter:v1.12.1");
+    expect(env.images.grafana).toBe("grafana/grafana:13.2.3");
+    const chosen = load({ name: "chosen", localImages: true, services: ["prometheus", "grafana"], images: { prometheus: "prom/prometheus:v3.5.5" } }).load();
+    expect([chosen.services, chosen.images.prometheus, chosen.images.grafana]).toEqual([["prometheus", "grafana"], "prom/prometheus:v3.5.5", "grafana/grafana:13.2.3"]);
+    // Without it: every service, upstream images.
+    const plain = load({ name: "plain" }).load();
+    expect([plain.services.length, plain.images.prometheus]).toEqual([10, "prom/prometheus:v3.5.5"]);
+    expect(shippedEnvironment("local").services).toEqual(env.services);
+  });
+
   it("rejects a bad port, naming the field", () => {
     expectInvalid({ name: "bad", ports: { grafana: 70000 } }, "ports.grafana");
   });
