@@ -2,29 +2,23 @@
 # Build the stack's container images locally, without any container registry
 # (none is reachable here, so "docker pull" fails).
 #
-#  * Real programs at exactly the versions their service descriptors pin
-#    (stacks/services/), built from their Go modules (scripts/lib/programs.sh,
-#    cached in .tools/programs),
-#    laid out like the upstream images (same binary paths, config and data
-#    dirs, user, entrypoint and command as upstream's Dockerfiles):
-#      protocol-monitoring-local/prometheus:<tag>      (like prom/prometheus)
-#      protocol-monitoring-local/alertmanager:<tag>    (like prom/alertmanager)
-#      protocol-monitoring-local/node-exporter:<tag>   (like prom/node-exporter)
-#      protocol-monitoring-local/blackbox:<tag>        (like prom/blackbox-exporter)
-#      protocol-monitoring-local/elasticsearch-exporter:<tag>
-#                              (like prometheuscommunity/elasticsearch-exporter)
-#      protocol-monitoring-local/cadvisor:<tag>        (like ghcr.io/google/cadvisor; its main is
-#                              images/cadvisor, see scripts/lib/programs.sh)
+#  * Real programs at exactly the versions their service descriptors pin, built
+#    from their Go modules (scripts/lib/programs.sh, cached in .tools/programs)
+#    and laid out like the upstream images, as each descriptor's `localBuild`
+#    recipe says (stacks/services/<name>/: module, binaries, files, folders,
+#    entrypoint; the user and ports are the descriptor's):
+#      protocol-monitoring-local/<name>:<tag>   (prometheus, alertmanager, node-exporter, ...)
 #    When Prometheus, Alertmanager or Node Exporter cannot be built from its
 #    module, Debian bookworm's older package stands in, tagged with its own
 #    version, and the output says so (the exporters have no such fallback).
 #  * Stand-ins (testing/standin: test doubles, one multi-call Go program, that
-#    fail where the real programs would) for what neither Go modules nor Debian
-#    provide:
-#      protocol-monitoring-local/{grafana,elasticsearch,logstash,kibana}:standin
+#    fail where the real programs would) for the services without a local build
+#    (testing/standin/images.json; the user and ports are the descriptor's):
+#      protocol-monitoring-local/<name>:standin (grafana, elasticsearch, logstash, kibana)
 #  * The Protocol simulator and notification sink (testing/protocol-sim), for
 #    tests and demos, never part of a deployment:
 #      protocol-monitoring-local/protocol-sim:local
+# `node dist/scripts/local-builds.js list` lists them all (the catalog's recipes).
 #
 # Each image is a `docker import` of a root file system (busybox-static and the
 # CA bundle from Debian's .debs, plus the program; no Dockerfile, no base
@@ -38,10 +32,7 @@
 # lines of images not named in this run are kept).
 #
 # Usage: scripts/build-local-images.sh [--force] [IMAGE...]
-#   IMAGE                 prometheus alertmanager node-exporter blackbox
-#                         elasticsearch-exporter cadvisor (the real programs)
-#                         grafana elasticsearch logstash kibana (stand-ins)
-#                         protocol-sim (the simulator); default: all
+#   IMAGE                 a name of the list above, or protocol-sim; default: all
 #   --force (or FORCE=1)  rebuild the images even when the recipe label matches
 # Needs: root (file ownership inside the images), a running docker daemon,
 # apt-get/dpkg-deb, Go, and node (to read the catalog).
@@ -216,7 +207,7 @@ build_program() {
   local name=$1
   if ensure_program "$name"; then
     SAYS=$PROGRAM_SAYS
-    "build_${name//-/_}_module"
+    build_module_image "$name"
   elif declare -F "build_${name//-/_}_debian" >/dev/null; then
     log "$name: the Go module build failed (above); falling back to Debian's package"
     "build_${name//-/_}_debian"
@@ -225,103 +216,36 @@ build_program() {
   fi
 }
 
-# module_image NAME FILE...: begins the image of a program built from its Go module: records its
-# tag (TAG); its recipe (RECIPE) covers the program's build stamp, the given files and the root
-# file system's .debs. ROOT is a fresh root file system to fill, or empty when the image is up
-# to date. module_import CHANGE... then imports ROOT as TAG, labelled with what it runs.
-module_image() {
-  local name=$1 var
-  shift
-  TAG="$REPO/$name:$PROGRAM_TAG" ROOT=""
-  var=${name//-/_}
-  record "LOCAL_IMAGE_${var^^}" "$TAG"
-  compute_recipe RECIPE "$name-module" "$PROGRAMS_DIR/$name/built-from" "$@" "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
+# build_module_image NAME: the image of a program built from its Go module (ensure_program ran, so
+# PROGRAM_* and LB_* are set), laid out as its descriptor's localBuild recipe says (binaries,
+# module files, folders given to its user, and the USER, EXPOSE, VOLUME, WORKDIR, ENTRYPOINT and
+# CMD lines, the user and ports being the descriptor's). Its recipe label covers the program's
+# build stamp, the module files, the layout and the root file system's .debs.
+build_module_image() {
+  local name=$1 entry from to mode root files=() d
+  TAG="$REPO/$name:$PROGRAM_TAG"
+  record "LOCAL_IMAGE_$(tr 'a-z-' 'A-Z_' <<<"$name")" "$TAG"
+  for entry in "${LB_FILES[@]}"; do files+=("$PROGRAM_FILES/${entry%%:*}"); done
+  compute_recipe RECIPE "$name-module $(printf '%s|' "${LB_BINARIES[@]}" "${LB_FILES[@]}" "${LB_DIRS[@]}" "${LB_OWNED[@]}" "${LB_CHANGES[@]}")" \
+    "$PROGRAMS_DIR/$name/built-from" "${files[@]}" "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
   if up_to_date "$TAG" "$RECIPE"; then return; fi
-  ROOT=$(new_rootfs "$name")
-}
-module_import() {
-  import_image "$ROOT" "$TAG" "$RECIPE" "LABEL $PROGRAM_LABEL=\"$SAYS\"" "$@"
-}
-
-# As prom/prometheus's Dockerfile: /bin/prometheus and /bin/promtool, upstream's example
-# config in /etc/prometheus, data in /prometheus (WORKDIR, VOLUME), both owned by nobody.
-# Static binaries: no libc. No web UI (its assets are not in the Go module): the API,
-# /-/ready and /-/healthy work without it.
-build_prometheus_module() {
-  local f=$PROGRAM_FILES
-  module_image prometheus "$f/documentation/examples/prometheus.yml" "$f/LICENSE" "$f/NOTICE"
-  [[ -n $ROOT ]] || return 0
-  install -m 0755 "$PROGRAM_BIN/prometheus" "$PROGRAM_BIN/promtool" "$ROOT/bin/"
-  install -D -m 0644 "$f/documentation/examples/prometheus.yml" "$ROOT/etc/prometheus/prometheus.yml"
-  install -m 0644 "$f/LICENSE" "$f/NOTICE" "$ROOT/"
-  install -d -m 0775 "$ROOT/prometheus"
-  chown -R 65534:65534 "$ROOT/etc/prometheus" "$ROOT/prometheus"
-  module_import 'USER nobody' 'EXPOSE 9090' 'VOLUME ["/prometheus"]' 'WORKDIR /prometheus' \
-    'ENTRYPOINT ["/bin/prometheus"]' \
-    'CMD ["--config.file=/etc/prometheus/prometheus.yml","--storage.tsdb.path=/prometheus"]'
+  root=$(new_rootfs "$name")
+  for entry in "${LB_BINARIES[@]}"; do install -D -m 0755 "$PROGRAM_BIN/${entry%%:*}" "$root${entry#*:}"; done
+  for entry in "${LB_FILES[@]}"; do
+    IFS=: read -r from to mode <<<"$entry"
+    install -D -m "$mode" "$PROGRAM_FILES/$from" "$root$to"
+  done
+  for d in "${LB_DIRS[@]}"; do install -d -m 0775 "$root$d"; done
+  for d in "${LB_OWNED[@]}"; do chown -R "$LB_USER" "$root$d"; done
+  import_image "$root" "$TAG" "$RECIPE" "LABEL $PROGRAM_LABEL=\"$SAYS\"" "${LB_CHANGES[@]}"
 }
 
-# As prom/alertmanager's Dockerfile: /bin/alertmanager and /bin/amtool, upstream's example
-# config in /etc/alertmanager, data in /alertmanager (WORKDIR, VOLUME), owned by nobody.
-# Templates are compiled in; the web UI is a placeholder page (see lib/programs.sh).
-build_alertmanager_module() {
-  local f=$PROGRAM_FILES
-  module_image alertmanager "$f/examples/ha/alertmanager.yml"
-  [[ -n $ROOT ]] || return 0
-  install -m 0755 "$PROGRAM_BIN/alertmanager" "$PROGRAM_BIN/amtool" "$ROOT/bin/"
-  install -D -m 0644 "$f/examples/ha/alertmanager.yml" "$ROOT/etc/alertmanager/alertmanager.yml"
-  install -d -m 0775 "$ROOT/alertmanager"
-  chown -R 65534:65534 "$ROOT/etc/alertmanager" "$ROOT/alertmanager"
-  module_import 'USER nobody' 'EXPOSE 9093' 'VOLUME ["/alertmanager"]' 'WORKDIR /alertmanager' \
-    'ENTRYPOINT ["/bin/alertmanager"]' \
-    'CMD ["--config.file=/etc/alertmanager/alertmanager.yml","--storage.path=/alertmanager"]'
-}
-
-# As prom/node-exporter's Dockerfile: /bin/node_exporter as nobody. Upstream's defaults
-# need no workaround here: its systemd collector is off by default and its textfile
-# collector reads no directory unless given one.
-build_node_exporter_module() {
-  module_image node-exporter
-  [[ -n $ROOT ]] || return 0
-  install -m 0755 "$PROGRAM_BIN/node_exporter" "$ROOT/bin/"
-  module_import 'EXPOSE 9100' 'USER nobody' 'ENTRYPOINT ["/bin/node_exporter"]'
-}
-
-# As prom/blackbox-exporter's Dockerfile: /bin/blackbox_exporter, upstream's example config in
-# /etc/blackbox_exporter/config.yml. Upstream sets no USER (ICMP probes need root); the stack's
-# descriptor runs it as nobody (it probes over HTTP and TCP only).
-build_blackbox_module() {
-  local f=$PROGRAM_FILES
-  module_image blackbox "$f/blackbox.yml" "$f/LICENSE" "$f/NOTICE"
-  [[ -n $ROOT ]] || return 0
-  install -m 0755 "$PROGRAM_BIN/blackbox_exporter" "$ROOT/bin/"
-  install -D -m 0644 "$f/blackbox.yml" "$ROOT/etc/blackbox_exporter/config.yml"
-  install -m 0644 "$f/LICENSE" "$f/NOTICE" "$ROOT/"
-  module_import 'EXPOSE 9115' 'ENTRYPOINT ["/bin/blackbox_exporter"]' \
-    'CMD ["--config.file=/etc/blackbox_exporter/config.yml"]'
-}
-
-# As prometheus-community/elasticsearch_exporter's Dockerfile: /bin/elasticsearch_exporter as
-# nobody. (Upstream's EXPOSE says 7979; the exporter listens on 9114 unless told otherwise.)
-build_elasticsearch_exporter_module() {
-  module_image elasticsearch-exporter
-  [[ -n $ROOT ]] || return 0
-  install -m 0755 "$PROGRAM_BIN/elasticsearch_exporter" "$ROOT/bin/"
-  module_import 'EXPOSE 7979' 'USER nobody' 'ENTRYPOINT ["/bin/elasticsearch_exporter"]'
-}
-
-# As cAdvisor's deploy/Dockerfile: /usr/bin/cadvisor, started by upstream's entrypoint.sh
-# (cadvisor -logtostderr "$@"), its healthcheck.sh (wget /healthz), port 8080, no USER (it reads
-# the host's cgroups and the Docker socket). Its Alpine packages (device-mapper, zfs, ndctl tools)
-# serve file systems the stack does not use; libpfm is not built in (upstream's libpfm tag).
-build_cadvisor_module() {
-  local f=$PROGRAM_FILES
-  module_image cadvisor "$f/deploy/entrypoint.sh" "$f/deploy/healthcheck.sh" "$f/LICENSE"
-  [[ -n $ROOT ]] || return 0
-  install -D -m 0755 "$PROGRAM_BIN/cadvisor" "$ROOT/usr/bin/cadvisor"
-  install -m 0755 "$f/deploy/entrypoint.sh" "$f/deploy/healthcheck.sh" "$ROOT/usr/bin/"
-  install -m 0644 "$f/LICENSE" "$ROOT/"
-  module_import 'EXPOSE 8080' 'ENTRYPOINT ["/usr/bin/entrypoint.sh"]'
+# recipe_changes WORD...: the recipe's change lines that start with one of the words (USER, EXPOSE).
+recipe_changes() {
+  local change word
+  for change in "${LB_CHANGES[@]}"; do
+    for word in "$@"; do [[ $change != "$word "* ]] || printf '%s\n' "$change"; done
+  done
 }
 
 # ---------------------------------------------------------------------------
@@ -375,8 +299,10 @@ scrape_configs:
       - targets: ["localhost:9090"]
 EOF
   install -d -o 65534 -g 65534 "$root/prometheus"
+  local user_expose=()
+  mapfile -t user_expose < <(recipe_changes USER EXPOSE) # the descriptor's, as the module build's
   import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
-    'USER 65534:65534' 'EXPOSE 9090' 'WORKDIR /prometheus' \
+    "${user_expose[@]}" 'WORKDIR /prometheus' \
     'ENTRYPOINT ["/bin/prometheus"]' \
     'CMD ["--config.file=/etc/prometheus/prometheus.yml","--storage.tsdb.path=/prometheus"]'
 }
@@ -423,8 +349,10 @@ inhibit_rules:
     equal: ['alertname', 'dev', 'instance']
 EOF
   install -d -o 65534 -g 65534 "$root/alertmanager"
+  local user_expose=()
+  mapfile -t user_expose < <(recipe_changes USER EXPOSE) # the descriptor's, as the module build's
   import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
-    'USER 65534:65534' 'EXPOSE 9093' 'WORKDIR /alertmanager' \
+    "${user_expose[@]}" 'WORKDIR /alertmanager' \
     'ENTRYPOINT ["/bin/alertmanager"]' \
     'CMD ["--config.file=/etc/alertmanager/alertmanager.yml","--storage.path=/alertmanager"]'
 }
@@ -450,36 +378,19 @@ build_node_exporter_debian() {
   install -m 0755 "$x/usr/bin/prometheus-node-exporter" "$root/bin/node_exporter"
   add_libs "$root" "$root/bin/node_exporter"
   install -d "$root/var/lib/prometheus/node-exporter"
+  local user_expose=()
+  mapfile -t user_expose < <(recipe_changes USER EXPOSE) # the descriptor's, as the module build's
   import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
-    'USER 65534:65534' 'EXPOSE 9100' \
+    "${user_expose[@]}" \
     'ENTRYPOINT ["/bin/node_exporter","--no-collector.systemd"]'
 }
 
 # ---------------------------------------------------------------------------
 # Stand-ins (testing/standin): what Debian does not package.
 
-# Per role: "user uid gid home", exposed ports, and the upstream directories
-# (owned by the upstream user) so the stack's volume and file mounts work.
-declare -A STANDIN_USER=(
-  [grafana]="grafana 472 0 /usr/share/grafana"
-  [elasticsearch]="elasticsearch 1000 0 /usr/share/elasticsearch"
-  [logstash]="logstash 1000 1000 /usr/share/logstash"
-  [kibana]="kibana 1000 0 /usr/share/kibana"
-)
-declare -A STANDIN_PORTS=(
-  [grafana]="3000"
-  [elasticsearch]="9200 9300"
-  [logstash]="5044 5000 9600 12201/udp"
-  [kibana]="5601"
-)
-declare -A STANDIN_DIRS=(
-  [grafana]="/var/lib/grafana /etc/grafana/provisioning /var/log/grafana"
-  [elasticsearch]="/usr/share/elasticsearch/data /usr/share/elasticsearch/config /usr/share/elasticsearch/logs"
-  [logstash]="/usr/share/logstash/pipeline /usr/share/logstash/config /usr/share/logstash/data"
-  [kibana]="/usr/share/kibana/config /usr/share/kibana/data"
-)
-STANDIN_ROLES=(grafana elasticsearch logstash kibana)
-
+# Per role (the stand-in recipe: testing/standin/images.json for the home and the upstream
+# folders, owned by the service's user so the stack's volumes and uploads work; the user and
+# ports are its service descriptor's).
 
 # go_sources VAR DIR: the files a Go program is built from (non-test .go of its module's every
 # package, in sub-directories too, go.mod, go.sum), in a fixed order; with their paths relative to
@@ -507,27 +418,23 @@ build_standin_binary() {
 }
 
 build_standin() {
-  local role=$1 tag recipe root user uid gid home dir ports=() p srcs=()
+  local role=$1 tag recipe root dir srcs=()
+  load_recipe "$role" && [[ $LB_KIND == standin ]] || die "$role: no stand-in recipe (scripts/local-builds.ts)"
   tag="$REPO/$role:standin"
-  record "LOCAL_IMAGE_${role^^}" "$tag"
+  record "LOCAL_IMAGE_$(tr 'a-z-' 'A-Z_' <<<"$role")" "$tag"
   go_sources srcs "$STANDIN_SRC"
-  compute_recipe recipe "standin-$role ${srcs[*]#"$STANDIN_SRC/"}" "${srcs[@]}" \
+  compute_recipe recipe "standin-$role ${srcs[*]#"$STANDIN_SRC/"} $LB_UID:$LB_GID $LB_HOME ${LB_DIRS[*]} $(printf '%s|' "${LB_CHANGES[@]}")" "${srcs[@]}" \
     "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
   if up_to_date "$tag" "$recipe"; then return; fi
 
   build_standin_binary
-  read -r user uid gid home <<<"${STANDIN_USER[$role]}"
-  root=$(new_rootfs "$role" "$user:$uid:$gid:$home")
+  root=$(new_rootfs "$role" "$role:$LB_UID:$LB_GID:$LB_HOME")
   install -m 0755 "$STANDIN_BIN" "$root/bin/standin"
   ln -s ../../bin/standin "$root/usr/bin/curl" # the binary acts as curl by argv[0]
-  for dir in $home ${STANDIN_DIRS[$role]}; do
-    install -d -m 0775 -o "$uid" -g "$gid" "$root$dir"
+  for dir in "$LB_HOME" "${LB_DIRS[@]}"; do
+    install -d -m 0775 -o "$LB_UID" -g "$LB_GID" "$root$dir"
   done
-  for p in ${STANDIN_PORTS[$role]}; do ports+=("$p"); done
-  import_image "$root" "$tag" "$recipe" \
-    "USER $uid:$gid" "EXPOSE ${ports[*]}" "WORKDIR $home" \
-    "ENTRYPOINT [\"/bin/standin\",\"$role\"]" \
-    'LABEL org.protocol-monitoring.standin=true'
+  import_image "$root" "$tag" "$recipe" "${LB_CHANGES[@]}"
 }
 
 # ---------------------------------------------------------------------------
@@ -576,11 +483,14 @@ write_env_file() {
   mv -f "$tmp" "$ENV_FILE"
 }
 
-PROGRAMS=(prometheus alertmanager node-exporter blackbox elasticsearch-exporter cadvisor)
-IMAGES=("${PROGRAMS[@]}" "${STANDIN_ROLES[@]}" protocol-sim)
-
 main() {
   local arg want=() name t0
+  # The images the catalog has recipes for (scripts/local-builds.ts), and the simulator.
+  local_builds || die "cannot read the local builds from the catalog (above)"
+  local -a PROGRAMS STANDINS IMAGES
+  mapfile -t PROGRAMS < <(sed -n 's/^program //p' <<<"$LOCAL_BUILDS")
+  mapfile -t STANDINS < <(sed -n 's/^standin //p' <<<"$LOCAL_BUILDS")
+  IMAGES=("${PROGRAMS[@]}" "${STANDINS[@]}" protocol-sim)
   for arg in "$@"; do
     case $arg in
       --force) FORCE=1 ;;

@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { type Catalog, type Environment, EnvironmentError } from "../stacks/environment";
 import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
-import { LOCAL_IMAGE_REPOSITORY, runningServices } from "../stacks/descriptor";
+import { hasLocalBuild, LOCAL_IMAGE_REPOSITORY, runningServices } from "../stacks/descriptor";
 import { SERVICES } from "../stacks/services";
 import { requiredSecrets, SECRETS } from "../stacks/secrets";
 import { dockerEnv, fleetProblems, hostProblem, runAsync } from "./docker-host";
@@ -50,13 +50,13 @@ export function imagesOf(env: Environment): string[] {
 
 /**
  * `protocol-monitoring-local/<hostname>:<tag>` is built here from the upstream release its
- * descriptor pins (a service with `localBuild: true`), so its tag must be that release's tag.
+ * descriptor pins (a service with a `localBuild` recipe), so its tag must be that release's tag.
  * Returns the build name, a problem, or nothing for any other image (stand-ins included: they are
  * known by their label).
  */
 export function localBuild(reference: string, catalog: Catalog = SERVICES): { name: string } | { problem: string } | undefined {
   const match = new RegExp(`^${LOCAL_IMAGE_REPOSITORY}/([a-z-]+):(.+)$`).exec(reference);
-  const service = match && catalog.find((s) => s.hostname === match[1] && s.localBuild === true);
+  const service = match && catalog.find((s) => s.hostname === match[1] && hasLocalBuild(s));
   if (!match || !service) return undefined;
   const [, name, tag] = match;
   const pinned = service.image.split(":").pop();

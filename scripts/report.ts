@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
 import type { Environment } from "../stacks/environment";
-import { runningServices } from "../stacks/descriptor";
+import { hasLocalBuild, runningServices } from "../stacks/descriptor";
 import { DEFAULT_ENVIRONMENT, OFFLINE_DEFAULT } from "./preflight";
 
 /**
@@ -21,10 +21,10 @@ export function deployReport(env: Environment, urls: Readonly<Record<string, str
   const leftOut = env.catalog.filter((service) => !env.services.includes(service.name));
   if (leftOut.length && env.name === OFFLINE_DEFAULT) {
     // Those without a local build, and those left out with them because they need one of them.
-    const noBuild = leftOut.filter((service) => service.localBuild !== true);
-    const reasons = [...new Set(noBuild.flatMap((service) => (service.localBuild === true ? [] : [service.localBuild.none])))];
+    const noBuild = leftOut.filter((service) => !hasLocalBuild(service));
+    const reasons = [...new Set(noBuild.flatMap((service) => ("none" in service.localBuild ? [service.localBuild.none] : [])))];
     const withThem = leftOut
-      .filter((service) => service.localBuild === true)
+      .filter(hasLocalBuild)
       .map((service) => `${service.title} (it needs ${(service.needs ?? []).map((name) => env.catalog.find((s) => s.name === name)?.title ?? name).join(" and ")})`);
     lines.push(
       `Left out: ${noBuild.map((service) => service.title).join(", ")}; they have no local build: ${reasons.join(", and ")}.` +

@@ -22,8 +22,8 @@ export interface ServiceDescriptor {
   readonly hostname: string;
   /** The pinned upstream image (a tag or digest; an environment may override it). */
   readonly image: string;
-  /** scripts/build-local-images.sh builds the pinned release on this machine, or why there is no such build. */
-  readonly localBuild: true | { readonly none: string };
+  /** How scripts/build-local-images.sh builds the pinned release on this machine, or why there is no such build. */
+  readonly localBuild: LocalBuild | { readonly none: string };
   /** The port its main endpoint listens on inside the container. */
   readonly port: number;
   /** Published on the environment's bind address at this host port unless `ports.<name>` says otherwise; unset: never published. */
@@ -69,6 +69,45 @@ export interface ServiceDescriptor {
   readonly folder?: string;
   /** Builds its resources in `scope` (a construct named after its hostname). */
   readonly build: (scope: Construct, ctx: ServiceContext) => BuiltService;
+}
+
+/**
+ * The local build of a service's image: its program built from its Go module at the release the
+ * descriptor's image pins, laid out as upstream's Dockerfile lays it out. The image's user and
+ * ports are the descriptor's (`user`, `port`, `extraPorts`), not restated here.
+ */
+export interface LocalBuild {
+  /** The Go module of the release (its version: the image's tag, or `moduleVersion` of it). */
+  readonly goModule: string;
+  /** How the module's version is written for a tag, when not as the tag (Prometheus 3.Y.Z is module v0.3YY.Z). */
+  readonly moduleVersion?: "prometheus-v0";
+  /** Main packages under the module, as in its .promu.yml; default the module's root. */
+  readonly packages?: readonly string[];
+  /** Modules of the same release the build requires too (cAdvisor's /lib). */
+  readonly alsoRequires?: readonly string[];
+  /** A main of this project built instead of the module's (a folder of the repository). */
+  readonly main?: string;
+  /** Where the release's version is stamped (-X); default prometheus/common's. */
+  readonly versionPackage?: string;
+  /** A file of the module's web UI that is not in the module: a placeholder page is built in. */
+  readonly uiPlaceholder?: string;
+  /** The built binaries: name → path in the image. */
+  readonly binaries: Readonly<Record<string, string>>;
+  /** Files of the module copied into the image: path in the module → path in the image (0644, or 0755 for scripts). */
+  readonly files?: Readonly<Record<string, string>>;
+  /** Folders made in the image (0775) and, with `owned`, given to the image's user. */
+  readonly dirs?: readonly string[];
+  /** Paths given to the image's user (recursively). */
+  readonly owned?: readonly string[];
+  readonly workdir?: string;
+  readonly volume?: string;
+  readonly entrypoint: readonly string[];
+  readonly cmd?: readonly string[];
+}
+
+/** Whether the service's image can be built on this machine. */
+export function hasLocalBuild(service: ServiceDescriptor): service is ServiceDescriptor & { readonly localBuild: LocalBuild } {
+  return "goModule" in service.localBuild;
 }
 
 export interface ExtraPort {

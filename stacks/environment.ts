@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { isLoopback, port } from "./addresses";
-import { isPublished, LOCAL_IMAGE_REPOSITORY, type ServiceDescriptor } from "./descriptor";
+import { hasLocalBuild, isPublished, LOCAL_IMAGE_REPOSITORY, type ServiceDescriptor } from "./descriptor";
 import { dnsName, fleetHost, fleetIssues, hostName } from "./fleet";
 import { servesTls } from "./web-config";
 
@@ -37,7 +37,7 @@ function perService<T extends z.ZodTypeAny>(names: readonly string[], value: T) 
 /** The services of an environment that does not list them: the catalog, or (localImages) what this machine builds. */
 function defaultServices(catalog: Catalog, localImages: boolean): string[] {
   const buildable = (service: ServiceDescriptor, seen: ReadonlySet<string> = new Set()): boolean =>
-    service.localBuild === true &&
+    hasLocalBuild(service) &&
     (service.needs ?? []).every((need) => !seen.has(need) && catalog.some((other) => other.name === need && buildable(other, new Set([...seen, service.name]))));
   return catalog.filter((service) => !localImages || buildable(service)).map((service) => service.name);
 }
@@ -346,7 +346,7 @@ export function parseEnvironment(data: unknown, source: string, catalog: Catalog
   return {
     ...env,
     ports: fill(catalog.filter(isPublished), env.ports, (service) => service.hostPort as number),
-    images: fill(catalog, env.images, (service) => (env.localImages && service.localBuild === true ? localImage(service) : service.image)),
+    images: fill(catalog, env.images, (service) => (env.localImages && hasLocalBuild(service) ? localImage(service) : service.image)),
     memoryMb: fill(catalog, env.memoryMb, (service) => service.memoryMb),
     catalog,
     source,

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { Aspects } from "cdktf";
 import { parse, stringify } from "yaml";
 import { healthChecks, runHealthChecks } from "../../scripts/health";
+import { localBuilds } from "../../scripts/local-builds";
 import { imagesOf } from "../../scripts/preflight";
 import { deployReport } from "../../scripts/report";
 import { type EnvironmentFile, parseEnvironment } from "../../stacks/environment";
@@ -143,6 +144,15 @@ describe("a service's alerts, from its folder", () => {
     expect(findings(extraRules.flatMap(ruleQueries), catalog, new Set())).toEqual([]);
     // The check can say no: without its entry the alert's metric is unknown.
     expect(findings(extraRules.flatMap(ruleQueries), {}, new Set())).toEqual([expect.stringContaining("unknown metric node_textfile_scrape_error")]);
+  });
+});
+
+describe("a service's local build, from its descriptor", () => {
+  it("is one more image of the builder, with its user and ports, at the release its image pins", () => {
+    const build = localBuilds(CATALOG, ROOT).find((b) => b.name === "extra-exporter");
+    expect(build).toMatchObject({ kind: "program", module: "github.com/prometheus/node_exporter", tag: "v1.12.1", moduleVersion: "v1.12.1" });
+    expect(build?.changes).toEqual(["USER 65534:65534", "EXPOSE 9101", 'ENTRYPOINT ["/bin/node_exporter"]']);
+    expect(localBuilds(SERVICES, ROOT).map((b) => b.name)).not.toContain("extra-exporter");
   });
 });
 

@@ -1,6 +1,6 @@
 // The cAdvisor program of the stack's local image, built by scripts/lib/programs.sh from cAdvisor's
 // published Go modules (github.com/google/cadvisor and github.com/google/cadvisor/lib, at the
-// version the descriptor stacks/services/cadvisor.ts pins).
+// version the descriptor stacks/services/cadvisor/ pins).
 //
 // Why a main of our own: upstream's main package lives in the module github.com/google/cadvisor/cmd,
 // which is not published (its go.mod replaces the library with ../ and upstream builds it from a

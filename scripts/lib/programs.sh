@@ -1,58 +1,26 @@
 # shellcheck shell=bash
 # Shared helper, sourced by scripts/bootstrap.sh (promtool, amtool) and
-# scripts/build-local-images.sh (the images): Prometheus, Alertmanager, Node Exporter, the
-# blackbox exporter, the Elasticsearch exporter and cAdvisor at exactly the versions their
-# service descriptors pin (stacks/services/<name>/, the catalog), built from their Go modules into
-# the git-ignored .tools/programs/<name>/ (rebuilt only when the catalog's version changes).
+# scripts/build-local-images.sh (the images): the stack's programs at exactly the versions their
+# service descriptors pin, built from their Go modules into the git-ignored
+# .tools/programs/<name>/ (rebuilt only when the recipe changes). What to build, and how, is each
+# descriptor's `localBuild` recipe (stacks/services/<name>/), read through scripts/local-builds.ts.
 #
-#   catalog_tags         CATALOG_TAG[SERVICE] = the tag of the image of the service named SERVICE
-#                        (prometheus -> v3.5.5), every service's, read once per shell from the
-#                        compiled catalog (dist/, compiled first when stale)
-#   ensure_program NAME  NAME = prometheus | alertmanager | node-exporter | blackbox |
-#                        elasticsearch-exporter | cadvisor. Builds (or finds
-#                        built) its binaries. Sets PROGRAM_TAG (v3.5.5), PROGRAM_BIN (their
-#                        folder), PROGRAM_FILES (files copied from the module for the image),
+#   local_builds         LOCAL_BUILDS = "program NAME" / "standin NAME" lines, every image the catalog
+#                        has a recipe for (dist/ compiled first when stale)
+#   load_recipe NAME     LB_* = the recipe of the image NAME (scripts/local-builds.ts says which)
+#   ensure_program NAME  NAME = a program image's name (prometheus, alertmanager, node-exporter, ...).
+#                        Builds (or finds built) its binaries. Sets PROGRAM_TAG (v3.5.5), PROGRAM_BIN
+#                        (their folder), PROGRAM_FILES (files copied from the module for the image),
 #                        PROGRAM_SAYS ("prometheus v3.5.5 (built from Go module ...)") and
-#                        PROGRAM_BUILT_S (seconds, empty when it was already built). Returns 1
-#                        with the reason on stderr when it cannot be had (callers fall back).
+#                        PROGRAM_BUILT_S (seconds, empty when it was already built), and the LB_*
+#                        of load_recipe. Returns 1 with the reason on stderr when it cannot be had
+#                        (callers fall back).
 # Set PROGRAMS_SAY to a function "say WHAT STATUS" for progress lines (default: stderr).
 
 PROGRAMS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 PROGRAMS_DIR=$PROGRAMS_ROOT/.tools/programs
-# Bump when the build below changes in a way the module version does not show.
+# Bump when the build below changes in a way the recipe does not show.
 PROGRAMS_RECIPE=1
-
-declare -A PROGRAM_SERVICE=([prometheus]=prometheus [alertmanager]=alertmanager [node-exporter]=nodeExporter
-  [blackbox]=blackbox [elasticsearch-exporter]=elasticsearchExporter [cadvisor]=cadvisor)
-declare -A PROGRAM_MODULE=(
-  [prometheus]=github.com/prometheus/prometheus
-  [alertmanager]=github.com/prometheus/alertmanager
-  [node-exporter]=github.com/prometheus/node_exporter
-  [blackbox]=github.com/prometheus/blackbox_exporter
-  [elasticsearch-exporter]=github.com/prometheus-community/elasticsearch_exporter
-  [cadvisor]=github.com/google/cadvisor
-)
-# Main packages (under the module path), as in each project's .promu.yml; empty: the module's root.
-declare -A PROGRAM_PACKAGES=([prometheus]="/cmd/prometheus /cmd/promtool" [alertmanager]="/cmd/alertmanager /cmd/amtool")
-# Files of the module that upstream's Dockerfile copies into its image.
-declare -A PROGRAM_MODULE_FILES=(
-  [prometheus]="documentation/examples/prometheus.yml LICENSE NOTICE"
-  [alertmanager]="examples/ha/alertmanager.yml"
-  [blackbox]="blackbox.yml LICENSE NOTICE"
-  [cadvisor]="deploy/entrypoint.sh deploy/healthcheck.sh LICENSE"
-)
-# cAdvisor publishes its library as two modules (the root and /lib, same version) but not its
-# main package: upstream's cmd module replaces the library with ../ and is built from a clone.
-# Its program is built from a main of this project (images/cadvisor, upstream's cmd/cadvisor.go
-# reduced to what the stack uses) in the wrapper module, with both library modules required.
-declare -A PROGRAM_ALSO_REQUIRES=([cadvisor]=github.com/google/cadvisor/lib)
-declare -A PROGRAM_MAIN=([cadvisor]=images/cadvisor)
-# Where the release's version is stamped (-X); default prometheus/common's, as .promu.yml does.
-declare -A PROGRAM_VERSION_PACKAGE=([cadvisor]=github.com/google/cadvisor/lib/version)
-# Alertmanager embeds its web UI from ui/app/dist (go:embed), an npm/Elm build that is not
-# part of the Go module either, and the module cache is read-only (and -overlay refuses
-# it): its wrapper builds a copy of the module with a placeholder page there instead.
-declare -A PROGRAM_UI_PLACEHOLDER=([alertmanager]=ui/app/dist/index.html.gz)
 # Upstream builds with netgo (pure-Go DNS; CGO_ENABLED=0 implies it) and Prometheus also
 # with builtinassets, the web UI compiled in. The UI's built assets are not part of the Go
 # module (they come from an npm build), so Prometheus here serves its API, /-/ready and
@@ -64,47 +32,46 @@ _programs_say() {
   if [[ -n ${PROGRAMS_SAY:-} ]]; then "$PROGRAMS_SAY" "$@"; else printf '%s: %s\n' "$1" "$2" >&2; fi
 }
 
-declare -A CATALOG_TAG=()
-catalog_tags() {
-  local ts js stale=false images service image
-  ((${#CATALOG_TAG[@]} == 0)) || return 0
-  # tsc rewrites only what changed: compare each descriptor with its own output.
+# The compiled catalog, tsc'd first when a source under stacks/ or scripts/ is newer than its output.
+_programs_compiled() {
+  local ts js stale=false
   while IFS= read -r ts; do
     js=$PROGRAMS_ROOT/dist/${ts#"$PROGRAMS_ROOT"/}
     js=${js%.ts}.js
     [[ -f $js && ! $ts -nt $js ]] || stale=true
-  done < <(find "$PROGRAMS_ROOT/stacks" -name '*.ts')
-  if [[ $stale == true ]]; then
-    [[ -x $PROGRAMS_ROOT/node_modules/.bin/tsc ]] || { echo "catalog: no TypeScript compiler: run scripts/install-deps.sh" >&2; return 1; }
-    (cd "$PROGRAMS_ROOT" && node_modules/.bin/tsc -p tsconfig.app.json) >&2 || { echo "catalog: tsc failed" >&2; return 1; }
-  fi
-  images=$(cd "$PROGRAMS_ROOT" && node -e 'for (const s of require("./dist/stacks/services").SERVICES) console.log(s.name, s.image)') || return 1
-  while read -r service image; do CATALOG_TAG[$service]=${image##*:}; done <<<"$images"
+  done < <(find "$PROGRAMS_ROOT/stacks" "$PROGRAMS_ROOT/scripts" -name '*.ts')
+  [[ $stale == true ]] || return 0
+  [[ -x $PROGRAMS_ROOT/node_modules/.bin/tsc ]] || { echo "catalog: no TypeScript compiler: run scripts/install-deps.sh" >&2; return 1; }
+  (cd "$PROGRAMS_ROOT" && node_modules/.bin/tsc -p tsconfig.app.json) >&2 || { echo "catalog: tsc failed" >&2; return 1; }
 }
 
-# program_module_version NAME TAG: the Go module version of a release tag. Prometheus 3.Y.Z
-# is published as module v0.3YY.Z (its go.mod has no /v3), the others as their tags.
-program_module_version() {
-  if [[ $1 == prometheus ]]; then
-    [[ $2 =~ ^v([0-9]+)\.([0-9]+)\.([0-9]+)$ && ${BASH_REMATCH[1]} -ge 3 ]] || return 1
-    echo "v0.$((BASH_REMATCH[1] * 100 + BASH_REMATCH[2])).${BASH_REMATCH[3]}"
-  else
-    echo "$2"
-  fi
+LOCAL_BUILDS=""
+local_builds() {
+  [[ -z $LOCAL_BUILDS ]] || return 0
+  _programs_compiled && LOCAL_BUILDS=$(cd "$PROGRAMS_ROOT" && node dist/scripts/local-builds.js list)
+}
+
+# shellcheck disable=SC2034 # LB_* are read by the callers
+load_recipe() {
+  local declarations
+  unset "${!LB_@}"
+  _programs_compiled && declarations=$(cd "$PROGRAMS_ROOT" && node dist/scripts/local-builds.js shell "$1") || return 1
+  eval "$declarations"
 }
 
 # shellcheck disable=SC2034 # PROGRAM_* are read by the scripts that source this file
 ensure_program() {
   local name=$1 module tag modver dir stamp lock rc=0
   PROGRAM_TAG="" PROGRAM_BIN="" PROGRAM_FILES="" PROGRAM_SAYS="" PROGRAM_BUILT_S=""
-  module=${PROGRAM_MODULE[$name]:?unknown program $name}
-  catalog_tags && tag=${CATALOG_TAG[${PROGRAM_SERVICE[$name]}]:-} && [[ -n $tag ]] ||
-    { echo "$name: cannot read its version from its descriptor (stacks/services/)" >&2; return 1; }
-  modver=$(program_module_version "$name" "$tag") || { echo "$name: no Go module version known for tag $tag" >&2; return 1; }
+  load_recipe "$name" && [[ $LB_KIND == program ]] ||
+    { echo "$name: no Go module build in its descriptor's localBuild (stacks/services/)" >&2; return 1; }
+  module=$LB_MODULE tag=$LB_TAG modver=$LB_MODULE_VERSION
   dir=$PROGRAMS_DIR/$name
-  stamp="$module $modver tags=$PROGRAMS_TAGS recipe=$PROGRAMS_RECIPE"
+  # What the binaries are built from: the module's release and how this file builds it (the
+  # image's layout, also in the recipe, is the image recipe's business).
+  stamp="$module $modver tags=$PROGRAMS_TAGS recipe=$PROGRAMS_RECIPE packages=${LB_PACKAGES[*]} also=${LB_ALSO_REQUIRES[*]} version=$LB_VERSION_PACKAGE ui=$LB_UI_PLACEHOLDER"
   # A main of this project: its sources are part of what was built.
-  [[ -z ${PROGRAM_MAIN[$name]:-} ]] || stamp+=" main=$(cat "$PROGRAMS_ROOT/${PROGRAM_MAIN[$name]}"/*.go | sha256sum | cut -c1-16)"
+  [[ -z $LB_MAIN ]] || stamp+=" main=$(cat "$PROGRAMS_ROOT/$LB_MAIN"/*.go | sha256sum | cut -c1-16)"
   PROGRAM_TAG=$tag PROGRAM_BIN=$dir/bin PROGRAM_FILES=$dir/files
   PROGRAM_SAYS="${name/-/_} $tag (built from Go module $module $modver)"
   mkdir -p "$dir"
@@ -121,7 +88,7 @@ ensure_program() {
 # _program_runs NAME TAG: every binary is there and reports the version.
 _program_runs() {
   local p bin
-  for p in ${PROGRAM_PACKAGES[$1]:-/}; do
+  for p in "${LB_PACKAGES[@]}"; do
     bin=${p##*/}
     bin=${bin:-$(_program_root_binary "$1")}
     [[ -x $PROGRAM_BIN/$bin ]] && "$PROGRAM_BIN/$bin" --version 2>&1 | head -n1 | grep -Eq "version v?${2#v} " || return 1
@@ -131,8 +98,8 @@ _program_runs() {
 # _program_root_binary NAME: the binary of a module's root package (go build names it after the
 # module path), or of the project's own main (named after the wrapper module).
 _program_root_binary() {
-  local path=${PROGRAM_MODULE[$1]}
-  [[ -z ${PROGRAM_MAIN[$1]:-} ]] || path=protocol-monitoring/programs/$1
+  local path=$LB_MODULE
+  [[ -z $LB_MAIN ]] || path=protocol-monitoring/programs/$1
   echo "${path##*/}"
 }
 
@@ -179,7 +146,7 @@ _program_build() {
     const i = JSON.parse(fs.readFileSync(m.Info, "utf8")); // release time and (if the proxy knows it) commit
     const date = (i.Time ?? "").replace(/^(\d+)-(\d+)-(\d+)T([\d:]+).*$/, "$1$2$3-$4");
     console.log([m.Dir, (m.Origin ?? i.Origin)?.Hash ?? "", date].join("\n"));
-  ' "$info" "$module" "$modver" "$dir/module" "$name" "${PROGRAM_ALSO_REQUIRES[$name]:-}" >"$dir/module/info" 2>>"$dir/build.log"; then
+  ' "$info" "$module" "$modver" "$dir/module" "$name" "${LB_ALSO_REQUIRES[*]}" >"$dir/module/info" 2>>"$dir/build.log"; then
     tail -n 5 "$dir/build.log" >&2
     echo "$name: cannot make a wrapper module for $module $modver" >&2
     return 1
@@ -193,7 +160,7 @@ _program_build() {
   # Start from the program's own go.sum: its dependencies are checked against the hashes
   # upstream builds with (-mod=mod adds the few lines the wrapper needs besides).
   [[ ! -f $moddir/go.sum ]] || cp "$moddir/go.sum" "$dir/module/go.sum" || return 1
-  local ui=${PROGRAM_UI_PLACEHOLDER[$name]:-}
+  local ui=$LB_UI_PLACEHOLDER
   if [[ -n $ui ]]; then
     cp -r "$moddir" "$dir/module/src" && chmod -R u+w "$dir/module/src" || return 1
     mkdir -p "$(dirname "$dir/module/src/$ui")"
@@ -204,15 +171,15 @@ _program_build() {
   # As upstream's .promu.yml: version information through prometheus/common/version,
   # so that --version and the build_info metric say the release (cAdvisor's build.sh: its own
   # version package, the tag with its v).
-  local v=${PROGRAM_VERSION_PACKAGE[$name]:-github.com/prometheus/common/version} version=${tag#v}
-  [[ -z ${PROGRAM_VERSION_PACKAGE[$name]:-} ]] || version=$tag
+  local v=github.com/prometheus/common/version version=${tag#v}
+  [[ -z $LB_VERSION_PACKAGE ]] || { v=$LB_VERSION_PACKAGE version=$tag; }
   ldflags="-s -w -X $v.Version=$version -X $v.Revision=${revision:-unknown} -X $v.Branch=HEAD -X $v.BuildUser=protocol-monitoring -X $v.BuildDate=$date"
-  if [[ -n ${PROGRAM_MAIN[$name]:-} ]]; then
+  if [[ -n $LB_MAIN ]]; then
     # The project's own main, in the wrapper module itself.
-    cp "$PROGRAMS_ROOT/${PROGRAM_MAIN[$name]}"/*.go "$dir/module/" || return 1
+    cp "$PROGRAMS_ROOT/$LB_MAIN"/*.go "$dir/module/" || return 1
     pkgs=(.)
   else
-    for p in ${PROGRAM_PACKAGES[$name]:-/}; do pkgs+=("$module${p%/}"); done
+    for p in "${LB_PACKAGES[@]}"; do pkgs+=("$module$p"); done
   fi
   # CGO_ENABLED=0: static binaries, so the images need no libc.
   if ! (cd "$dir/module" && GOFLAGS="${GOFLAGS:-} -mod=mod" GOTOOLCHAIN=local CGO_ENABLED=0 \
@@ -222,7 +189,7 @@ _program_build() {
     return 1
   fi
   rm -rf "$dir/files"
-  for f in ${PROGRAM_MODULE_FILES[$name]:-}; do install -D -m 0644 "$moddir/$f" "$dir/files/$f"; done
+  for f in "${LB_FILES[@]}"; do f=${f%%:*}; install -D -m 0644 "$moddir/$f" "$dir/files/$f"; done
   rm -rf "${dir:?}/bin"
   mv "$dir/bin.new" "$dir/bin"
   _program_runs "$name" "$tag" || { echo "$name: the built binaries do not report version ${tag#v}" >&2; return 1; }

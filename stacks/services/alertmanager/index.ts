@@ -34,7 +34,21 @@ export const alertmanager = defineService({
   name: "alertmanager",
   title: "Alertmanager",
   image: "prom/alertmanager:v0.34.0",
-  localBuild: true,
+  localBuild: {
+    goModule: "github.com/prometheus/alertmanager",
+    packages: ["/cmd/alertmanager", "/cmd/amtool"],
+    // As prom/alertmanager's Dockerfile. Its web UI (ui/app/dist, an npm/Elm build) is not in the
+    // Go module: a placeholder page is built in; templates are compiled in.
+    uiPlaceholder: "ui/app/dist/index.html.gz",
+    binaries: { alertmanager: "/bin/alertmanager", amtool: "/bin/amtool" },
+    files: { "examples/ha/alertmanager.yml": "/etc/alertmanager/alertmanager.yml" },
+    dirs: ["/alertmanager"],
+    owned: ["/etc/alertmanager", "/alertmanager"],
+    volume: "/alertmanager",
+    workdir: "/alertmanager",
+    entrypoint: ["/bin/alertmanager"],
+    cmd: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
+  },
   port: 9093,
   hostPort: 9093,
   dataPath: DATA_PATH,

@@ -122,7 +122,15 @@ export const blackbox = defineService({
   name: "blackbox",
   title: "Blackbox exporter",
   image: "prom/blackbox-exporter:v0.28.0",
-  localBuild: true,
+  localBuild: {
+    goModule: "github.com/prometheus/blackbox_exporter",
+    // As prom/blackbox-exporter's Dockerfile (upstream runs it as root for ICMP; this stack probes
+    // over HTTP and TCP only, as nobody).
+    binaries: { blackbox_exporter: "/bin/blackbox_exporter" },
+    files: { "blackbox.yml": "/etc/blackbox_exporter/config.yml", LICENSE: "/LICENSE", NOTICE: "/NOTICE" },
+    entrypoint: ["/bin/blackbox_exporter"],
+    cmd: ["--config.file=/etc/blackbox_exporter/config.yml"],
+  },
   port: PORT,
   memoryMb: 64,
   user: "65534:65534",

@@ -37,7 +37,19 @@ export const cadvisor = defineService({
   name: "cadvisor",
   title: "cAdvisor",
   image: "ghcr.io/google/cadvisor:v0.60.6",
-  localBuild: true,
+  localBuild: {
+    goModule: "github.com/google/cadvisor",
+    // cAdvisor publishes its library (the root and /lib, one version) but not its main package,
+    // whose module replaces the library with ../: a main of this project (images/cadvisor,
+    // upstream's cmd/cadvisor.go reduced to what the stack uses) is built with both required.
+    alsoRequires: ["github.com/google/cadvisor/lib"],
+    main: "images/cadvisor",
+    versionPackage: "github.com/google/cadvisor/lib/version",
+    // As deploy/Dockerfile: started by upstream's entrypoint.sh (cadvisor -logtostderr "$@").
+    binaries: { cadvisor: "/usr/bin/cadvisor" },
+    files: { "deploy/entrypoint.sh": "/usr/bin/entrypoint.sh", "deploy/healthcheck.sh": "/usr/bin/healthcheck.sh", LICENSE: "/LICENSE" },
+    entrypoint: ["/usr/bin/entrypoint.sh"],
+  },
   port: PORT,
   memoryMb: 128,
   runsAsRoot:

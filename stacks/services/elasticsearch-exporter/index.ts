@@ -16,7 +16,11 @@ export const elasticsearchExporter = defineService({
   name: "elasticsearchExporter",
   title: "Elasticsearch exporter",
   image: "quay.io/prometheuscommunity/elasticsearch-exporter:v1.11.0",
-  localBuild: true,
+  localBuild: {
+    goModule: "github.com/prometheus-community/elasticsearch_exporter",
+    binaries: { elasticsearch_exporter: "/bin/elasticsearch_exporter" },
+    entrypoint: ["/bin/elasticsearch_exporter"],
+  },
   port: PORT,
   memoryMb: 64,
   user: "65534:65534",

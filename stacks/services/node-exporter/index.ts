@@ -45,7 +45,12 @@ export const nodeExporter = defineService({
   name: "nodeExporter",
   title: "Node Exporter",
   image: "prom/node-exporter:v1.12.1",
-  localBuild: true,
+  localBuild: {
+    goModule: "github.com/prometheus/node_exporter",
+    // As prom/node-exporter's Dockerfile (its systemd collector is off by default upstream).
+    binaries: { node_exporter: "/bin/node_exporter" },
+    entrypoint: ["/bin/node_exporter"],
+  },
   port: PORT,
   memoryMb: 128,
   user: "65534:65534",

@@ -36,7 +36,21 @@ export const prometheus = defineService({
   name: "prometheus",
   title: "Prometheus",
   image: "prom/prometheus:v3.5.5",
-  localBuild: true,
+  localBuild: {
+    goModule: "github.com/prometheus/prometheus",
+    moduleVersion: "prometheus-v0",
+    packages: ["/cmd/prometheus", "/cmd/promtool"],
+    // As prom/prometheus's Dockerfile. No web UI: its assets are an npm build, not in the Go module
+    // (the API, /-/ready and /-/healthy work without it).
+    binaries: { prometheus: "/bin/prometheus", promtool: "/bin/promtool" },
+    files: { "documentation/examples/prometheus.yml": "/etc/prometheus/prometheus.yml", LICENSE: "/LICENSE", NOTICE: "/NOTICE" },
+    dirs: [DATA_PATH],
+    owned: ["/etc/prometheus", DATA_PATH],
+    volume: DATA_PATH,
+    workdir: DATA_PATH,
+    entrypoint: ["/bin/prometheus"],
+    cmd: ["--config.file=/etc/prometheus/prometheus.yml", `--storage.tsdb.path=${DATA_PATH}`],
+  },
   port: PORT,
   hostPort: 9090,
   dataPath: DATA_PATH,
