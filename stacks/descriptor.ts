@@ -67,8 +67,17 @@ export interface ServiceDescriptor {
   readonly metrics?: { readonly sources: readonly string[] };
   /** Its folder in the repository (rules/, runbooks/, metrics.yml, the files it uploads); default `stacks/services/<hostname>`. */
   readonly folder?: string;
-  /** Builds its resources in `scope` (a construct named after its hostname). */
-  readonly build: (scope: Construct, ctx: ServiceContext) => BuiltService;
+}
+
+/** Builds a service's resources in `scope` (a construct named after its hostname), from one context. */
+export type ServiceBuild = (scope: Construct, ctx: ServiceContext) => BuiltService;
+
+/**
+ * A service of a catalog: its descriptor (data the scripts read too) and its build (the
+ * resources, in the `build.ts` of its folder).
+ */
+export interface Service extends ServiceDescriptor {
+  readonly build: ServiceBuild;
 }
 
 /**
@@ -165,10 +174,16 @@ export interface BuiltService {
 /** A descriptor from its parameters, defaults filled in (hostname: the name in kebab-case) and checked. */
 export function defineService(spec: Omit<ServiceDescriptor, "hostname"> & { readonly hostname?: string }): ServiceDescriptor {
   const descriptor: ServiceDescriptor = { ...spec, hostname: spec.hostname ?? spec.name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) };
+  if ("build" in descriptor) throw new Error(`service ${descriptor.name}: its build is given apart (withBuild), not in its descriptor`);
   if (!/^[a-z][a-zA-Z0-9]*$/.test(descriptor.name)) throw new Error(`service ${descriptor.name}: the name must be a camelCase identifier (it is a key in environment files)`);
   if (descriptor.extraPorts?.length && descriptor.hostPort === undefined) throw new Error(`service ${descriptor.name}: extraPorts are published beside hostPort, which it has not`);
   if (!descriptor.user && !descriptor.runsAsRoot) throw new Error(`service ${descriptor.name}: set user (uid:gid), or runsAsRoot with the reason`);
   return Object.freeze(descriptor);
+}
+
+/** A service: its descriptor with its build. */
+export function withBuild(descriptor: ServiceDescriptor, build: ServiceBuild): Service {
+  return Object.freeze({ ...descriptor, build });
 }
 
 /** Whether the environment runs the named service; a name no descriptor has is an error (a typo). */
@@ -178,7 +193,7 @@ export function runs(env: Environment, name: string): boolean {
 }
 
 /** The descriptors of the services an environment runs, in catalog order. */
-export function runningServices(env: Environment): ServiceDescriptor[] {
+export function runningServices(env: Environment): Service[] {
   return env.catalog.filter((service) => env.services.includes(service.name));
 }
 

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { isLoopback, port } from "./addresses";
-import { hasLocalBuild, isPublished, LOCAL_IMAGE_REPOSITORY, type ServiceDescriptor } from "./descriptor";
+import { hasLocalBuild, isPublished, LOCAL_IMAGE_REPOSITORY, type Service, type ServiceDescriptor } from "./descriptor";
 import { dnsName, fleetHost, fleetIssues, hostName } from "./fleet";
 import { servesTls } from "./web-config";
 
@@ -16,7 +16,7 @@ import { servesTls } from "./web-config";
  */
 
 /** The services an environment can run: the shipped list (stacks/services/index.ts), or a test's. */
-export type Catalog = readonly ServiceDescriptor[];
+export type Catalog = readonly Service[];
 
 const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, "must be a duration such as 15s, 30d or 1h30m");
 const size = z.string().regex(/^\d+(B|KB|MB|GB|TB|PB)$/, "must be a size such as 500MB or 10GB");

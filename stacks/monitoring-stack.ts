@@ -11,7 +11,7 @@ import { ENVIRONMENT_LABEL } from "./labels";
 import { Pki } from "./pki";
 import { Secrets } from "./secret-variables";
 import { fleetAlias, type FleetMember } from "./fleet";
-import { runningServices, type ServiceDescriptor } from "./descriptor";
+import { runningServices, type Service, type ServiceDescriptor } from "./descriptor";
 import type { ServiceContext } from "./service";
 import { stateBackend, stateEncryption } from "./state-backend";
 import { servesTls } from "./web-config";
@@ -61,7 +61,7 @@ export class MonitoringStack extends TerraformStack {
     const shared = { env, assets, network, pki, fleet, images: new StackImages(this, "images"), secrets: new Secrets(this, "secrets", env) };
     stateEncryption(this, env, shared.secrets);
 
-    // The one place services are composed: each descriptor builds itself from one context.
+    // The one place services are composed: each service's build (its folder's build.ts) from one context.
     const ready = new Map<string, readonly ITerraformDependable[]>();
     for (const service of inDependencyOrder(runningServices(env))) {
       const ctx: ServiceContext = { ...shared, service, after: (service.needs ?? []).flatMap((need) => ready.get(need) ?? []) };
@@ -77,9 +77,9 @@ function webScheme(env: Environment, service: ServiceDescriptor): string {
 }
 
 /** The services in catalog order, but each after the services it needs (the schema made sure they run). */
-function inDependencyOrder(services: readonly ServiceDescriptor[]): ServiceDescriptor[] {
-  const ordered: ServiceDescriptor[] = [];
-  const visit = (service: ServiceDescriptor, path: readonly string[]) => {
+function inDependencyOrder(services: readonly Service[]): Service[] {
+  const ordered: Service[] = [];
+  const visit = (service: Service, path: readonly string[]) => {
     if (ordered.includes(service)) return;
     if (path.includes(service.name)) throw new Error(`services need each other in a circle: ${[...path, service.name].join(" → ")}`);
     for (const need of service.needs ?? []) {

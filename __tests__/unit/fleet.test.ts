@@ -6,7 +6,7 @@ import { Container } from "@cdktf/provider-docker/lib/container";
 import { requiredSecrets } from "../../stacks/secrets";
 import { preflight, type DockerHost } from "../../scripts/preflight";
 import { buildStack, CONFIG_PATHS, containerNamed, synth, uploadedFile, type SynthesizedStack } from "../helpers/synth";
-import { defineService } from "../../stacks/descriptor";
+import { defineService, withBuild } from "../../stacks/descriptor";
 import { SERVICES } from "../../stacks/services";
 import { LOGSTASH_PIPELINE, logstashPipeline } from "../../stacks/services/logstash";
 
@@ -152,7 +152,7 @@ describe("webAuth: the stack's own UIs", () => {
   });
 
   it("refuses, even with webAuth, a published service that cannot serve TLS, naming it", () => {
-    const plainUi = defineService({ name: "plainUi", title: "Plain UI", image: "plain:1", localBuild: { none: "test" }, port: 8080, hostPort: 8080, memoryMb: 64, user: "1:1", health: { path: "/", client: "wget" }, build: () => ({ ready: [] }) });
+    const plainUi = withBuild(defineService({ name: "plainUi", title: "Plain UI", image: "plain:1", localBuild: { none: "test" }, port: 8080, hostPort: 8080, memoryMb: 64, user: "1:1", health: { path: "/", client: "wget" } }), () => ({ ready: [] }));
     const catalog = [...SERVICES, plainUi];
     expect(() => parseEnvironment({ name: "ok", bindAddress: "10.1.2.3", webAuth: { enabled: true }, services: ["prometheus", "plainUi"] }, "t", catalog)).toThrow(
       "bindAddress: 10.1.2.3 would publish Plain UI beyond this machine without TLS and a login: they cannot serve TLS: leave them out of services, or keep 127.0.0.1",

@@ -1,4 +1,4 @@
-import type { ServiceDescriptor } from "../descriptor";
+import type { Service } from "../descriptor";
 import { alertmanager } from "./alertmanager";
 import { blackbox } from "./blackbox";
 import { cadvisor } from "./cadvisor";
@@ -15,9 +15,9 @@ import { prometheus } from "./prometheus";
  * this folder at run time): the compiler checks it, the order is stated (it is the order of
  * prometheus.yml's jobs, of `npm run health` and of the default `services:`), and a descriptor is
  * an ordinary module that tests can add to a catalog of their own. Add a service: write
- * stacks/services/<name>/index.ts (a descriptor, see stacks/descriptor.ts) and add it here.
+ * stacks/services/<name>/ (descriptor.ts, build.ts, an index.ts joining them) and add it here.
  */
-export const SERVICES: readonly ServiceDescriptor[] = [
+export const SERVICES: readonly Service[] = [
   prometheus,
   nodeExporter,
   alertmanager,
@@ -31,7 +31,7 @@ export const SERVICES: readonly ServiceDescriptor[] = [
 ];
 
 /** A service of a catalog by its name. */
-export function serviceNamed(name: string, catalog: readonly ServiceDescriptor[] = SERVICES): ServiceDescriptor {
+export function serviceNamed(name: string, catalog: readonly Service[] = SERVICES): Service {
   const found = catalog.find((service) => service.name === name);
   if (!found) throw new Error(`no service is named ${name} (have ${catalog.map((s) => s.name).join(", ")})`);
   return found;
