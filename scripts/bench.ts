@@ -262,15 +262,28 @@ async function fleetBench(): Promise<void> {
   console.log(`  each host beyond the first adds ≈ ${perHost(one.synth, last.synth)} ms of synth and ${perHost(one.plan, last.plan)} ms of plan`);
 }
 
-async function main(): Promise<void> {
+const USAGE = `Usage: npm run bench [-- --help]
+Figures measured in one run on this machine, printed as ratios (not a test):
+  synth   every environment through each runner, against the fastest
+  deploy  npm run deploy of a test environment, a one-container change and destroy, against plain Docker
+  fleet   synth and plan of a fleet of 1, 10 and 50 hosts, against one host
+BENCH=synth|deploy|fleet runs one part; BENCH_RUNS (default 3) runs each.`;
+
+async function main(args: readonly string[]): Promise<void> {
+  if (args.includes("-h") || args.includes("--help")) {
+    console.log(USAGE);
+    return;
+  }
+  if (args.length) throw new Error(`bench: unknown argument ${args[0]} (try --help)`);
   const only = process.env.BENCH;
+  if (only && !["synth", "deploy", "fleet"].includes(only)) throw new Error(`bench: BENCH=${only} is not a part (synth, deploy or fleet)`);
   if (!only || only === "synth") await synthBench();
   if (!only || only === "deploy") await deployBench();
   if (!only || only === "fleet") await fleetBench();
 }
 
 if (require.main === module) {
-  main().catch((error: unknown) => {
+  main(process.argv.slice(2)).catch((error: unknown) => {
     console.error(error instanceof Error ? error.message : error);
     process.exitCode = 1;
   });

@@ -509,4 +509,10 @@ main() {
   printf 'bootstrap: done in %d s\n' $(($(now) - t0))
 }
 
+case ${1:-} in
+  -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
+  "" | --deploy | --docker-only) ;;
+  *) echo "bootstrap: unknown option $1 (try --help)" >&2; exit 2 ;;
+esac
+(($# <= 1)) || { echo "bootstrap: one option at most (try --help)" >&2; exit 2; }
 main "$@"

@@ -12,12 +12,15 @@ cd "$(dirname "$0")/.."
 envs_dir=${PM_ENVIRONMENTS_DIR:-environments}
 plans=${PM_PLANS_DIR:-plans}
 
-mode=plan
-case "${1:-}" in
-  -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-  --drift) mode=drift; shift ;;
-esac
-envs=("$@")
+mode=plan envs=()
+for arg in "$@"; do
+  case $arg in
+    -h | --help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --drift) mode=drift ;;
+    -*) echo "error: unknown option $arg (try --help)" >&2; exit 2 ;;
+    *) envs+=("$arg") ;;
+  esac
+done
 if [[ ${#envs[@]} -eq 0 ]]; then
   for file in "$envs_dir"/*.yaml; do envs+=("$(basename "$file" .yaml)"); done
 fi

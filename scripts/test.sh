@@ -7,12 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 unit_only=false
-case "${1:-}" in
-  --unit) unit_only=true ;;
-  -h|--help) sed -n '2,5p' "$0"; exit 0 ;;
-  "") ;;
-  *) echo "unknown option: $1 (try --help)" >&2; exit 2 ;;
-esac
+for arg in "$@"; do
+  case $arg in
+    --unit) unit_only=true ;;
+    -h | --help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option: $arg (try --help)" >&2; exit 2 ;;
+  esac
+done
 
 echo "test: install and build"
 # shellcheck source=scripts/lib/toolchain.sh

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { execFileSync } from "node:child_process";
 import { ROOT } from "../helpers/synth";
 
 /**
@@ -56,5 +57,39 @@ describe("docs/reference.md: environment variables", () => {
     expect(variablesRead("x.sh", 'dir=${PM_NEW:-x}; : "${PM_REQUIRED:?}"; echo $local ${LOCAL}')).toEqual(["PM_NEW", "PM_REQUIRED"]);
     expect(variablesRead("x.md", "process.env.PM_NEW")).toEqual([]);
     expect(documented("| `PM_NEW` | x | y |\n| not a row `PM_X` |\n")).toEqual(["PM_NEW"]);
+  });
+});
+
+describe("docs/reference.md: commands", () => {
+  const page = fs.readFileSync(REFERENCE, "utf8");
+  const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+  /** The compilers' own commands: their --help is theirs. */
+  const NOT_OURS_COMMANDS = ["build", "synth"];
+
+  it("lists every npm script", () => {
+    const listed = (name: string) => page.includes(name === "test" ? "`npm test`" : `\`npm run ${name}`);
+    expect(Object.keys(scripts).filter((name) => !listed(name))).toEqual([]);
+  });
+
+  /** How a script runs with --help added, without building anything first. */
+  const invocation = (command: string): [string, string[]] | undefined => {
+    const node = /node (dist\/\S+\.js)(.*)$/.exec(command);
+    if (node) return [process.execPath, [node[1], ...node[2].split(" ").filter(Boolean), "--help"]];
+    const script = /^(scripts\/\S+\.sh)(.*)$/.exec(command);
+    return script ? ["bash", [script[1], ...script[2].split(" ").filter(Boolean), "--help"]] : undefined;
+  };
+
+  it.each(Object.entries(scripts).filter(([name]) => !NOT_OURS_COMMANDS.includes(name)))("npm run %s answers --help", (_, command) => {
+    const run = invocation(command);
+    expect(run).toBeDefined();
+    const [file, args] = run!;
+    const output = execFileSync(file, args, { cwd: ROOT, encoding: "utf8", timeout: 30_000, stdio: ["ignore", "pipe", "pipe"] });
+    expect(output).toMatch(/\S/);
+    expect(output).not.toMatch(/^(install-deps|bootstrap|test): /m); // nothing ran
+  });
+
+  it.each(["scripts/bootstrap.sh", "scripts/build-local-images.sh"])("%s answers --help and refuses an unknown option", (script) => {
+    expect(execFileSync("bash", [script, "--help"], { cwd: ROOT, encoding: "utf8", timeout: 30_000 })).toMatch(/\S/);
+    expect(() => execFileSync("bash", [script, "--no-such-option"], { cwd: ROOT, stdio: "pipe", timeout: 30_000 })).toThrow();
   });
 });
