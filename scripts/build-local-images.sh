@@ -210,6 +210,10 @@ build_program() {
     build_module_image "$name"
   elif declare -F "build_${name//-/_}_debian" >/dev/null; then
     log "$name: the Go module build failed (above); falling back to Debian's package"
+    # Its user and ports are the descriptor's, whatever built the program.
+    load_recipe "$name" || die "$name: cannot read its recipe from the catalog (above)"
+    mapfile -t USER_EXPOSE < <(recipe_changes USER EXPOSE)
+    ((${#USER_EXPOSE[@]})) || die "$name: its recipe has no USER or EXPOSE line"
     "build_${name//-/_}_debian"
   else
     die "$name: the Go module build failed (above), and it has no fallback"
@@ -280,7 +284,7 @@ build_prometheus_debian() {
   d=${DEB[prometheus]}
   tag="$REPO/prometheus:$(upstream_version "$d")"
   record LOCAL_IMAGE_PROMETHEUS "$tag"
-  compute_recipe recipe prometheus "$d" "${BASE_DEBS[@]}"
+  compute_recipe recipe "prometheus ${USER_EXPOSE[*]}" "$d" "${BASE_DEBS[@]}"
   if up_to_date "$tag" "$recipe"; then return; fi
 
   x=$(extract prometheus)
@@ -299,10 +303,8 @@ scrape_configs:
       - targets: ["localhost:9090"]
 EOF
   install -d -o 65534 -g 65534 "$root/prometheus"
-  local user_expose=()
-  mapfile -t user_expose < <(recipe_changes USER EXPOSE) # the descriptor's, as the module build's
   import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
-    "${user_expose[@]}" 'WORKDIR /prometheus' \
+    "${USER_EXPOSE[@]}" 'WORKDIR /prometheus' \
     'ENTRYPOINT ["/bin/prometheus"]' \
     'CMD ["--config.file=/etc/prometheus/prometheus.yml","--storage.tsdb.path=/prometheus"]'
 }
@@ -318,7 +320,7 @@ build_alertmanager_debian() {
   d=${DEB[prometheus-alertmanager]}
   tag="$REPO/alertmanager:$(upstream_version "$d")"
   record LOCAL_IMAGE_ALERTMANAGER "$tag"
-  compute_recipe recipe alertmanager "$d" "${BASE_DEBS[@]}"
+  compute_recipe recipe "alertmanager ${USER_EXPOSE[*]}" "$d" "${BASE_DEBS[@]}"
   if up_to_date "$tag" "$recipe"; then return; fi
 
   x=$(extract prometheus-alertmanager)
@@ -349,10 +351,8 @@ inhibit_rules:
     equal: ['alertname', 'dev', 'instance']
 EOF
   install -d -o 65534 -g 65534 "$root/alertmanager"
-  local user_expose=()
-  mapfile -t user_expose < <(recipe_changes USER EXPOSE) # the descriptor's, as the module build's
   import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
-    "${user_expose[@]}" 'WORKDIR /alertmanager' \
+    "${USER_EXPOSE[@]}" 'WORKDIR /alertmanager' \
     'ENTRYPOINT ["/bin/alertmanager"]' \
     'CMD ["--config.file=/etc/alertmanager/alertmanager.yml","--storage.path=/alertmanager"]'
 }
@@ -370,7 +370,7 @@ build_node_exporter_debian() {
   d=${DEB[prometheus-node-exporter]}
   tag="$REPO/node-exporter:$(upstream_version "$d")"
   record LOCAL_IMAGE_NODE_EXPORTER "$tag"
-  compute_recipe recipe node-exporter "$d" "${BASE_DEBS[@]}"
+  compute_recipe recipe "node-exporter ${USER_EXPOSE[*]}" "$d" "${BASE_DEBS[@]}"
   if up_to_date "$tag" "$recipe"; then return; fi
 
   x=$(extract prometheus-node-exporter)
@@ -378,10 +378,8 @@ build_node_exporter_debian() {
   install -m 0755 "$x/usr/bin/prometheus-node-exporter" "$root/bin/node_exporter"
   add_libs "$root" "$root/bin/node_exporter"
   install -d "$root/var/lib/prometheus/node-exporter"
-  local user_expose=()
-  mapfile -t user_expose < <(recipe_changes USER EXPOSE) # the descriptor's, as the module build's
   import_image "$root" "$tag" "$recipe" "LABEL $PROGRAM_LABEL=\"$SAYS\"" \
-    "${user_expose[@]}" \
+    "${USER_EXPOSE[@]}" \
     'ENTRYPOINT ["/bin/node_exporter","--no-collector.systemd"]'
 }
 
@@ -485,22 +483,23 @@ write_env_file() {
 
 main() {
   local arg want=() name t0
+  # Options first: --help and a wrong option need no catalog.
+  for arg in "$@"; do
+    case $arg in
+      --force) FORCE=1 ;;
+      -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$SELF"; return 0 ;;
+      -*) log "error: unknown option: $arg (see --help)"; exit 2 ;;
+      *) [[ " ${want[*]} " == *" $arg "* ]] || want+=("$arg") ;;
+    esac
+  done
   # The images the catalog has recipes for (scripts/local-builds.ts), and the simulator.
   local_builds || die "cannot read the local builds from the catalog (above)"
   local -a PROGRAMS STANDINS IMAGES
   mapfile -t PROGRAMS < <(sed -n 's/^program //p' <<<"$LOCAL_BUILDS")
   mapfile -t STANDINS < <(sed -n 's/^standin //p' <<<"$LOCAL_BUILDS")
   IMAGES=("${PROGRAMS[@]}" "${STANDINS[@]}" protocol-sim)
-  for arg in "$@"; do
-    case $arg in
-      --force) FORCE=1 ;;
-      -h | --help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$SELF"; return 0 ;;
-      -*) die "unknown option: $arg (see --help)" ;;
-      *)
-        [[ " ${IMAGES[*]} " == *" $arg "* ]] || die "unknown image: $arg (one of: ${IMAGES[*]})"
-        [[ " ${want[*]} " == *" $arg "* ]] || want+=("$arg")
-        ;;
-    esac
+  for name in "${want[@]}"; do
+    [[ " ${IMAGES[*]} " == *" $name "* ]] || die "unknown image: $name (one of: ${IMAGES[*]})"
   done
   ((${#want[@]})) || want=("${IMAGES[@]}")
   [[ $(id -u) == 0 ]] || die "run as root: image files get their owners (nobody, uid 472/1000) from the build tree"

@@ -55,7 +55,7 @@ export function imagesOf(env: Environment): string[] {
  * known by their label).
  */
 export function localBuild(reference: string, catalog: Catalog = SERVICES): { name: string } | { problem: string } | undefined {
-  const match = new RegExp(`^${LOCAL_IMAGE_REPOSITORY}/([a-z-]+):(.+)$`).exec(reference);
+  const match = new RegExp(`^${LOCAL_IMAGE_REPOSITORY}/([a-z0-9-]+):(.+)$`).exec(reference);
   const service = match && catalog.find((s) => s.hostname === match[1] && hasLocalBuild(s));
   if (!match || !service) return undefined;
   const [, name, tag] = match;

@@ -132,9 +132,6 @@ function buildSchema(catalog: Catalog) {
       services: z
         .array(z.enum(names as [string, ...string[]]))
         .refine((list) => new Set(list).size === list.length, "lists a service twice")
-        .superRefine((list, ctx) => {
-          for (const message of serviceListIssues(catalog, list)) ctx.addIssue({ code: "custom", message });
-        })
         .optional(),
       /**
        * Run the images this machine builds (scripts/build-local-images.sh): a service with a local
@@ -181,7 +178,7 @@ function buildSchema(catalog: Catalog) {
           runbookBaseUrl: z
             .string()
             .min(1)
-            .refine((url) => !/\/docs\/runbooks\/*$/.test(url), "must be the repository's URL, without /docs/runbooks: the runbooks now live beside their rules (stacks/services/<service>/runbooks, stacks/protocol/runbooks)")
+            .refine((url) => !/(^|\/)docs\/runbooks\/*$/.test(url), "must be the repository's URL, without /docs/runbooks: the runbooks now live beside their rules (stacks/services/<service>/runbooks, stacks/protocol/runbooks)")
             .transform((url) => url.replace(/\/+$/, "") || ".")
             .default("."),
           /** PagerDuty's Events API v2 URL: set it only to send through a relay or proxy. */
@@ -243,6 +240,8 @@ function buildSchema(catalog: Catalog) {
     })
     .transform((env) => ({ ...env, services: env.services ?? defaultServices(catalog, env.localImages) }))
     .superRefine((env, ctx) => {
+      // On the list as it ends up, given or by default.
+      for (const message of serviceListIssues(catalog, env.services)) ctx.addIssue({ code: "custom", path: ["services"], message });
       for (const [issuePath, message] of fleetIssues(env)) ctx.addIssue({ code: "custom", path: issuePath, message });
       if (env.encryption.previousKey !== undefined && !env.encryption.enabled) {
         ctx.addIssue({ code: "custom", path: ["encryption", "previousKey"], message: "is for rotating the key of encrypted state: set encryption.enabled too" });

@@ -136,6 +136,7 @@ describe("environment files", () => {
 
   it("refuses a runbook base URL that still points at docs/runbooks, saying where the runbooks went; takes one with a trailing slash", () => {
     expectInvalid({ name: "bad", alerting: { runbookBaseUrl: "https://github.com/o/r/blob/main/docs/runbooks/" } }, "alerting.runbookBaseUrl", "without /docs/runbooks", "stacks/services/<service>/runbooks");
+    expectInvalid({ name: "bad", alerting: { runbookBaseUrl: "docs/runbooks" } }, "alerting.runbookBaseUrl", "without /docs/runbooks");
     expect(load({ name: "ok", alerting: { runbookBaseUrl: "https://github.com/o/r/blob/main/" } }).load().alerting.runbookBaseUrl).toBe("https://github.com/o/r/blob/main");
   });
 

@@ -53,6 +53,13 @@ describe("local builds", () => {
     expect(out).toBe(`prometheus\nCMD ["it's", "$HOME"]\n2\n`);
   });
 
+  it("declare every LB_ variable the shell scripts read, and the scripts read no other", () => {
+    const scripts = ["scripts/lib/programs.sh", "scripts/build-local-images.sh"].map((file) => fs.readFileSync(path.join(ROOT, file), "utf8")).join("\n");
+    const read = new Set([...scripts.matchAll(/\bLB_([A-Z_]+)\b/g)].map((m) => m[1]).filter((name) => name !== "" && !name.endsWith("_")));
+    const declared = new Set(builds.flatMap((build) => [...shellDeclarations(build).matchAll(/^LB_([A-Z_]+)=/gm)].map((m) => m[1])));
+    expect([...read].filter((name) => !declared.has(name)).sort()).toEqual([]);
+  });
+
   it("are not restated in the image script: no service's port or user is written there (the simulator, no service, has its own)", () => {
     const whole = fs.readFileSync(path.join(ROOT, "scripts", "build-local-images.sh"), "utf8");
     const simulator = /^build_protocol_sim\(\) \{\n[\s\S]*?\n\}\n/m.exec(whole);

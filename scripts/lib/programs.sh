@@ -18,6 +18,8 @@
 # Set PROGRAMS_SAY to a function "say WHAT STATUS" for progress lines (default: stderr).
 
 PROGRAMS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/lib/toolchain.sh
+source "$PROGRAMS_ROOT/scripts/lib/toolchain.sh" # prune_dist
 PROGRAMS_DIR=$PROGRAMS_ROOT/.tools/programs
 # Bump when the build below changes in a way the recipe does not show.
 PROGRAMS_RECIPE=1
@@ -32,17 +34,24 @@ _programs_say() {
   if [[ -n ${PROGRAMS_SAY:-} ]]; then "$PROGRAMS_SAY" "$@"; else printf '%s: %s\n' "$1" "$2" >&2; fi
 }
 
-# The compiled catalog, tsc'd first when a source under stacks/ or scripts/ is newer than its output.
+# The compiled catalog: tsc'd first when a source under stacks/ or scripts/ is newer than its
+# output (once per shell), and stale output removed (prune_dist: an old services/<name>.js would
+# shadow the folder).
+_PROGRAMS_COMPILED=""
 _programs_compiled() {
   local ts js stale=false
+  [[ -z $_PROGRAMS_COMPILED ]] || return 0
   while IFS= read -r ts; do
     js=$PROGRAMS_ROOT/dist/${ts#"$PROGRAMS_ROOT"/}
     js=${js%.ts}.js
     [[ -f $js && ! $ts -nt $js ]] || stale=true
   done < <(find "$PROGRAMS_ROOT/stacks" "$PROGRAMS_ROOT/scripts" -name '*.ts')
-  [[ $stale == true ]] || return 0
-  [[ -x $PROGRAMS_ROOT/node_modules/.bin/tsc ]] || { echo "catalog: no TypeScript compiler: run scripts/install-deps.sh" >&2; return 1; }
-  (cd "$PROGRAMS_ROOT" && node_modules/.bin/tsc -p tsconfig.app.json) >&2 || { echo "catalog: tsc failed" >&2; return 1; }
+  if [[ $stale == true ]]; then
+    [[ -x $PROGRAMS_ROOT/node_modules/.bin/tsc ]] || { echo "catalog: no TypeScript compiler: run scripts/install-deps.sh" >&2; return 1; }
+    (cd "$PROGRAMS_ROOT" && node_modules/.bin/tsc -p tsconfig.app.json) >&2 || { echo "catalog: tsc failed" >&2; return 1; }
+  fi
+  (cd "$PROGRAMS_ROOT" && prune_dist)
+  _PROGRAMS_COMPILED=1
 }
 
 LOCAL_BUILDS=""

@@ -491,7 +491,7 @@ func jobPrefix(prefix string) func(map[string]string) bool {
 
 // ---------------------------------------------------------------------------
 // The alert expressions of stacks/protocol/rules, with the default thresholds of
-// stacks/environment.ts and the default agents job of stacks/config/rules.ts.
+// stacks/environment.ts and the default agents job of stacks/services/prometheus/rules.ts.
 // rules_test.go checks that each expr below is still what the rule file says,
 // so a changed rule fails here until it is modelled.
 

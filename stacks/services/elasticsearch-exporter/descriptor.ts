@@ -1,5 +1,5 @@
 import { defineService } from "../../descriptor";
-import { elasticsearch } from "../elasticsearch";
+import { elasticsearch } from "../elasticsearch/descriptor";
 
 export const PORT = 9114;
 export const CA_FILE = "/etc/elasticsearch_exporter/secrets/ca.crt";

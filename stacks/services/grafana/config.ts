@@ -1,8 +1,8 @@
 import { toYaml } from "../../yaml";
 import type { Environment } from "../../environment";
 import { ownTlsPaths, servesTls } from "../../web-config";
-import { elasticsearch, elasticsearchUrl } from "../elasticsearch";
-import { prometheus } from "../prometheus";
+import { elasticsearch, elasticsearchUrl } from "../elasticsearch/descriptor";
+import { prometheus } from "../prometheus/descriptor";
 import { grafana } from "./descriptor";
 
 /** Paths inside the container where the provisioning files and dashboards are uploaded. */

@@ -1,5 +1,5 @@
 import { defineService } from "../../descriptor";
-import { elasticsearch } from "../elasticsearch";
+import { elasticsearch } from "../elasticsearch/descriptor";
 
 /** Grafana: the dashboards of its dashboards/ folder on Prometheus, and the logs on Elasticsearch where it runs. */
 export const grafana = defineService({

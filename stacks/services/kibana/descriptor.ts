@@ -1,5 +1,6 @@
 import { defineService } from "../../descriptor";
-import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch } from "../elasticsearch";
+import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION } from "../elasticsearch/config";
+import { elasticsearch } from "../elasticsearch/descriptor";
 
 /** Kibana: searches the logs in Elasticsearch. It logs in as kibana_system (never elastic) and gets fixed encryption keys. */
 export const kibana = defineService({

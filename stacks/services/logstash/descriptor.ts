@@ -1,5 +1,6 @@
 import { defineService } from "../../descriptor";
-import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION, elasticsearch } from "../elasticsearch";
+import { ELASTIC_NO_LOCAL_BUILD, ELASTIC_VERSION } from "../elasticsearch/config";
+import { elasticsearch } from "../elasticsearch/descriptor";
 import { API_PORT } from "./config";
 
 /**

@@ -5,8 +5,8 @@ import type { Environment } from "../../environment";
 import type { SecretName } from "../../secrets";
 import { runningServices } from "../../descriptor";
 import { behindWebAuth, servesTls, webClient } from "../../web-config";
-import { alertmanager } from "../alertmanager";
-import { FLEET_SCRAPE_USER, nodeExporter } from "../node-exporter";
+import { alertmanager } from "../alertmanager/descriptor";
+import { FLEET_SCRAPE_USER, nodeExporter } from "../node-exporter/descriptor";
 
 /** Paths inside the container where the generated configuration is uploaded. */
 export const PROMETHEUS_PATHS = {
