@@ -12,6 +12,9 @@ import { SERVICES } from "../stacks/services";
  *
  *   node dist/scripts/local-builds.js list         program NAME / standin NAME, one per line
  *   node dist/scripts/local-builds.js shell NAME   the image's recipe as bash declarations
+ *   node dist/scripts/local-builds.js shell-all    all of them at once, for `eval`: LOCAL_BUILDS (the
+ *                                                  list) and a function _lb_<name> per image that
+ *                                                  sets its LB_* (one node start per build run)
  */
 
 const STANDINS_FILE = "testing/standin/images.json";
@@ -165,11 +168,27 @@ export function shellDeclarations(recipe: ProgramRecipe | StandinRecipe): string
   return [...lines, ...Object.entries(lists).map(([key, values]) => `LB_${key}=${array(values)}`)].join("\n");
 }
 
+/** A bash function name for an image: _lb_<name>, dashes as underscores. */
+export function recipeFunction(name: string): string {
+  return `_lb_${name.replace(/-/g, "_")}`;
+}
+
+/** Every recipe at once: LOCAL_BUILDS and one function per image (see the header). */
+export function shellAll(builds: readonly (ProgramRecipe | StandinRecipe)[]): string {
+  const list = builds.map((build) => `${build.kind} ${build.name}`).join("\n");
+  const functions = builds.map((build) => `${recipeFunction(build.name)}() {\n${shellDeclarations(build)}\n}`);
+  return [`LOCAL_BUILDS=${word(list)}`, ...functions].join("\n");
+}
+
 function main(args: readonly string[]): number {
   // Compiled to dist/scripts/: the repository is two levels up.
   const builds = localBuilds(SERVICES, path.resolve(__dirname, "../.."));
   if (args[0] === "list" && args.length === 1) {
     for (const build of builds) console.log(`${build.kind} ${build.name}`);
+    return 0;
+  }
+  if (args[0] === "shell-all" && args.length === 1) {
+    console.log(shellAll(builds));
     return 0;
   }
   if (args[0] === "shell" && args.length === 2) {
@@ -181,7 +200,7 @@ function main(args: readonly string[]): number {
     console.log(shellDeclarations(build));
     return 0;
   }
-  console.error("usage: node dist/scripts/local-builds.js list | shell NAME");
+  console.error("usage: node dist/scripts/local-builds.js list | shell NAME | shell-all");
   return 2;
 }
 

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { hasLocalBuild, type ServiceDescriptor } from "../../stacks/descriptor";
 import { SERVICES } from "../../stacks/services";
-import { localBuilds, moduleVersion, programRecipe, shellDeclarations, standinRecipe } from "../../scripts/local-builds";
+import { localBuilds, moduleVersion, programRecipe, shellAll, shellDeclarations, standinRecipe } from "../../scripts/local-builds";
 import { ROOT } from "../helpers/synth";
 import { tempDir } from "../helpers/temp";
 
@@ -51,6 +51,12 @@ describe("local builds", () => {
     const recipe = { ...programRecipe(SERVICES.find((s) => s.name === "prometheus")!), changes: [`CMD ["it's", "$HOME"]`] };
     const out = execFileSync("bash", ["-c", `set -u; eval "$1"; printf '%s\\n' "$LB_NAME" "\${LB_CHANGES[@]}" "\${#LB_PACKAGES[@]}"`, "_", shellDeclarations(recipe)], { encoding: "utf8" });
     expect(out).toBe(`prometheus\nCMD ["it's", "$HOME"]\n2\n`);
+  });
+
+  it("reach bash all at once: the list, and a function per image that sets only its own recipe", () => {
+    const script = `set -u; eval "$1"; printf '%s\n' "$LOCAL_BUILDS" | wc -l; _lb_node_exporter; echo "$LB_NAME $LB_TAG"; unset "\${!LB_@}"; _lb_kibana; echo "$LB_KIND $LB_UID \${LB_TAG:-unset}"`;
+    const out = execFileSync("bash", ["-c", script, "_", shellAll(builds)], { encoding: "utf8" });
+    expect(out.split("\n")).toEqual([String(builds.length), "node-exporter v1.12.1", "standin 1000 unset", ""]);
   });
 
   it("declare every LB_ variable the shell scripts read, and the scripts read no other", () => {

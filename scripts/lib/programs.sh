@@ -54,18 +54,22 @@ _programs_compiled() {
   _PROGRAMS_COMPILED=1
 }
 
+# Every recipe, read once per shell (one node start): LOCAL_BUILDS and a function _lb_<name> per
+# image that sets its LB_* (scripts/local-builds.ts, shell-all).
 LOCAL_BUILDS=""
 local_builds() {
+  local declarations
   [[ -z $LOCAL_BUILDS ]] || return 0
-  _programs_compiled && LOCAL_BUILDS=$(cd "$PROGRAMS_ROOT" && node dist/scripts/local-builds.js list)
+  _programs_compiled && declarations=$(cd "$PROGRAMS_ROOT" && node dist/scripts/local-builds.js shell-all) || return 1
+  eval "$declarations"
 }
 
 # shellcheck disable=SC2034 # LB_* are read by the callers
 load_recipe() {
-  local declarations
   unset "${!LB_@}"
-  _programs_compiled && declarations=$(cd "$PROGRAMS_ROOT" && node dist/scripts/local-builds.js shell "$1") || return 1
-  eval "$declarations"
+  local_builds || return 1
+  declare -F "_lb_${1//-/_}" >/dev/null || { echo "local builds: none is named $1 (have: $(cut -d' ' -f2 <<<"$LOCAL_BUILDS" | xargs))" >&2; return 1; }
+  "_lb_${1//-/_}"
 }
 
 # shellcheck disable=SC2034 # PROGRAM_* are read by the scripts that source this file
