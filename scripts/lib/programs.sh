@@ -19,7 +19,7 @@
 
 PROGRAMS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/lib/toolchain.sh
-source "$PROGRAMS_ROOT/scripts/lib/toolchain.sh" # prune_dist
+source "$PROGRAMS_ROOT/scripts/lib/toolchain.sh" # prepare_app
 PROGRAMS_DIR=$PROGRAMS_ROOT/.tools/programs
 # Bump when the build below changes in a way the recipe does not show.
 PROGRAMS_RECIPE=1
@@ -34,33 +34,22 @@ _programs_say() {
   if [[ -n ${PROGRAMS_SAY:-} ]]; then "$PROGRAMS_SAY" "$@"; else printf '%s: %s\n' "$1" "$2" >&2; fi
 }
 
-# The compiled catalog: tsc'd first when a source under stacks/ or scripts/ is newer than its
-# output (once per shell), and stale output removed (prune_dist: an old services/<name>.js would
-# shadow the folder).
+# The compiled catalog, as every command has it (prepare_app: npm packages, tsc when a source
+# changed, stale output pruned), once per shell.
 _PROGRAMS_COMPILED=""
 _programs_compiled() {
-  local ts js stale=false
   [[ -z $_PROGRAMS_COMPILED ]] || return 0
-  while IFS= read -r ts; do
-    js=$PROGRAMS_ROOT/dist/${ts#"$PROGRAMS_ROOT"/}
-    js=${js%.ts}.js
-    [[ -f $js && ! $ts -nt $js ]] || stale=true
-  done < <(find "$PROGRAMS_ROOT/stacks" "$PROGRAMS_ROOT/scripts" -name '*.ts')
-  if [[ $stale == true ]]; then
-    [[ -x $PROGRAMS_ROOT/node_modules/.bin/tsc ]] || { echo "catalog: no TypeScript compiler: run scripts/install-deps.sh" >&2; return 1; }
-    (cd "$PROGRAMS_ROOT" && node_modules/.bin/tsc -p tsconfig.app.json) >&2 || { echo "catalog: tsc failed" >&2; return 1; }
-  fi
-  (cd "$PROGRAMS_ROOT" && prune_dist)
+  (cd "$PROGRAMS_ROOT" && prepare_app) || { echo "catalog: the app could not be compiled (above)" >&2; return 1; }
   _PROGRAMS_COMPILED=1
 }
 
 # Every recipe, read once per shell (one node start): LOCAL_BUILDS and a function _lb_<name> per
-# image that sets its LB_* (scripts/local-builds.ts, shell-all).
+# image that sets its LB_* (scripts/local-builds.ts shell).
 LOCAL_BUILDS=""
 local_builds() {
   local declarations
   [[ -z $LOCAL_BUILDS ]] || return 0
-  _programs_compiled && declarations=$(cd "$PROGRAMS_ROOT" && node dist/scripts/local-builds.js shell-all) || return 1
+  _programs_compiled && declarations=$(cd "$PROGRAMS_ROOT" && node dist/scripts/local-builds.js shell) || return 1
   eval "$declarations"
 }
 
