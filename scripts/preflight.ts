@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { type Catalog, type Environment, EnvironmentError } from "../stacks/environment";
 import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
-import { hasLocalBuild, LOCAL_IMAGE_REPOSITORY, runningServices } from "../stacks/descriptor";
+import { hasLocalBuild, LOCAL_IMAGE_REPOSITORY, pinnedTag, runningServices } from "../stacks/descriptor";
 import { SERVICES } from "../stacks/services";
 import { requiredSecrets, SECRETS } from "../stacks/secrets";
 import { dockerEnv, fleetProblems, hostProblem, runAsync } from "./docker-host";
@@ -59,7 +59,7 @@ export function localBuild(reference: string, catalog: Catalog = SERVICES): { na
   const service = match && catalog.find((s) => s.hostname === match[1] && hasLocalBuild(s));
   if (!match || !service) return undefined;
   const [, name, tag] = match;
-  const pinned = service.image.split(":").pop();
+  const pinned = pinnedTag(service);
   if (tag !== pinned) return { problem: `${reference}: the local build of ${name} is tagged ${pinned}, the version the catalog pins` };
   return { name };
 }

@@ -114,6 +114,13 @@ export interface LocalBuild {
   readonly cmd?: readonly string[];
 }
 
+/** The release a service's pinned image names: its tag, which its local build is built at and tagged with. */
+export function pinnedTag(service: ServiceDescriptor): string {
+  const tag = service.image.split(":").pop();
+  if (!tag || tag.includes("/")) throw new Error(`${service.name}: its image ${service.image} names no tag`);
+  return tag;
+}
+
 /** Whether the service's image can be built on this machine. */
 export function hasLocalBuild(service: ServiceDescriptor): service is ServiceDescriptor & { readonly localBuild: LocalBuild } {
   return "goModule" in service.localBuild;

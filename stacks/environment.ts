@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { isLoopback, port } from "./addresses";
-import { hasLocalBuild, isPublished, LOCAL_IMAGE_REPOSITORY, type Service, type ServiceDescriptor } from "./descriptor";
+import { hasLocalBuild, isPublished, LOCAL_IMAGE_REPOSITORY, pinnedTag, type Service, type ServiceDescriptor } from "./descriptor";
 import { dnsName, fleetHost, fleetIssues, hostName } from "./fleet";
 import { servesTls } from "./web-config";
 
@@ -44,7 +44,7 @@ function defaultServices(catalog: Catalog, localImages: boolean): string[] {
 
 /** The image of a service built on this machine (scripts/build-local-images.sh): the catalog's release, tagged as upstream tags it. */
 export function localImage(service: ServiceDescriptor): string {
-  return `${LOCAL_IMAGE_REPOSITORY}/${service.hostname}:${service.image.split(":").pop()}`;
+  return `${LOCAL_IMAGE_REPOSITORY}/${service.hostname}:${pinnedTag(service)}`;
 }
 
 /** `list` (services:) breaks the catalog's rules: a required service missing, or one without what it needs. */
