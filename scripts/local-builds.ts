@@ -1,20 +1,18 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { hasLocalBuild, type LocalBuild, type ServiceDescriptor } from "../stacks/descriptor";
+import { hasLocalBuild, type LocalBuild, pinnedTag, type ServiceDescriptor } from "../stacks/descriptor";
 import { SERVICES } from "../stacks/services";
 
 /**
  * What scripts/build-local-images.sh builds, read from the catalog: each service's local build
  * (its descriptor's `localBuild` recipe, user and ports) and the stand-ins of the testing wing
  * (testing/standin/images.json, with the user and ports of the service they stand in for). The
- * script asks `list`, then `shell NAME` for each image, and builds what it is told; nothing about
- * an image is restated there.
+ * script reads them all at once (`shell`) and builds what it is told; nothing about an image is
+ * restated there.
  *
- *   node dist/scripts/local-builds.js list         program NAME / standin NAME, one per line
- *   node dist/scripts/local-builds.js shell NAME   the image's recipe as bash declarations
- *   node dist/scripts/local-builds.js shell-all    all of them at once, for `eval`: LOCAL_BUILDS (the
- *                                                  list) and a function _lb_<name> per image that
- *                                                  sets its LB_* (one node start per build run)
+ *   node dist/scripts/local-builds.js list    program NAME / standin NAME, one per line (for people)
+ *   node dist/scripts/local-builds.js shell   every recipe, for `eval`: LOCAL_BUILDS (the list) and a
+ *                                             function _lb_<name> per image that sets its LB_*
  */
 
 const STANDINS_FILE = "testing/standin/images.json";
@@ -66,12 +64,6 @@ export function moduleVersion(build: LocalBuild, tag: string): string {
   return `v0.${Number(match[1]) * 100 + Number(match[2])}.${match[3]}`;
 }
 
-function tagOf(service: ServiceDescriptor): string {
-  const tag = service.image.split(":").pop();
-  if (!tag || tag.includes("/")) throw new Error(`${service.name}: its image ${service.image} names no tag`);
-  return tag;
-}
-
 /** The ports the image exposes: the descriptor's (a UDP one as <port>/udp), its health port too. */
 function exposed(service: ServiceDescriptor): string {
   const ports = [String(service.port), ...(service.health.port && service.health.port !== service.port ? [String(service.health.port)] : []), ...(service.extraPorts ?? []).map((p) => `${p.internal}/${p.protocol}`)];
@@ -81,7 +73,7 @@ function exposed(service: ServiceDescriptor): string {
 export function programRecipe(service: ServiceDescriptor): ProgramRecipe {
   if (!hasLocalBuild(service)) throw new Error(`${service.name} has no local build: ${"none" in service.localBuild ? service.localBuild.none : ""}`);
   const build = service.localBuild;
-  const tag = tagOf(service);
+  const tag = pinnedTag(service);
   const json = (list: readonly string[]) => JSON.stringify(list);
   return {
     kind: "program",
@@ -187,20 +179,11 @@ function main(args: readonly string[]): number {
     for (const build of builds) console.log(`${build.kind} ${build.name}`);
     return 0;
   }
-  if (args[0] === "shell-all" && args.length === 1) {
+  if (args[0] === "shell" && args.length === 1) {
     console.log(shellAll(builds));
     return 0;
   }
-  if (args[0] === "shell" && args.length === 2) {
-    const build = builds.find((b) => b.name === args[1]);
-    if (!build) {
-      console.error(`local-builds: no local build named ${args[1]} (have: ${builds.map((b) => b.name).join(", ")})`);
-      return 2;
-    }
-    console.log(shellDeclarations(build));
-    return 0;
-  }
-  console.error("usage: node dist/scripts/local-builds.js list | shell NAME | shell-all");
+  console.error("usage: node dist/scripts/local-builds.js list | shell");
   return 2;
 }
 
