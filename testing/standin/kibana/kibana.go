@@ -120,17 +120,9 @@ func (k *Server) check(ctx context.Context) (bool, string) {
 	if k.user == "" && k.password == "" {
 		return false, "no elasticsearch.username/password (ELASTICSEARCH_USERNAME, ELASTICSEARCH_PASSWORD) configured"
 	}
-	var reasons []string
-	for _, h := range k.hosts {
-		status, body, err := shared.BasicAuthGet(ctx, k.client, h+"/_security/_authenticate", k.user, k.password)
-		switch {
-		case err != nil:
-			reasons = append(reasons, fmt.Sprintf("%s: %v", h, err))
-		case status == 200:
-			return true, ""
-		default:
-			reasons = append(reasons, fmt.Sprintf("%s: %s", h, shared.ESErrorReason(status, body)))
-		}
+	ok, reasons := shared.FirstHostAnswering(ctx, k.client, k.hosts, "/_security/_authenticate", k.user, k.password)
+	if ok {
+		return true, ""
 	}
 	return false, "Unable to authenticate to Elasticsearch as [" + k.user + "]: " + strings.Join(reasons, "; ")
 }

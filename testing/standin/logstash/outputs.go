@@ -117,18 +117,10 @@ func lsNormalizeHost(h string) (string, error) {
 // ping is the output's health Check: GET / with its credentials, as the
 // real output's connection pool does (it needs the monitor privilege).
 func (o *lsESOutput) ping(ctx context.Context) (bool, string) {
-	var reasons []string
-	for _, h := range o.hosts {
-		// The output's own transport (its CAs), a shorter timeout.
-		status, body, err := shared.BasicAuthGet(ctx, &http.Client{Timeout: 3 * time.Second, Transport: o.client.Transport}, h+"/", o.user, o.password)
-		switch {
-		case err != nil:
-			reasons = append(reasons, fmt.Sprintf("%s: %v", h, err))
-		case status == 200:
-			return true, ""
-		default:
-			reasons = append(reasons, fmt.Sprintf("%s: %s", h, shared.ESErrorReason(status, body)))
-		}
+	// The output's own transport (its CAs), a shorter timeout.
+	ok, reasons := shared.FirstHostAnswering(ctx, &http.Client{Timeout: 3 * time.Second, Transport: o.client.Transport}, o.hosts, "/", o.user, o.password)
+	if ok {
+		return true, ""
 	}
 	return false, fmt.Sprintf("elasticsearch output cannot reach Elasticsearch as [%s]: %s", o.user, strings.Join(reasons, "; "))
 }

@@ -213,6 +213,24 @@ func BasicAuthGet(ctx context.Context, client *http.Client, rawURL, user, passwo
 }
 
 // ESErrorReason extracts "type: reason" from an Elasticsearch error body.
+// FirstHostAnswering asks each Elasticsearch host for path as user: true at the first 200, else
+// why each one failed (how Kibana's login and Logstash's output try their hosts).
+func FirstHostAnswering(ctx context.Context, client *http.Client, hosts []string, path, user, password string) (bool, []string) {
+	var reasons []string
+	for _, h := range hosts {
+		status, body, err := BasicAuthGet(ctx, client, h+path, user, password)
+		switch {
+		case err != nil:
+			reasons = append(reasons, fmt.Sprintf("%s: %v", h, err))
+		case status == 200:
+			return true, nil
+		default:
+			reasons = append(reasons, fmt.Sprintf("%s: %s", h, ESErrorReason(status, body)))
+		}
+	}
+	return false, reasons
+}
+
 func ESErrorReason(status int, body []byte) string {
 	var e struct {
 		Error json.RawMessage `json:"error"`
