@@ -9,7 +9,7 @@ import { parser } from "@prometheus-io/lezer-promql";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { RuleFile } from "../../stacks/assets";
-import { metricSources, renderRuleFile, ruleParameters } from "../../stacks/services/prometheus/rules";
+import { metricSources, renderRuleFile, ruleParameters, type RuleParameters } from "../../stacks/services/prometheus/rules";
 import { SERVICES } from "../../stacks/services";
 import { grafana } from "../../stacks/services/grafana";
 import { PROTOCOL_FOLDER, serviceFolder } from "../../stacks/assets";
@@ -57,6 +57,21 @@ export const CATALOG_FILES: readonly { readonly file: string; readonly sources: 
 ].filter((entry) => fs.existsSync(path.join(ROOT, entry.file)));
 /** How failures name the catalog. */
 export const CATALOG_PATH = "the metric catalog (metrics.yml)";
+
+/**
+ * Rule files have [[ placeholders ]]: promtool tests run against copies rendered with `parameters`,
+ * laid out in `dir` as in the repository (<folder>/rules/<file>, its tests in <folder>/rules/tests).
+ * Returns the folders that hold rules.
+ */
+export function writeRenderedRules(dir: string, files: readonly RuleFile[], parameters: RuleParameters): string[] {
+  const folders = [...new Set(files.map((file) => file.folder))];
+  for (const file of files) {
+    fs.mkdirSync(path.join(dir, file.folder, "rules"), { recursive: true });
+    fs.writeFileSync(path.join(dir, file.folder, "rules", file.name), renderRuleFile(file, parameters).content);
+  }
+  for (const folder of folders) fs.cpSync(path.join(ROOT, folder, "rules", "tests"), path.join(dir, folder, "rules", "tests"), { recursive: true });
+  return folders;
+}
 
 const entryFields = {
   // Which sources a file may name is its folder's (readCatalog checks it).

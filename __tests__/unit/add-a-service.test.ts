@@ -14,11 +14,11 @@ import { loadAssets, serviceFolder } from "../../stacks/assets";
 import { Hardening, HardeningError } from "../../stacks/hardening";
 import { SERVICES } from "../../stacks/services";
 import { PROMETHEUS_PATHS } from "../../stacks/services/prometheus";
-import { renderRuleFile, ruleParameters } from "../../stacks/services/prometheus/rules";
+import { ruleParameters } from "../../stacks/services/prometheus/rules";
 import { extraExporter, rootExporter } from "../fixtures/services/extra-exporter";
 import { hostExporter } from "../fixtures/services/host-exporter";
 import { buildStack, containerNamed, ROOT, synth, type SynthesizedStack, uploadedFile } from "../helpers/synth";
-import { findings, readCatalog, ruleQueries } from "../helpers/promql";
+import { findings, readCatalog, ruleQueries, writeRenderedRules } from "../helpers/promql";
 import { tempDir } from "../helpers/temp";
 import { run, tool } from "../helpers/tools";
 
@@ -129,10 +129,8 @@ describe("a service's alerts, from its folder", () => {
 
   it("pass their promtool tests, from the folder's rules/tests", () => {
     const dir = tempDir("pm-extra-rules");
-    fs.mkdirSync(path.join(dir, "rules"));
-    for (const file of extraRules) fs.writeFileSync(path.join(dir, "rules", file.name), renderRuleFile(file, ruleParameters(env())).content);
-    fs.cpSync(path.join(ROOT, folder, "rules", "tests"), path.join(dir, "rules", "tests"), { recursive: true });
-    expect(run(tool("promtool"), ["test", "rules", "extra.test.yml"], { cwd: path.join(dir, "rules", "tests") })).toMatch(/SUCCESS/);
+    expect(writeRenderedRules(dir, extraRules, ruleParameters(env()))).toEqual([folder]);
+    expect(run(tool("promtool"), ["test", "rules", "extra.test.yml"], { cwd: path.join(dir, folder, "rules", "tests") })).toMatch(/SUCCESS/);
   });
 
   it("have a runbook each and read only metrics of its catalog entries", () => {

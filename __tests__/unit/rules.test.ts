@@ -9,8 +9,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { alertmanagerConfig } from "../../stacks/services/alertmanager";
-import { renderRuleFile, ruleParameters } from "../../stacks/services/prometheus/rules";
+import { ruleParameters } from "../../stacks/services/prometheus/rules";
 import type { Environment } from "../../stacks/environment";
+import { writeRenderedRules } from "../helpers/promql";
 import { amtool } from "../helpers/alertmanager";
 import { ASSETS, environment, ROOT, shippedEnvironment } from "../helpers/synth";
 import { run, tool } from "../helpers/tools";
@@ -104,16 +105,11 @@ describe("runbooks", () => {
 });
 
 describe("promtool unit tests (rules/tests beside each rule file)", () => {
-  // Rule files have [[ placeholders ]]: the tests run against copies rendered for a default
-  // environment, laid out as in the repository (rules next to a tests/ folder).
+  // Against copies rendered for a default environment (writeRenderedRules).
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pm-rules-"));
   // dev scrapes registries and the TEG layer, so its "absent" alerts are armed.
   const parameters = ruleParameters(shippedEnvironment("dev"));
-  for (const file of ASSETS.ruleFiles) {
-    fs.mkdirSync(path.join(dir, file.folder, "rules"), { recursive: true });
-    fs.writeFileSync(path.join(dir, file.folder, "rules", file.name), renderRuleFile(file, parameters).content);
-  }
-  for (const folder of ruleFolders) fs.cpSync(path.join(ROOT, folder, "rules", "tests"), path.join(dir, folder, "rules", "tests"), { recursive: true });
+  writeRenderedRules(dir, ASSETS.ruleFiles, parameters);
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("are rendered with the thresholds and runbook base URL their expectations assume", () => {
