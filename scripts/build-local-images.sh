@@ -111,10 +111,11 @@ up_to_date() {
   [[ $have == "$2" ]] && STATUS="up to date"
 }
 
-# record VAR TAG: remember the tag for stdout and the env file.
+# record NAME TAG: remember the image's tag for stdout and the env file (LOCAL_IMAGE_<NAME>, dashes
+# as underscores).
 record() {
   TAGS+=("$2")
-  ENV_LINES+=("$1=$2")
+  ENV_LINES+=("LOCAL_IMAGE_$(tr 'a-z-' 'A-Z_' <<<"$1")=$2")
 }
 
 # extract PKG: unpack the package's .deb (once per run); prints the directory.
@@ -228,7 +229,7 @@ build_program() {
 build_module_image() {
   local name=$1 entry from to mode root files=() d
   TAG="$REPO/$name:$PROGRAM_TAG"
-  record "LOCAL_IMAGE_$(tr 'a-z-' 'A-Z_' <<<"$name")" "$TAG"
+  record "$name" "$TAG"
   for entry in "${LB_FILES[@]}"; do files+=("$PROGRAM_FILES/${entry%%:*}"); done
   compute_recipe RECIPE "$name-module $(printf '%s|' "${LB_BINARIES[@]}" "${LB_FILES[@]}" "${LB_DIRS[@]}" "${LB_OWNED[@]}" "${LB_CHANGES[@]}")" \
     "$PROGRAMS_DIR/$name/built-from" "${files[@]}" "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
@@ -283,7 +284,7 @@ build_prometheus_debian() {
   SAYS="prometheus $DEBIAN_SAYS"
   d=${DEB[prometheus]}
   tag="$REPO/prometheus:$(upstream_version "$d")"
-  record LOCAL_IMAGE_PROMETHEUS "$tag"
+  record prometheus "$tag"
   compute_recipe recipe "prometheus ${USER_EXPOSE[*]}" "$d" "${BASE_DEBS[@]}"
   if up_to_date "$tag" "$recipe"; then return; fi
 
@@ -319,7 +320,7 @@ build_alertmanager_debian() {
   SAYS="alertmanager $DEBIAN_SAYS"
   d=${DEB[prometheus-alertmanager]}
   tag="$REPO/alertmanager:$(upstream_version "$d")"
-  record LOCAL_IMAGE_ALERTMANAGER "$tag"
+  record alertmanager "$tag"
   compute_recipe recipe "alertmanager ${USER_EXPOSE[*]}" "$d" "${BASE_DEBS[@]}"
   if up_to_date "$tag" "$recipe"; then return; fi
 
@@ -369,7 +370,7 @@ build_node_exporter_debian() {
   SAYS="node_exporter $DEBIAN_SAYS"
   d=${DEB[prometheus-node-exporter]}
   tag="$REPO/node-exporter:$(upstream_version "$d")"
-  record LOCAL_IMAGE_NODE_EXPORTER "$tag"
+  record node-exporter "$tag"
   compute_recipe recipe "node-exporter ${USER_EXPOSE[*]}" "$d" "${BASE_DEBS[@]}"
   if up_to_date "$tag" "$recipe"; then return; fi
 
@@ -419,7 +420,7 @@ build_standin() {
   local role=$1 tag recipe root dir srcs=()
   load_recipe "$role" && [[ $LB_KIND == standin ]] || die "$role: no stand-in recipe (scripts/local-builds.ts)"
   tag="$REPO/$role:standin"
-  record "LOCAL_IMAGE_$(tr 'a-z-' 'A-Z_' <<<"$role")" "$tag"
+  record "$role" "$tag"
   go_sources srcs "$STANDIN_SRC"
   compute_recipe recipe "standin-$role ${srcs[*]#"$STANDIN_SRC/"} $LB_UID:$LB_GID $LB_HOME ${LB_DIRS[*]} $(printf '%s|' "${LB_CHANGES[@]}")" "${srcs[@]}" \
     "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
@@ -441,7 +442,7 @@ build_standin() {
 SIM_SRC="$ROOT/testing/protocol-sim"
 build_protocol_sim() {
   local tag="$REPO/protocol-sim:local" recipe root bin="$BUILD/protocol-sim" srcs=()
-  record LOCAL_IMAGE_PROTOCOL_SIM "$tag"
+  record protocol-sim "$tag"
   SAYS="the Protocol simulator and notification sink (testing/protocol-sim), for tests and demos"
   go_sources srcs "$SIM_SRC"
   compute_recipe recipe "protocol-sim ${srcs[*]#"$SIM_SRC/"}" "${srcs[@]}" "${DEB[busybox-static]}" "${DEB[ca-certificates]}"
