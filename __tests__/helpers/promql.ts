@@ -9,7 +9,7 @@ import { parser } from "@prometheus-io/lezer-promql";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import type { RuleFile } from "../../stacks/assets";
-import { metricSources, renderRuleFile, ruleParameters, type RuleParameters } from "../../stacks/services/prometheus/rules";
+import { renderRuleFile, ruleParameters, SCRAPED_SOURCE_NAMES, type RuleParameters } from "../../stacks/services/prometheus/rules";
 import { SERVICES } from "../../stacks/services";
 import { grafana } from "../../stacks/services/grafana";
 import { PROTOCOL_FOLDER, serviceFolder } from "../../stacks/assets";
@@ -28,8 +28,6 @@ export const TARGET_LABELS = ["job", "instance"];
 /** Components whose metrics are not documented anywhere yet, so the only ones that may be `expected`. */
 export const PROTOCOL_SOURCES = ["registry", "teg", "spire", "agent"];
 
-/** The sources rules.ts maps to environments (exportedSources): the services' and the scraped ones. */
-const SOURCES = metricSources(SERVICES) as [string, ...string[]];
 
 /**
  * The metric catalog: what the dashboards and alert rules may use, one `metrics.yml` per folder
@@ -53,7 +51,7 @@ const SOURCES = metricSources(SERVICES) as [string, ...string[]];
  */
 export const CATALOG_FILES: readonly { readonly file: string; readonly sources: readonly string[] }[] = [
   ...SERVICES.map((service) => ({ file: `${serviceFolder(service)}/metrics.yml`, sources: service.metrics?.sources ?? [] })),
-  { file: `${PROTOCOL_FOLDER}/metrics.yml`, sources: SOURCES.filter((source) => !SERVICES.some((service) => service.metrics?.sources.includes(source))) },
+  { file: `${PROTOCOL_FOLDER}/metrics.yml`, sources: SCRAPED_SOURCE_NAMES },
 ].filter((entry) => fs.existsSync(path.join(ROOT, entry.file)));
 /** How failures name the catalog. */
 export const CATALOG_PATH = "the metric catalog (metrics.yml)";

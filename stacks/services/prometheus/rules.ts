@@ -1,5 +1,5 @@
 import { PROTOCOL_OWNER, type RuleFile } from "../../assets";
-import { runningServices, type ServiceDescriptor } from "../../descriptor";
+import { runningServices } from "../../descriptor";
 import type { Environment } from "../../environment";
 
 /**
@@ -63,10 +63,8 @@ const SCRAPED_SOURCES: Readonly<Record<MetricSource, (jobs: readonly string[], e
   postgres_exporter: anyJobStartingWith("postgres"),
 };
 
-/** Every metric source there is: the services' and the scraped ones. */
-export function metricSources(catalog: readonly ServiceDescriptor[]): MetricSource[] {
-  return [...new Set([...catalog.flatMap((service) => service.metrics?.sources ?? []), ...Object.keys(SCRAPED_SOURCES)])];
-}
+/** The sources of what the environment scrapes rather than runs (the Protocol's services and the exporters beside them): stacks/protocol/metrics.yml's. */
+export const SCRAPED_SOURCE_NAMES: readonly MetricSource[] = Object.keys(SCRAPED_SOURCES);
 
 function agentsJob(env: Environment): string {
   return env.scrape.consul?.job ?? "agents";
