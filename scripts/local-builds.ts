@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { hasLocalBuild, type LocalBuild, pinnedTag, type ServiceDescriptor } from "../stacks/descriptor";
 import { SERVICES } from "../stacks/services";
+import { STANDIN_LABEL } from "./preflight";
 
 /**
  * What scripts/build-local-images.sh builds, read from the catalog: each service's local build
@@ -122,7 +123,7 @@ export function standinRecipe(service: ServiceDescriptor, layouts: StandinLayout
     gid,
     home: layout.home,
     dirs: layout.dirs,
-    changes: [`USER ${service.user}`, exposed(service), `WORKDIR ${layout.home}`, `ENTRYPOINT ["/bin/standin","${service.hostname}"]`, "LABEL org.protocol-monitoring.standin=true"],
+    changes: [`USER ${service.user}`, exposed(service), `WORKDIR ${layout.home}`, `ENTRYPOINT ["/bin/standin","${service.hostname}"]`, `LABEL ${STANDIN_LABEL}=true`],
   };
 }
 
