@@ -22,7 +22,6 @@ prepare_toolchain
 
 echo "test: type check (app and tests)"
 npx tsc -p tsconfig.json
-prune_dist
 
 echo "test: unit tests"
 npx jest --selectProjects unit
