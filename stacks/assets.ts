@@ -48,7 +48,7 @@ export function loadAssets(root: string): StackAssets {
     }
     return content;
   };
-  const filesIn = (folder: string, suffix: string): Record<string, string> => {
+  const readFolder = (folder: string, suffix: string): Record<string, string> => {
     const directory = path.join(root, folder);
     if (!fs.existsSync(directory)) return {};
     const names = fs.readdirSync(directory).filter((f) => f.endsWith(suffix)).sort();
@@ -56,10 +56,10 @@ export function loadAssets(root: string): StackAssets {
   };
   return {
     file: (service, filePath) => read(path.join(root, serviceFolder(service), filePath)),
-    folder: (service, folder, suffix) => filesIn(path.posix.join(serviceFolder(service), folder), suffix),
+    folder: (service, folder, suffix) => readFolder(path.posix.join(serviceFolder(service), folder), suffix),
     ruleFiles(catalog) {
       const owners = [...catalog.map((service) => ({ owner: service.name, folder: serviceFolder(service) })), { owner: PROTOCOL_OWNER, folder: PROTOCOL_FOLDER }];
-      const files = owners.flatMap(({ owner, folder }) => Object.entries(filesIn(`${folder}/rules`, ".rules.yml")).map(([name, content]) => ({ name, content, owner, folder })));
+      const files = owners.flatMap(({ owner, folder }) => Object.entries(readFolder(`${folder}/rules`, ".rules.yml")).map(([name, content]) => ({ name, content, owner, folder })));
       const byName = new Map<string, RuleFile>();
       for (const file of files) {
         const other = byName.get(file.name);
