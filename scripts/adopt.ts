@@ -2,9 +2,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { ENVIRONMENT_LABEL } from "../stacks/labels";
-import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
 import type { Environment } from "../stacks/environment";
 import { dockerEnv, type DockerEndpoint } from "./docker-host";
+import { engineBinary } from "./lib/toolchain";
 
 /**
  * Recovery from an interrupted apply. A deploy killed midway (CI timeout, OOM, a lost machine)
@@ -15,10 +15,7 @@ import { dockerEnv, type DockerEndpoint } from "./docker-host";
  * volumes are always adopted, never deleted; containers and networks are adopted, then updated
  * or replaced as the plan requires. Objects labelled with another environment are never seen.
  *
- *   node dist/scripts/adopt.js ENV STACK_DIR PLAN_JSON   prints one line per adopted object
- *   node dist/scripts/adopt.js --gone ENV PLAN_JSON    prints the records whose object is not on the
- *                                                  environment's Docker host (a fleet host's never is)
- * PLAN_JSON is the plan just made (`show -json plan.bin`): what the state records is read there.
+ * The plan just made (`show -json plan.bin`) says what the state records.
  * (A destroy's own sweep of what no state records is scripts/sweep.ts.)
  */
 
@@ -92,8 +89,6 @@ export function labelledObjects(envName: string, endpoint: Environment | DockerE
   ];
 }
 
-const engine = process.env.TERRAFORM_BINARY_NAME ?? "terraform";
-
 type PlannedResource = { address: string; type: string; values?: { id?: string } | null };
 /** The parts of a plan (`show -json plan.bin`) that say what the state records. */
 export interface RecordingPlan {
@@ -124,34 +119,26 @@ export function goneRecords(recorded: Recorded, objects: readonly DockerObject[]
   return [...recorded].filter(([, id]) => !onDocker.has(id)).map(([address]) => address);
 }
 
-const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, "utf8")) as T;
-
-function main(args: string[]): number {
-  const root = path.resolve(__dirname, "../..");
-  const load = (name: string) => loadEnvironmentFile(environmentFile(root, name));
-  if (args[0] === "--gone") {
-    const [, name, planJson] = args;
-    for (const address of goneRecords(recordedObjects(readJson(planJson)), labelledObjects(name, load(name)))) console.log(address);
-    return 0;
-  }
-  const [name, stackDir, planJson] = args;
-  const file = path.join(stackDir, ADOPT_FILE);
-  fs.rmSync(file, { force: true });
-  const stack = readJson<StackJson>(path.join(stackDir, "cdk.tf.json"));
-  const { adopt, forget } = adoptions(stack, recordedObjects(readJson(planJson)), labelledObjects(name, load(name)));
-  for (const address of forget) {
-    const lockTimeout = `-lock-timeout=${process.env.PM_LOCK_TIMEOUT ?? "60s"}`;
-    const removed = spawnSync(engine, [`-chdir=${stackDir}`, "state", "rm", lockTimeout, address], { encoding: "utf8" });
-    if (removed.status !== 0) {
-      console.error(removed.stderr);
-      console.error(`adopt: could not drop the stale record ${address} (errors above)`);
-      return 1;
-    }
-  }
-  if (!adopt.length) return 0;
-  fs.writeFileSync(file, JSON.stringify({ import: adopt.map(({ to, id }) => ({ to, id })) }, null, 2));
-  for (const a of adopt) console.log(`${a.name} (${a.to}${forget.includes(a.to) ? ", in place of a record of a container that is gone" : ""})`);
-  return 0;
+/** The records of `plan` whose object is no longer on the environment's Docker host (a fleet host's never is). */
+export function goneFromDocker(env: Environment, plan: RecordingPlan): string[] {
+  return goneRecords(recordedObjects(plan), labelledObjects(env.name, env));
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+/**
+ * Writes the import blocks (adopt.tf.json in `stackDir`) for what an interrupted run left on Docker
+ * and drops the records of containers that are gone; returns one line per adopted object.
+ */
+export function adoptLeftovers(env: Environment, stackDir: string, plan: RecordingPlan): string[] {
+  const file = path.join(stackDir, ADOPT_FILE);
+  fs.rmSync(file, { force: true });
+  const stack = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")) as StackJson;
+  const { adopt, forget } = adoptions(stack, recordedObjects(plan), labelledObjects(env.name, env));
+  for (const address of forget) {
+    const lockTimeout = `-lock-timeout=${process.env.PM_LOCK_TIMEOUT ?? "60s"}`;
+    const removed = spawnSync(engineBinary(), [`-chdir=${stackDir}`, "state", "rm", lockTimeout, address], { encoding: "utf8" });
+    if (removed.status !== 0) throw new Error(`${removed.stderr}\ncould not drop the stale record ${address} (errors above)`);
+  }
+  if (!adopt.length) return [];
+  fs.writeFileSync(file, JSON.stringify({ import: adopt.map(({ to, id }) => ({ to, id })) }, null, 2));
+  return adopt.map((a) => `${a.name} (${a.to}${forget.includes(a.to) ? ", in place of a record of a container that is gone" : ""})`);
+}

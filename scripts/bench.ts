@@ -7,7 +7,9 @@ import { stringify } from "yaml";
 import { loadEnvironmentFile } from "../stacks/environment-files";
 import { ENVIRONMENT_LABEL } from "../stacks/labels";
 import { requiredSecrets } from "../stacks/secrets";
+import { CommandFailure } from "./lib/failure";
 import { localImages, reservePorts } from "./lib/local-machine";
+import { ROOT } from "./lib/toolchain";
 import { bcryptHash } from "./lib/secret-file";
 import { replayDeploy, replayDestroy, replayOf, replayReplace, type Replay } from "./bench/replay";
 
@@ -26,7 +28,7 @@ import { replayDeploy, replayDestroy, replayOf, replayReplace, type Replay } fro
  * BENCH_RUNS (default 3) runs each; BENCH=synth, BENCH=deploy or BENCH=fleet runs one part.
  */
 
-const root = path.resolve(__dirname, "../..");
+const root = ROOT;
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
 interface Figure {
@@ -55,11 +57,11 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.e
   return result.stderr;
 }
 
-/** The phases deploy.sh says its run took: "… in 15.3 s (checks, build and synth 2.2 s; plan 1.5 s; apply 11.2 s; report 0.2 s)". */
+/** The phases a deploy says its run took: "… in 15.3 s (checks, build and synth 2.2 s; plan 1.5 s; apply 11.2 s; report 0.2 s)". */
 export function phasesOf(said: string): Record<string, number> {
   const line = said.trim().split("\n").pop() ?? "";
   const listed = / in [\d.]+ s \(([^()]+)\)$/.exec(line)?.[1];
-  if (!listed) throw new Error(`deploy.sh's last line gives no phases: ${line}`);
+  if (!listed) throw new Error(`the deploy's last line gives no phases: ${line}`);
   return Object.fromEntries(
     listed.split("; ").map((part) => {
       const [, name, value] = /^(.+) ([\d.]+) s$/.exec(part) ?? [];
@@ -122,7 +124,7 @@ async function deployBench(): Promise<void> {
   write("15d");
   const secrets = Object.fromEntries(requiredSecrets(loadEnvironmentFile(path.join(dirs.environments, `${name}.yaml`))).map((n) => [`TF_VAR_${n}`, crypto.randomBytes(20).toString("hex")]));
   const env = { ...process.env, ...secrets, CI: "true", PM_ALLOW_STANDINS: "1", PM_ENVIRONMENTS_DIR: dirs.environments, PM_STATE_DIR: path.join(work, "state"), PM_PLANS_DIR: dirs.plans, CDKTF_OUTDIR: path.join(work, "out") };
-  const deploy = path.join(root, "scripts/deploy.sh");
+  const deploy = path.join(root, "scripts/cli.sh");
   let healthCost = "";
   let replayed: Replay | undefined;
   const samples = { deploy: [] as number[], noop: [] as number[], replace: [] as number[], destroy: [] as number[], floorDeploy: [] as number[], floorReplace: [] as number[], floorDestroy: [] as number[] };
@@ -169,10 +171,10 @@ async function deployBench(): Promise<void> {
     const a = figure(samples[kind]);
     const b = figure(floor);
     console.log(`  ${label.padEnd(26)} ${show(a)}   floor ${show(b)}   ×${(a.median / b.median).toFixed(2)}`);
-    console.log(`  ${"".padEnd(26)} as deploy.sh says: ${phaseMedians(phases[kind])}`);
+    console.log(`  ${"".padEnd(26)} as the deploy says: ${phaseMedians(phases[kind])}`);
   }
   console.log(`  ${"deploy again, no changes".padEnd(26)} ${show(figure(samples.noop))}   (the floor does nothing)`);
-  console.log(`  ${"".padEnd(26)} as deploy.sh says: ${phaseMedians(phases.noop)}`);
+  console.log(`  ${"".padEnd(26)} as the deploy says: ${phaseMedians(phases.noop)}`);
   console.log(`  healthchecks at rest: ${healthCost}`);
   console.log(`  (machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.cpus()[0]?.model ?? "unknown CPU"})`);
 }
@@ -262,29 +264,11 @@ async function fleetBench(): Promise<void> {
   console.log(`  each host beyond the first adds ≈ ${perHost(one.synth, last.synth)} ms of synth and ${perHost(one.plan, last.plan)} ms of plan`);
 }
 
-const USAGE = `Usage: npm run bench [-- --help]
-Figures measured in one run on this machine, printed as ratios (not a test):
-  synth   every environment through each runner, against the fastest
-  deploy  npm run deploy of a test environment, a one-container change and destroy, against plain Docker
-  fleet   synth and plan of a fleet of 1, 10 and 50 hosts, against one host
-BENCH=synth|deploy|fleet runs one part; BENCH_RUNS (default 3) runs each.`;
-
-async function main(args: readonly string[]): Promise<void> {
-  if (args.includes("-h") || args.includes("--help")) {
-    console.log(USAGE);
-    return;
-  }
-  if (args.length) throw new Error(`bench: unknown argument ${args[0]} (try --help)`);
-  const only = process.env.BENCH;
-  if (only && !["synth", "deploy", "fleet"].includes(only)) throw new Error(`bench: BENCH=${only} is not a part (synth, deploy or fleet)`);
+/** One part (else BENCH's, else all of them). */
+export async function benchmark(part?: "synth" | "deploy" | "fleet"): Promise<void> {
+  const only = part ?? process.env.BENCH;
+  if (only && !["synth", "deploy", "fleet"].includes(only)) throw new CommandFailure(`bench: BENCH=${only} is not a part (synth, deploy or fleet)`, 2);
   if (!only || only === "synth") await synthBench();
   if (!only || only === "deploy") await deployBench();
   if (!only || only === "fleet") await fleetBench();
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : error);
-    process.exitCode = 1;
-  });
 }

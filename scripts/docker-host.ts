@@ -2,7 +2,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { spawn, spawnSync } from "node:child_process";
-import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
 import type { Environment } from "../stacks/environment";
 import { nodeExporter } from "../stacks/services/node-exporter";
 
@@ -126,21 +125,4 @@ export function sendLocalImages(target: Environment | DockerEndpoint, references
 /** The images each fleet host runs (its Node Exporter's). */
 export function fleetImages(env: Environment): string[] {
   return env.hosts.length ? [env.images[nodeExporter.name]] : [];
-}
-
-// `node dist/scripts/docker-host.js send ENV TAG…`: what deploy runs after building local images:
-// every tag to the stack's Docker host, and to each fleet host the tags it runs.
-if (require.main === module) {
-  const [command, name, ...references] = process.argv.slice(2);
-  if (command !== "send" || !name) {
-    console.error("usage: node dist/scripts/docker-host.js send ENV TAG…");
-    process.exitCode = 2;
-  } else {
-    const env = loadEnvironmentFile(environmentFile(path.resolve(__dirname, "../.."), name));
-    for (const reference of sendLocalImages(env, references)) console.log(`${reference} → ${env.docker.host}`);
-    const forFleet = references.filter((reference) => fleetImages(env).includes(reference));
-    for (const host of env.hosts) {
-      for (const reference of sendLocalImages(host.docker, forFleet)) console.log(`${reference} → ${host.name} (${host.docker.host})`);
-    }
-  }
 }

@@ -1,15 +1,15 @@
 import * as net from "node:net";
-import * as path from "node:path";
-import { type Environment, EnvironmentError } from "../stacks/environment";
+import type { Environment } from "../stacks/environment";
 import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
 import { protocolHealthPath } from "../stacks/services/blackbox";
 import type { SecretName } from "../stacks/secrets";
 import { type HealthStatus, type HealthVerdict, isPublished, runningServices } from "../stacks/descriptor";
 import { servesTls } from "../stacks/web-config";
 import { secretValue } from "./lib/secret-file";
+import { ROOT } from "./lib/toolchain";
 
 /**
- * `npm run health -- <env> [--json] [--timeout SECONDS]`: checks each Protocol service the
+ * `npm run health -- <env> [--json] [--timeout SECONDS] [--host HOST]`: checks each Protocol service the
  * environment scrapes and each stack service it runs (by its descriptor's health endpoint, the one
  * Docker's healthcheck uses too), prints a table (or JSON), and exits 1 when anything is degraded.
  * An unreachable host is a result, not a crash.
@@ -144,13 +144,6 @@ export function renderTable(results: readonly CheckResult[]): string {
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("  ").trimEnd()).join("\n");
 }
 
-const USAGE = `Usage: npm run health -- <environment> [--json] [--timeout SECONDS] [--host HOST]
-Checks the Protocol services the environment scrapes and the stack's services; exits 1 when
-anything is degraded. A service whose health endpoint needs a login is checked with its
-TF_VAR_<secret>, or the value deploy generated into .secrets/<environment>.env.
---host: where the published ports answer (e.g. 127.0.0.1 through an SSH tunnel to a remote Docker
-host).`;
-
 export interface HealthArgs {
   environment: string;
   json: boolean;
@@ -158,57 +151,18 @@ export interface HealthArgs {
   host?: string;
 }
 
-/** Parses the command line; throws with a message for the user on a bad option. */
-export function parseArgs(args: readonly string[]): HealthArgs {
-  const parsed: HealthArgs = { environment: "dev", json: false, timeoutSeconds: 5 };
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--json") parsed.json = true;
-    else if (arg === "--timeout") parsed.timeoutSeconds = Number(args[++i]);
-    else if (arg === "--host") parsed.host = args[++i];
-    else if (arg.startsWith("-")) throw new Error(`unknown option ${arg}`);
-    else positional.push(arg);
-  }
-  if (!Number.isFinite(parsed.timeoutSeconds) || parsed.timeoutSeconds <= 0) throw new Error("--timeout needs a positive number of seconds");
-  if (parsed.host === undefined && args.includes("--host")) throw new Error("--host needs a host name");
-  if (positional.length > 1) throw new Error(`one environment at a time (got ${positional.join(", ")})`);
-  parsed.environment = positional[0] ?? parsed.environment;
-  return parsed;
-}
-
-async function main(argv: string[]): Promise<number> {
-  if (argv.includes("-h") || argv.includes("--help")) {
-    console.log(USAGE);
-    return 0;
-  }
-  let args: HealthArgs;
-  try {
-    args = parseArgs(argv);
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const root = path.resolve(__dirname, "../..");
-  const file = environmentFile(root, args.environment);
-  let env: Environment;
-  try {
-    env = loadEnvironmentFile(file);
-  } catch (error) {
-    if (!(error instanceof EnvironmentError)) throw error;
-    console.error(`error: ${error.message}`);
-    return 2;
-  }
-  // TF_VAR_<secret>, else the value `npm run deploy` generated for this environment.
+/**
+ * Checks once and prints a table (or JSON); 1 when anything is degraded. A service whose health
+ * endpoint needs a login is checked with its TF_VAR_<secret>, or the value deploy generated into
+ * .secrets/<environment>.env.
+ */
+export async function health(args: HealthArgs): Promise<number> {
+  const env = loadEnvironmentFile(environmentFile(ROOT, args.environment));
   const logins = runningServices(env).flatMap((service) => (service.health.auth ? [service.health.auth.secret] : []));
-  const secrets = Object.fromEntries(logins.map((name) => [name, secretValue(root, env.name, name)]));
+  const secrets = Object.fromEntries(logins.map((name) => [name, secretValue(ROOT, env.name, name)]));
   const results = await runHealthChecks(env, { timeoutMs: args.timeoutSeconds * 1000, secrets, host: args.host });
   const degraded = results.filter((r) => r.status !== "ok").length;
   if (args.json) console.log(JSON.stringify({ environment: env.name, status: degraded ? "degraded" : "ok", checks: results }, null, 2));
   else console.log(`${renderTable(results)}\n\n${env.name}: ${degraded ? `${degraded} of ${results.length} checks DEGRADED` : `all ${results.length} checks ok`}`);
   return degraded ? 1 : 0;
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => (process.exitCode = code));
 }

@@ -1,7 +1,5 @@
-import * as path from "node:path";
 import { spawnSync } from "node:child_process";
-import { type Catalog, type Environment, EnvironmentError } from "../stacks/environment";
-import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
+import type { Catalog, Environment } from "../stacks/environment";
 import { hasLocalBuild, LOCAL_IMAGE_REPOSITORY, pinnedTag, runningServices } from "../stacks/descriptor";
 import { SERVICES } from "../stacks/services";
 import { requiredSecrets, SECRETS } from "../stacks/secrets";
@@ -11,12 +9,7 @@ import { dockerEnv, fleetProblems, hostProblem, runAsync } from "./docker-host";
  * What a deploy needs, checked in seconds before anything slow (building OpenTofu, the provider
  * or images, planning): the environment file is valid, the Docker host and every fleet host
  * answer, every image is on the Docker host or can be pulled there, and every secret is set. All
- * problems are reported at once.
- *
- *   node dist/scripts/preflight.js ENV        exit 0 and print the local builds the deploy needs
- *                                             (one name per line), or exit 1 naming every problem
- *   node dist/scripts/preflight.js ENV --no-images   the file and the secrets only (destroy, diff)
- *   node dist/scripts/preflight.js --default  print the default environment for this machine
+ * problems are reported at once. A destroy or diff checks the file and the secrets only (no images).
  */
 
 /** Label of the stand-in images: test doubles, never deployed by a user command. */
@@ -141,40 +134,4 @@ export function dockerHost(env: Environment, pullTimeoutSeconds = 120): DockerHo
       return { missing: reason.replace(/^Error response from daemon: /, "") };
     },
   };
-}
-
-async function main(args: string[]): Promise<number> {
-  const root = path.resolve(__dirname, "../..");
-  const load = (name: string) => loadEnvironmentFile(environmentFile(root, name));
-  if (args[0] === "--default") {
-    const dev = load(DEFAULT_ENVIRONMENT);
-    const choice = await chooseDefault(dev, dockerHost(dev));
-    if (choice.reason) console.error(`preflight: ${choice.reason}: the default is the offline environment "${choice.name}"`);
-    console.log(choice.name);
-    return 0;
-  }
-  const images = args[1] !== "--no-images";
-  if (args.length !== (images ? 1 : 2)) {
-    console.error("usage: node dist/scripts/preflight.js ENV [--no-images] | --default");
-    return 2;
-  }
-  const env = load(args[0]);
-  const result = await preflight(env, dockerHost(env), { variables: process.env, allowStandins: process.env.PM_ALLOW_STANDINS === "1", images });
-  const { problems } = result;
-  if (problems.length) {
-    console.error(`preflight: ${env.name} cannot be deployed (${env.source}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    return 1;
-  }
-  console.log(result.localBuilds.join("\n"));
-  return 0;
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => (process.exitCode = code),
-    (error: unknown) => {
-      console.error(error instanceof EnvironmentError ? `error: ${error.message}` : error);
-      process.exitCode = 1;
-    },
-  );
 }

@@ -1,12 +1,9 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
 import type { Environment } from "../stacks/environment";
 import { hasLocalBuild, runningServices } from "../stacks/descriptor";
 import { DEFAULT_ENVIRONMENT, OFFLINE_DEFAULT } from "./preflight";
 
 /**
- * `node dist/scripts/report.js ENV STACK_DIR`: after a deploy, one short paragraph: what runs
+ * After a deploy, one short paragraph: what runs
  * and where, and what the environment leaves out (for the offline default, why: each service's
  * descriptor says why it has no local build).
  */
@@ -38,14 +35,8 @@ export function deployReport(env: Environment, urls: Readonly<Record<string, str
   return lines.join("\n");
 }
 
-/** The outputs come from the plan JSON the deploy just applied: no engine run needed. */
-function main([name, planJson]: string[]): number {
-  const root = path.resolve(__dirname, "../..");
-  const env = loadEnvironmentFile(environmentFile(root, name));
-  const plan = JSON.parse(fs.readFileSync(planJson, "utf8")) as { planned_values?: { outputs?: Record<string, { value?: unknown }> } };
+/** The report of the plan JSON the deploy just applied: its outputs are the URLs, no engine run needed. */
+export function reportOfPlan(env: Environment, plan: { planned_values?: { outputs?: Record<string, { value?: unknown }> } }): string {
   const outputs = Object.entries(plan.planned_values?.outputs ?? {}).filter(([, output]) => typeof output.value === "string");
-  console.log(deployReport(env, Object.fromEntries(outputs.map(([key, output]) => [key, output.value as string]))));
-  return 0;
+  return deployReport(env, Object.fromEntries(outputs.map(([key, output]) => [key, output.value as string])));
 }
-
-if (require.main === module) process.exitCode = main(process.argv.slice(2));

@@ -1,18 +1,7 @@
 import * as fs from "node:fs";
+import type { Encryption } from "./lib/toolchain";
 
-/**
- * What deploy.sh needs to know of a synthesized stack (cdk.tf.json), one fact per line:
- *   1. its state backend (local, pg, s3)
- *   2. how many Docker hosts it deploys to (a fleet's hosts have a provider each)
- *   3. its terraform block (backend and providers: what `init` depends on)
- *   4. when it protects resources (protectData's volumes), a -target for each other one: a destroy
- *      removes those and keeps the protected (empty when nothing is protected)
- *   5. where its state lives, for messages: never a credential
- *   6. whether it encrypts its state and plans (OpenTofu's encryption block): no, yes, or rotating
- *      (a fallback reads what another key, or none, wrote: the state must be written anew)
- *
- *   node dist/scripts/stack-facts.js STACK_DIR/cdk.tf.json    (reads PG_CONN_STR for a pg backend)
- */
+/** What a deploy reads of a synthesized stack (cdk.tf.json) before it runs the engine. */
 
 type Resource = { lifecycle?: { prevent_destroy?: boolean } };
 export interface SynthesizedStack {
@@ -48,18 +37,34 @@ export function stateLocation(stack: SynthesizedStack, connStr = ""): string {
   return String(settings.path ?? "a local file");
 }
 
-export function stackFacts(stack: SynthesizedStack, connStr?: string): string[] {
-  return [
-    Object.keys(stack.terraform.backend)[0],
-    String([stack.provider?.docker ?? []].flat().length),
-    JSON.stringify(stack.terraform),
-    unprotectedTargets(stack).join(" "),
-    stateLocation(stack, connStr),
-    !stack.terraform.encryption ? "no" : stack.terraform.encryption.state?.fallback ? "rotating" : "yes",
-  ];
+/** What a deploy needs to know of a synthesized stack. */
+export interface StackFacts {
+  /** Its state backend: local, pg or s3. */
+  readonly backend: string;
+  /** How many Docker hosts it deploys to (a fleet's hosts have a provider each). */
+  readonly dockerHosts: number;
+  /** Its terraform block (backend and providers): what `init` depends on. */
+  readonly terraformBlock: string;
+  /** When it protects resources (protectData's volumes), a -target for each other one: a destroy removes those and keeps the protected. */
+  readonly unprotected: string[];
+  /** Where its state lives, for messages: never a credential. */
+  readonly stateLocation: string;
+  /** Whether it encrypts its state and plans (a fallback reads what another key, or none, wrote: the state must be written anew). */
+  readonly encrypted: Encryption;
 }
 
-if (require.main === module) {
-  const stack = JSON.parse(fs.readFileSync(process.argv[2], "utf8")) as SynthesizedStack;
-  console.log(stackFacts(stack, process.env.PG_CONN_STR).join("\n"));
+export function stackFacts(stack: SynthesizedStack, connStr?: string): StackFacts {
+  return {
+    backend: Object.keys(stack.terraform.backend)[0],
+    dockerHosts: [stack.provider?.docker ?? []].flat().length,
+    terraformBlock: JSON.stringify(stack.terraform),
+    unprotected: unprotectedTargets(stack),
+    stateLocation: stateLocation(stack, connStr),
+    encrypted: !stack.terraform.encryption ? "no" : stack.terraform.encryption.state?.fallback ? "rotating" : "yes",
+  };
+}
+
+/** The facts of the stack synthesized into `stackDir` (reads PG_CONN_STR for a pg backend). */
+export function readStackFacts(stackDir: string): StackFacts {
+  return stackFacts(JSON.parse(fs.readFileSync(`${stackDir}/cdk.tf.json`, "utf8")) as SynthesizedStack, process.env.PG_CONN_STR);
 }

@@ -1,6 +1,3 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
 import { STACK_HOST_NAME } from "../stacks/fleet";
 import type { Environment } from "../stacks/environment";
 import { labelledObjects, runDocker, type DockerObject } from "./adopt";
@@ -11,13 +8,7 @@ import type { DockerEndpoint } from "./docker-host";
  * the stack's Docker host and on each fleet host, whether its state records it or not (a state
  * that was lost, a run that was killed). Objects of other environments are never seen. Data
  * volumes stay when the environment protects its data (`protectData`), named in the last line.
- *
- *   node dist/scripts/sweep.js plan ENV PLAN_JSON SNAPSHOT   before the question: records what is
- *       on Docker now (SNAPSHOT) and prints what the plan does not delete and the destroy removes too
- *   node dist/scripts/sweep.js containers ENV PLAN_JSON    before the apply: removes those of them that
- *       are containers (they would keep the network and volumes in use)
- *   node dist/scripts/sweep.js finish ENV SNAPSHOT         after it: removes what is left (protected
- *       volumes aside) and prints what went and what is left, measured against SNAPSHOT
+ * A destroy asks it three times: before the question, before the apply and after it.
  */
 
 /** A labelled object and the Docker host it is on. */
@@ -132,42 +123,30 @@ function remove(env: Environment, objects: readonly PlacedObject[]): string[] {
   return failures;
 }
 
-const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, "utf8")) as T;
-
-function main(args: string[]): number {
-  const [command, name, file, snapshot] = args;
-  const root = path.resolve(__dirname, "../..");
-  if (!["plan", "containers", "finish"].includes(command) || !name || !file) {
-    console.error("usage: node dist/scripts/sweep.js plan ENV PLAN_JSON SNAPSHOT | containers ENV PLAN_JSON | finish ENV SNAPSHOT");
-    return 2;
-  }
-  try {
-    return sweep(command, name, file, snapshot, root);
-  } catch (error) {
-    console.error(`destroy: ${(error as Error).message}`);
-    return 1;
-  }
+/**
+ * Before the question: what is on Docker now, and what of it the plan does not delete (the destroy
+ * removes it too), one line each.
+ */
+export function unplannedObjects(env: Environment, plan: { resource_changes?: PlannedChange[] }): { snapshot: PlacedObject[]; extra: PlacedObject[]; lines: string[] } {
+  const snapshot = placedObjects(env);
+  const extra = leftByPlan(env, plannedDeletions(plan), snapshot);
+  return { snapshot, extra, lines: describe(extra, hostNames(snapshot).size > 1) };
 }
 
-function sweep(command: string, name: string, file: string, snapshot: string, root: string): number {
-  const env = loadEnvironmentFile(environmentFile(root, name));
-  const objects = placedObjects(env);
-  if (command === "finish") {
-    const failures = remove(env, leftByPlan(env, new Set(), objects));
-    for (const failure of failures) console.error(failure);
-    console.log(outcome(name, readJson<PlacedObject[]>(file), placedObjects(env), env.protectData));
-    return failures.length ? 1 : 0;
-  }
-  const extra = leftByPlan(env, plannedDeletions(readJson(file)), objects);
-  if (command === "plan") {
-    fs.writeFileSync(snapshot, JSON.stringify(objects));
-    for (const line of describe(extra, hostNames(objects).size > 1)) console.log(line);
-    return 0;
-  }
-  const containers = extra.filter((o) => o.type === "docker_container");
+/** Before the apply: the containers the plan does not delete go (they would keep the network and volumes in use). */
+export function removeUnplannedContainers(env: Environment, plan: { resource_changes?: PlannedChange[] }): void {
+  const containers = unplannedObjects(env, plan).extra.filter((o) => o.type === "docker_container");
   const failures = remove(env, containers);
-  for (const failure of failures) console.error(failure);
-  return failures.length ? 1 : 0;
+  if (failures.length) throw new Error(failures.join("\n"));
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+/**
+ * After the apply: removes what is left (protected volumes aside) and returns what went and what is
+ * left, against `snapshot`; throws with every failure and that outcome when something stays.
+ */
+export function finishDestroy(env: Environment, snapshot: readonly PlacedObject[]): string {
+  const failures = remove(env, leftByPlan(env, new Set(), placedObjects(env)));
+  const said = outcome(env.name, snapshot, placedObjects(env), env.protectData);
+  if (failures.length) throw new Error(`${failures.join("\n")}\n${said}`);
+  return said;
+}

@@ -6,7 +6,7 @@ import { runningServices } from "./descriptor";
  * Every secret is a sensitive Terraform variable without a default, given as `TF_VAR_<name>`.
  * The synthesized JSON only holds `${var.<name>}`; `plan` stops with the variable's name when
  * one is missing, before anything touches Docker. What each secret is lives in one table,
- * secrets.json, which the deploy scripts read too (scripts/lib/secret-file.js); which secrets an
+ * secrets.json, which the deploy scripts read too (scripts/lib/secret-file.ts); which secrets an
  * environment needs, its services say (their descriptors' `secrets`). The variables themselves are
  * the Secrets construct's (secret-variables.ts): this module loads no cdktf, for the scripts.
  */
@@ -22,7 +22,7 @@ export interface SecretSpec {
   readonly validation: Validation;
   /** A local deploy may generate it at random; the receivers' keys come from their services. */
   readonly generate: boolean;
-  /** The scripts also pass TF_VAR_<name>_bcrypt, its bcrypt hash (scripts/lib/secret-file.js: the same on every plan). */
+  /** The scripts also pass TF_VAR_<name>_bcrypt, its bcrypt hash (scripts/lib/secret-file.ts: the same on every plan). */
   readonly bcrypt?: boolean;
 }
 

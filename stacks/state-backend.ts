@@ -41,7 +41,7 @@ export function pgSchema(env: Environment): string {
 
 /**
  * OpenTofu's encryption of the state and of saved plans (its `encryption` block; Terraform has
- * none and refuses the block, which deploy.sh says before it runs one): AES-GCM with a key derived
+ * none and refuses the block, which the deploy says before it runs one): AES-GCM with a key derived
  * by PBKDF2 from TF_VAR_state_passphrase. Key providers are named by generation (passphrase_<key>)
  * because the name is stored with the encrypted data: rotating adds a new one and reads the old
  * state through the previous generation's (or, from plain state, `unencrypted`) as a fallback.

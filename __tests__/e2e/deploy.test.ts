@@ -55,7 +55,7 @@ async function writeEnvironments() {
 // the provider comes from a filesystem mirror (and misreads OpenTofu's lock file, opentofu#2402).
 const cdktf = (...args: string[]) => sh(path.join(ROOT, "node_modules/.bin/cdktf"), [...args, "--output", dirs.out, "--skip-provider-lock"], { env });
 const stackDir = (name: string) => path.join(dirs.out, "stacks", name);
-// For scripts/plan.sh (npm run plan / drift): this run's synth output and plans folder.
+// For npm run plan / drift: this run's synth output and plans folder.
 // A function: the secrets in `env` change during the run (the password rotation).
 const planEnv = () => ({ ...env, CDKTF_OUTDIR: dirs.out, PM_PLANS_DIR: path.join(work, "plans") });
 
@@ -162,7 +162,7 @@ test("Prometheus scrapes the stack, loads the rules, and the Watchdog reaches Al
     const managers = (await getJson<Managers>(url("prometheus", "/api/v1/alertmanagers"))).data.activeAlertmanagers;
     expect(managers.map((m) => m.url)).toEqual([`http://alertmanager:${serviceNamed("alertmanager").port}/api/v2/alerts`]);
     // `npm run health` against the running stack: every service answers.
-    const health = sh("node", [path.join(ROOT, "dist/scripts/health.js"), main, "--json"], { env, allowFailure: true });
+    const health = sh("node", [path.join(ROOT, "dist/scripts/cli.js"), "health", main, "--json"], { env, allowFailure: true });
     const healthReport = JSON.parse(health.stdout) as { status: string; checks: { name: string; status: string }[] };
     expect(healthReport.checks.map((c) => `${c.name} ${c.status}`).sort()).toEqual(
       ["alertmanager", "elasticsearch", "grafana", "kibana", "logstash", "prometheus"].map((n) => `${n} ok`),
@@ -294,13 +294,13 @@ test("a config change replaces only Prometheus, and its data survives", () =>
     scrapeTargets = [{ job: "spire_server", targets: ["host.docker.internal:9988"] }];
     await writeEnvironments();
     // Planned the way a reviewer sees it: `npm run plan`, then `npm run plan:summary` on its JSON.
-    const planned = sh(path.join(ROOT, "scripts/plan.sh"), [main], { env: planEnv() });
+    const planned = sh(path.join(ROOT, "scripts/cli.sh"), ["plan", main], { env: planEnv() });
     const planJson = path.join(work, "plans", `${main}.json`);
     const changes = changedResources(fs.readFileSync(planJson, "utf8"));
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatch(/^docker_container\.prometheus_container_\w+: (delete,create|create,delete)$/);
 
-    const summary = sh("node", [path.join(ROOT, "dist/scripts/plan/cli.js"), planJson], { env: planEnv(), allowFailure: true });
+    const summary = sh("node", [path.join(ROOT, "dist/scripts/cli.js"), "plan:summary", planJson], { env: planEnv(), allowFailure: true });
     expect(summary.status).toBe(2); // changes, no data lost
     expect(summary.stdout).toContain(`## ${main}: 0 to add, 0 to change, 1 to replace, 0 to destroy`);
     expect(summary.stdout).toContain(`| **replace** | \`${changes[0].split(":")[0]}\` | ${main}-prometheus | \`upload\` (forces replacement) |`);
@@ -349,7 +349,7 @@ test("a crashed service is restarted; a removed one is planned for creation", ()
     expect(plan(main)).toEqual([expect.stringMatching(/^docker_container\.grafana_container_\w+: create$/)]);
 
     // `npm run drift` reports the container removed outside the code, and exits 2.
-    const drift = sh(path.join(ROOT, "scripts/plan.sh"), ["--drift", main], {
+    const drift = sh(path.join(ROOT, "scripts/cli.sh"), ["plan", "--drift", main], {
       env: planEnv(),
       allowFailure: true,
     });

@@ -37,13 +37,13 @@ function write(at: typeof first, file: EnvironmentFile) {
 
 function run(at: typeof first, args: string[], extra: NodeJS.ProcessEnv = {}) {
   const result = deployScript(scriptEnv(at, extra), args, 300);
-  report(`deploy.sh ${args.join(" ")}: exit ${result.status} in ${result.seconds.toFixed(1)} s`);
+  report(`cli.sh ${args.join(" ")}: exit ${result.status} in ${result.seconds.toFixed(1)} s`);
   return result;
 }
 
 function succeed(at: typeof first, args: string[], extra: NodeJS.ProcessEnv = {}) {
   const result = run(at, args, extra);
-  if (result.status !== 0) throw new Error(`deploy.sh ${args.join(" ")} exited ${result.status}:\n${result.output}`);
+  if (result.status !== 0) throw new Error(`cli.sh ${args.join(" ")} exited ${result.status}:\n${result.output}`);
   return result.output;
 }
 
@@ -80,7 +80,7 @@ test("three environments deployed from one checkout, whose folders (state includ
     expect(refused.output).toContain(`not applied: this plan is not the one reviewed in ${other}`);
     expect(refused.output).toMatch(/docker_container\.\S+: not in the reviewed plan, now create/);
     expect(dockerObjects(lost)).toEqual({ containers: [], volumes: [], networks: [] });
-    const planned = spawnSync(path.join(ROOT, "scripts/plan.sh"), [lost], { cwd: ROOT, env: scriptEnv(first), encoding: "utf8" });
+    const planned = spawnSync(path.join(ROOT, "scripts/cli.sh"), ["plan", lost], { cwd: ROOT, env: scriptEnv(first), encoding: "utf8" });
     expect(planned.status).toBe(0);
     succeed(first, ["deploy", lost, "--auto-approve"], { PM_REVIEWED_PLAN: path.join(first.dirs.plans, `${lost}.json`) });
     for (const name of [guarded, peer]) succeed(first, ["deploy", name, "--auto-approve"]);

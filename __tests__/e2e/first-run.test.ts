@@ -22,7 +22,7 @@ const report = (line: string) => process.stdout.write(`e2e first run: ${line}\n`
 const userEnv: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("TF_VAR_") && key !== "TF_INPUT"));
 const scriptEnv = { ...userEnv, ...variables };
 
-/** scripts/deploy.sh as a user's shell runs it (the harness's deployScript), within a minute unless said. */
+/** scripts/cli.sh deploy as a user's shell runs it (the harness's deployScript), within a minute unless said. */
 const deploy = (args: string[], extraEnv: NodeJS.ProcessEnv = {}, timeoutSeconds = 60) => deployScript({ ...scriptEnv, ...extraEnv }, args, timeoutSeconds);
 
 function writeEnvironment(file: string, content: EnvironmentFile) {

@@ -144,12 +144,12 @@ export function workspace(name: string) {
 }
 
 /**
- * scripts/deploy.sh as `npm run deploy` runs it, with the given environment and no terminal (stdin
+ * scripts/cli.sh deploy as `npm run deploy` runs it, with the given environment and no terminal (stdin
  * a pipe left open, so a prompt would hang until the timeout): exit status, signal, output, seconds.
  */
 export function deployScript(env: NodeJS.ProcessEnv, args: string[], timeoutSeconds = 600) {
   const start = Date.now();
-  const result = spawnSync(path.join(ROOT, "scripts/deploy.sh"), args, { cwd: ROOT, env, encoding: "utf8", timeout: timeoutSeconds * 1000 });
+  const result = spawnSync(path.join(ROOT, "scripts/cli.sh"), args, { cwd: ROOT, env, encoding: "utf8", timeout: timeoutSeconds * 1000 });
   return { status: result.status, signal: result.signal, output: `${result.stdout}${result.stderr}`, seconds: (Date.now() - start) / 1000 };
 }
 

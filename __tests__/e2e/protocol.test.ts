@@ -55,10 +55,10 @@ let protocolPorts: PortReservation;
 const url = (port: number, suffix: string) => `http://127.0.0.1:${port}${suffix}`;
 
 function deployScript(...args: string[]) {
-  const result = spawnSync(path.join(ROOT, "scripts/deploy.sh"), args, { cwd: ROOT, env: scriptEnv, encoding: "utf8", timeout: 600_000 });
+  const result = spawnSync(path.join(ROOT, "scripts/cli.sh"), args, { cwd: ROOT, env: scriptEnv, encoding: "utf8", timeout: 600_000 });
   if (result.status !== 0) {
     printLogs(name);
-    throw new Error(`deploy.sh ${args.join(" ")} exited ${result.status}:\n${result.stdout}${result.stderr}`);
+    throw new Error(`cli.sh ${args.join(" ")} exited ${result.status}:\n${result.stdout}${result.stderr}`);
   }
   return `${result.stdout}${result.stderr}`;
 }
@@ -127,7 +127,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([stackPorts?.release(), protocolPorts?.release()]);
   sh("docker", ["rm", "-f", simulator, sink], { allowFailure: true });
-  if (dockerObjects(name).containers.length) spawnSync(path.join(ROOT, "scripts/deploy.sh"), ["destroy", name, "--auto-approve"], { cwd: ROOT, env: scriptEnv, timeout: 300_000 });
+  if (dockerObjects(name).containers.length) spawnSync(path.join(ROOT, "scripts/cli.sh"), ["destroy", name, "--auto-approve"], { cwd: ROOT, env: scriptEnv, timeout: 300_000 });
   removeEverything(name);
   fs.rmSync(work, { recursive: true, force: true });
 });
@@ -161,7 +161,7 @@ test("every Protocol target is up and npm run health shows each Protocol service
   const health = async (job: string) => (await getJson<Targets>(url(ports.prometheus, "/api/v1/targets"))).data.activeTargets.find((t) => t.labels.job === job)?.health;
   await poll("every Protocol target up", async () => ((await Promise.all(jobs.map(health))).every((h) => h === "up") ? true : undefined));
   const checks = () => {
-    const run = sh("node", [path.join(ROOT, "dist/scripts/health.js"), name, "--json"], { env: scriptEnv, allowFailure: true });
+    const run = sh("node", [path.join(ROOT, "dist/scripts/cli.js"), "health", name, "--json"], { env: scriptEnv, allowFailure: true });
     if (!run.stdout.trim()) throw new Error(`npm run health printed nothing (exit ${run.status}, signal ${run.signal}, error ${String(run.error)}):\n${run.stderr}\n${JSON.stringify(Object.keys(scriptEnv).filter((k) => k.startsWith("PM_") || k.startsWith("NODE")))}`);
     return { status: run.status, checks: (JSON.parse(run.stdout) as { checks: { name: string; status: string }[] }).checks };
   };

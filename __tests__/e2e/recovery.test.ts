@@ -25,7 +25,7 @@ const { work, dirs: workDirs, variables } = workspace(name);
 const dirs = { ...workDirs, pg: path.join(os.tmpdir(), `pm-${name}-pg`) };
 const scriptEnv: NodeJS.ProcessEnv = { ...process.env, ...variables, CI: "true" };
 const report = (line: string) => process.stdout.write(`e2e recovery: ${line}\n`);
-const deployScript = path.join(ROOT, "scripts/deploy.sh");
+const deployScript = path.join(ROOT, "scripts/cli.sh");
 const envFile = path.join(dirs.environments, `${name}.yaml`);
 let prometheusUrl = "";
 
@@ -38,7 +38,7 @@ function run(...args: string[]): string {
   const result = script(deployScript, args);
   if (result.status !== 0) {
     [name, peer].forEach(printLogs);
-    throw new Error(`deploy.sh ${args.join(" ")} exited ${result.status}:\n${result.output}`);
+    throw new Error(`cli.sh ${args.join(" ")} exited ${result.status}:\n${result.output}`);
   }
   return result.output;
 }
@@ -52,7 +52,7 @@ function engineApplies(): string[] {
   return spawnSync("pgrep", ["-f", "--", `-chdir=${stackDir} apply`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean);
 }
 
-/** Starts deploy.sh in the background and waits (tightly: a destroy takes seconds) until its engine applies and `ready` holds. */
+/** Starts a deploy in the background and waits (tightly: a destroy takes seconds) until its engine applies and `ready` holds. */
 const started: ReturnType<typeof spawn>[] = [];
 async function startUntilApplying(args: string[], ready: () => boolean = () => true) {
   const child = spawn(deployScript, args, { cwd: ROOT, env: scriptEnv, stdio: ["ignore", "pipe", "pipe"] });
@@ -64,7 +64,7 @@ async function startUntilApplying(args: string[], ready: () => boolean = () => t
   const deadline = Date.now() + 180_000;
   let pids: string[] = [];
   while (!(pids = engineApplies()).length || !ready()) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`deploy.sh ${args.join(" ")} never reached its apply:\n${output}`);
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`cli.sh ${args.join(" ")} never reached its apply:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return { pids, exited, output: () => output };
@@ -131,7 +131,7 @@ test("an environment moves its state from a local file to PostgreSQL; a fresh ch
   expect(early.status).toBe(1);
   expect(early.output).toContain(`move it first with \`npm run state:migrate -- ${name}\``);
 
-  const migrated = script(path.join(ROOT, "scripts/migrate-state.sh"), [name]);
+  const migrated = script(path.join(ROOT, "scripts/cli.sh"), ["state:migrate", name]);
   expect(migrated.output).toContain(`${name}'s state is now in the pg backend`);
   expect(fs.existsSync(path.join(dirs.state, `${name}.tfstate`))).toBe(false);
   expect(run("diff", name)).toContain(`${name}: no changes`);

@@ -40,7 +40,7 @@ function write(encryption: EnvironmentFile["encryption"]) {
 function run(args: string[], passphrases: { current: string; previous?: string }, extra: NodeJS.ProcessEnv = {}) {
   const env = { ...baseEnv, TF_VAR_state_passphrase: passphrases.current, ...(passphrases.previous ? { TF_VAR_state_passphrase_previous: passphrases.previous } : {}), ...extra };
   const result = deployScript(env, args, 300);
-  report(`deploy.sh ${args.join(" ")}: exit ${result.status} in ${result.seconds.toFixed(1)} s`);
+  report(`cli.sh ${args.join(" ")}: exit ${result.status} in ${result.seconds.toFixed(1)} s`);
   return result;
 }
 
@@ -64,7 +64,7 @@ function filesHolding(texts: readonly string[]): string[] {
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(tofu)) throw new Error(`${tofu} is missing: scripts/test.sh runs the bootstrap, which builds it`);
+  if (!fs.existsSync(tofu)) throw new Error(`${tofu} is missing: npm test runs the bootstrap, which builds it`);
   const reserved = await reservePorts(1);
   await reserved.release(); // the first deploy is the next test
   // webAuth: the state then holds a password and the CA's and a server certificate's private keys.
@@ -108,8 +108,8 @@ test("Terraform is refused before anything runs, naming the engine and the fix",
     expect(refused.status).toBe(1);
     expect(refused.output).toContain(`${name}: encryption.enabled needs OpenTofu; the engine is Terraform v1.11.4 (${fake})`);
     expect(refused.output).not.toContain("must not run");
-    // So does a plan for review (scripts/plan.sh, what the pull-request workflow runs).
-    const planned = spawnSync(path.join(ROOT, "scripts/plan.sh"), [name], { env: { ...baseEnv, TF_VAR_state_passphrase: firstPassphrase, TERRAFORM_BINARY_NAME: fake }, encoding: "utf8" });
+    // So does a plan for review (npm run plan, what the pull-request workflow runs).
+    const planned = spawnSync(path.join(ROOT, "scripts/cli.sh"), ["plan", name], { env: { ...baseEnv, TF_VAR_state_passphrase: firstPassphrase, TERRAFORM_BINARY_NAME: fake }, encoding: "utf8" });
     expect(planned.status).toBe(1);
     expect(planned.stderr).toContain(`plan: ${name}: encryption.enabled needs OpenTofu; the engine is Terraform v1.11.4`);
     expect(planned.stderr).not.toContain("must not run");

@@ -1,6 +1,6 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { parseArgs, renderTable, runHealthChecks } from "../../scripts/health";
+import { renderTable, runHealthChecks } from "../../scripts/health";
 import { environment } from "../helpers/synth";
 
 /** A local HTTP server answering path → [status, body]; anything else is a 404. */
@@ -67,14 +67,5 @@ describe("npm run health", () => {
         await es.close();
       }
     }
-  });
-
-  it("reads its command line", () => {
-    expect(parseArgs(["prod"])).toEqual({ environment: "prod", json: false, timeoutSeconds: 5 });
-    expect(parseArgs([])).toMatchObject({ environment: "dev" });
-    expect(parseArgs(["--timeout", "2", "prod", "--json", "--host", "127.0.0.1"])).toEqual({ environment: "prod", json: true, timeoutSeconds: 2, host: "127.0.0.1" });
-    expect(() => parseArgs(["--timeout", "soon"])).toThrow("--timeout needs a positive number of seconds");
-    expect(() => parseArgs(["--verbose"])).toThrow("unknown option --verbose");
-    expect(() => parseArgs(["dev", "prod"])).toThrow("one environment at a time");
   });
 });

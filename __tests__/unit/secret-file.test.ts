@@ -1,10 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { execFileSync } from "node:child_process";
 import bcrypt from "bcryptjs";
-import { bcryptHash, exportGenerated, parseSecretFile, readSecretFile, secretFilePath, secretValue } from "../../scripts/lib/secret-file";
-import { SECRET_NAMES, SECRETS } from "../../stacks/secrets";
-import { ROOT } from "../helpers/synth";
+import { bcryptHash, exportGenerated, parseSecretFile, readSecretFile, secretFilePath, secretValue, secretVariables } from "../../scripts/lib/secret-file";
+import { loadEnvironmentFile } from "../../stacks/environment-files";
+import { requiredSecrets, SECRET_NAMES, SECRETS } from "../../stacks/secrets";
 import { tempDir } from "../helpers/temp";
 
 const generatable = SECRET_NAMES.filter((name) => SECRETS[name].generate);
@@ -41,19 +40,28 @@ describe("the local secrets file, .secrets/<env>.env", () => {
     expect(parseSecretFile("TF_VAR_elastic_password=a=b\n# note\nOTHER=1\nTF_VAR_x=\n")).toEqual({ elastic_password: "a=b", x: "" });
   });
 
-  it("is what scripts/lib/secrets.sh exports, without a build", () => {
+  it("gives a deploy the secrets its environment needs (every generatable one when the file cannot be read: preflight names its problem)", () => {
     const root = tempDir("pm-secrets");
-    fs.symlinkSync(path.join(ROOT, "scripts"), path.join(root, "scripts"));
-    const out = execFileSync("bash", ["-c", "set -euo pipefail; source scripts/lib/secrets.sh; load_secrets demo; env"], {
-      cwd: root,
-      env: { PATH: process.env.PATH, TF_VAR_elastic_password: "mine" },
-      encoding: "utf8",
-      stdio: "pipe",
-    });
-    const exported = Object.fromEntries(out.split("\n").filter((l) => l.startsWith("TF_VAR_")).map((l) => [l.slice(7, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
-    const hashes = Object.fromEntries(SECRET_NAMES.filter((name) => SECRETS[name].bcrypt).map((name) => [`${name}_bcrypt`, bcryptHash(exported[name], "demo", name)]));
-    expect(exported).toEqual({ ...readSecretFile(root, "demo"), elastic_password: "mine", ...hashes });
-    expect(Object.keys(exported).sort()).toEqual([...generatable, ...Object.keys(hashes)].sort());
+    const exported = secretVariables(root, "demo", { TF_VAR_elastic_password: "mine" }, () => undefined);
+    const values = Object.fromEntries(Object.entries(exported).map(([variable, value]) => [variable.slice("TF_VAR_".length), value]));
+    // The caller's own value stays the caller's: neither generated nor stored nor returned.
+    const all: Record<string, string> = { elastic_password: "mine", ...values };
+    const hashes = Object.fromEntries(SECRET_NAMES.filter((name) => SECRETS[name].bcrypt).map((name) => [`${name}_bcrypt`, bcryptHash(all[name], "demo", name)]));
+    expect(values).toEqual({ ...readSecretFile(root, "demo"), ...hashes });
+    expect(Object.keys(values).sort()).toEqual([...generatable.filter((name) => name !== "elastic_password"), ...Object.keys(hashes)].sort());
+
+    fs.mkdirSync(path.join(root, "environments"));
+    fs.writeFileSync(path.join(root, "environments", "small.yaml"), "name: small\nservices: [prometheus, grafana]\n");
+    const needed = requiredSecrets(loadEnvironmentFile(path.join(root, "environments", "small.yaml"))).filter((name) => SECRETS[name].generate);
+    expect(needed.length).toBeGreaterThan(0);
+    expect(needed.length).toBeLessThan(generatable.length);
+    const previous = process.env.PM_ENVIRONMENTS_DIR;
+    delete process.env.PM_ENVIRONMENTS_DIR;
+    try {
+      expect(Object.keys(secretVariables(root, "small", {}, () => undefined)).filter((v) => !v.endsWith("_bcrypt")).sort()).toEqual(needed.map((n) => `TF_VAR_${n}`).sort());
+    } finally {
+      if (previous !== undefined) process.env.PM_ENVIRONMENTS_DIR = previous;
+    }
   });
 
   it("passes the bcrypt hash of a password a web config checks: the same on every plan, verifiable, per environment", () => {

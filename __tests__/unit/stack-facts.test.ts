@@ -1,7 +1,7 @@
 import { stackFacts, stateLocation, unprotectedTargets, type SynthesizedStack } from "../../scripts/stack-facts";
 import { environment, synth } from "../helpers/synth";
 
-describe("what deploy.sh reads of a synthesized stack", () => {
+describe("what a deploy reads of a synthesized stack", () => {
   test("a destroy of a protectData environment targets everything but its data volumes", () => {
     const stack = synth(environment({ services: ["prometheus", "alertmanager"], protectData: true })) as unknown as SynthesizedStack;
     const targets = unprotectedTargets(stack);
@@ -14,11 +14,11 @@ describe("what deploy.sh reads of a synthesized stack", () => {
     expect(unprotectedTargets(synth(environment({ services: ["prometheus"] })) as unknown as SynthesizedStack)).toEqual([]);
   });
 
-  test("the backend, the number of Docker hosts and the terraform block, one per line", () => {
+  test("the backend, the number of Docker hosts and the terraform block", () => {
     const stack = synth(environment({ services: ["prometheus"] })) as unknown as SynthesizedStack;
-    const [backend, hosts, block, targets] = stackFacts(stack);
-    expect([backend, hosts, targets]).toEqual(["local", "1", ""]);
-    expect(JSON.parse(block)).toEqual(stack.terraform);
+    const { backend, dockerHosts, terraformBlock, unprotected, encrypted } = stackFacts(stack);
+    expect([backend, dockerHosts, unprotected, encrypted]).toEqual(["local", 1, [], "no"]);
+    expect(JSON.parse(terraformBlock)).toEqual(stack.terraform);
   });
 
   test("names where a shared state lives, never with its credentials", () => {

@@ -59,11 +59,11 @@ describe("OpenTofu's state and plan encryption (encryption:)", () => {
     expect(problem({ encryption: { enabled: true, key: 0 } })).toContain("encryption.key:");
   });
 
-  it("tells deploy.sh whether the stack encrypts (it refuses an engine without encryption)", () => {
+  it("tells the deploy whether the stack encrypts (it refuses an engine without encryption)", () => {
     const facts = (file: Partial<EnvironmentFile>) => stackFacts(synth(parseEnvironment({ name: "enc", services: ["prometheus"], ...file }, "t", SERVICES)) as unknown as SynthesizedStack);
-    expect(facts({ encryption: { enabled: true } })[5]).toBe("yes");
-    expect(facts({ encryption: { enabled: true, key: 2, previousKey: 1 } })[5]).toBe("rotating");
-    expect(facts({ encryption: { enabled: true, previousKey: 0 } })[5]).toBe("rotating");
-    expect(facts({})[5]).toBe("no");
+    expect(facts({ encryption: { enabled: true } }).encrypted).toBe("yes");
+    expect(facts({ encryption: { enabled: true, key: 2, previousKey: 1 } }).encrypted).toBe("rotating");
+    expect(facts({ encryption: { enabled: true, previousKey: 0 } }).encrypted).toBe("rotating");
+    expect(facts({}).encrypted).toBe("no");
   });
 });

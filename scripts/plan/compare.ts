@@ -1,4 +1,3 @@
-import * as fs from "node:fs";
 import type { PlanJson } from "./summary";
 
 /**
@@ -6,9 +5,6 @@ import type { PlanJson } from "./summary";
  * change, every value the changes carry (actions, before, after, what is known only after apply),
  * with the markers of secret values taken as equal: those are random for each plan, so a secret
  * whose value changed in between is not seen here; every other difference is.
- *
- *   node dist/scripts/plan/compare.js REVIEWED.json FRESH.json   exit 0 when they match, 1 with
- *                                                                each difference when they do not
  */
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -42,19 +38,4 @@ export function planDifferences(reviewed: PlanJson, fresh: PlanJson): string[] {
     }
   }
   return differences;
-}
-
-if (require.main === module) {
-  const [reviewedFile, freshFile] = process.argv.slice(2);
-  if (!reviewedFile || !freshFile) {
-    console.error("usage: node dist/scripts/plan/compare.js REVIEWED.json FRESH.json");
-    process.exitCode = 2;
-  } else {
-    const read = (file: string) => JSON.parse(fs.readFileSync(file, "utf8")) as PlanJson;
-    const differences = planDifferences(read(reviewedFile), read(freshFile));
-    if (differences.length) {
-      console.error(`the plan differs from the one reviewed (${differences.length}):\n${differences.map((d) => `- ${d}`).join("\n")}`);
-      process.exitCode = 1;
-    } else console.log("the plan is the one reviewed");
-  }
 }

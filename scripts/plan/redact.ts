@@ -1,5 +1,4 @@
 import * as crypto from "node:crypto";
-import * as fs from "node:fs";
 
 /**
  * A plan JSON (`show -json plan.bin`) made fit to leave the machine that planned it (a pull
@@ -9,14 +8,11 @@ import * as fs from "node:fs";
  * values get equal markers, so a rotated secret still shows as a change; the key behind them is
  * random for each run, so a marker can neither be guessed at nor matched with another plan's.
  * What comes out is checked: a secret value left anywhere is an error, and nothing is written.
- *
- *   terraform show -json plan.bin | node dist/scripts/plan/redact.js > plans/ENV.json
- *   terraform plan … | node dist/scripts/plan/redact.js --text > plans/ENV.plan.log
- * The secrets are the values of the TF_VAR_* variables of the process (the scripts load them).
- * The engine's text already hides what it marks sensitive; --text replaces any secret value left.
+ * The secrets are the values of the TF_VAR_* variables (secretValues). The engine's text of a plan
+ * already hides what it marks sensitive; redactText replaces any secret value left.
  */
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Sensitivity = boolean | Sensitivity[] | { [key: string]: Sensitivity } | undefined;
 
 /** Secret files live in a `secrets/` folder (CONFIG_PATHS): their content is always masked. */
@@ -124,15 +120,4 @@ export function secretValues(env: NodeJS.ProcessEnv): string[] {
   return Object.entries(env)
     .filter(([name, value]) => name.startsWith("TF_VAR_") && value)
     .map(([, value]) => value as string);
-}
-
-if (require.main === module) {
-  try {
-    const input = fs.readFileSync(0, "utf8");
-    if (process.argv[2] === "--text") process.stdout.write(redactText(input, secretValues(process.env)));
-    else process.stdout.write(`${JSON.stringify(redactPlan(JSON.parse(input) as Json, secretValues(process.env)), null, 1)}\n`);
-  } catch (error) {
-    console.error(`redact: ${(error as Error).message}`);
-    process.exitCode = 1;
-  }
 }
