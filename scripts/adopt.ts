@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { ENVIRONMENT_LABEL } from "../stacks/labels";
 import type { Environment } from "../stacks/environment";
 import { dockerEnv, type DockerEndpoint } from "./docker-host";
-import { engineBinary } from "./lib/toolchain";
+import { engineBinary } from "./lib/engine";
 
 /**
  * Recovery from an interrupted apply. A deploy killed midway (CI timeout, OOM, a lost machine)

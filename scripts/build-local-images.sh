@@ -13,7 +13,7 @@
 #    version, and the output says so (the exporters have no such fallback).
 #  * Stand-ins (testing/standin: test doubles, one multi-call Go program, that
 #    fail where the real programs would) for the services without a local build
-#    (testing/standin/images.json; the user and ports are the descriptor's):
+#    (testing/standin/layouts.json; the user and ports are the descriptor's):
 #      protocol-monitoring-local/<name>:standin (grafana, elasticsearch, logstash, kibana)
 #  * The Protocol simulator and notification sink (testing/protocol-sim), for
 #    tests and demos, never part of a deployment:
@@ -387,7 +387,7 @@ build_node_exporter_debian() {
 # ---------------------------------------------------------------------------
 # Stand-ins (testing/standin): what Debian does not package.
 
-# Per role (the stand-in recipe: testing/standin/images.json for the home and the upstream
+# Per role (the stand-in recipe: testing/standin/layouts.json for the home and the upstream
 # folders, owned by the service's user so the stack's volumes and uploads work; the user and
 # ports are its service descriptor's).
 

@@ -3,7 +3,7 @@ import { environmentFile, loadEnvironmentFile } from "../stacks/environment-file
 import { buildLocalImages, defaultEnvironment, environmentCommand } from "./deploy";
 import { CommandFailure } from "./lib/failure";
 import { hostGatewayAddress } from "./lib/local-machine";
-import { ROOT, engineEnvironment } from "./lib/toolchain";
+import { ROOT, engineEnvironment } from "./lib/engine";
 
 /**
  * `npm run demo`: a demo with live Protocol data: the default environment (as `npm run deploy`

@@ -12,7 +12,7 @@ import { fleetImages, sendLocalImages } from "./docker-host";
 import { Phases } from "./lib/phases";
 import { secretVariables } from "./lib/secret-file";
 import { CommandFailure } from "./lib/failure";
-import { ROOT, bootstrap, encryptionEngineProblem, engineBinary, prepareEngine } from "./lib/toolchain";
+import { ROOT, bootstrap, encryptionEngineProblem, engineBinary, prepareEngine } from "./lib/engine";
 import { planDifferences } from "./plan/compare";
 import { redactPlan, secretValues, type Json } from "./plan/redact";
 import { summarizePlanFiles } from "./plan/summarize-files";

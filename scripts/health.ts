@@ -6,7 +6,7 @@ import type { SecretName } from "../stacks/secrets";
 import { type HealthStatus, type HealthVerdict, isPublished, runningServices } from "../stacks/descriptor";
 import { servesTls } from "../stacks/web-config";
 import { secretValue } from "./lib/secret-file";
-import { ROOT } from "./lib/toolchain";
+import { ROOT } from "./lib/engine";
 
 /**
  * `npm run health -- <env> [--json] [--timeout SECONDS] [--host HOST]`: checks each Protocol service the

@@ -7,7 +7,7 @@ import { STANDIN_LABEL } from "./preflight";
 /**
  * What scripts/build-local-images.sh builds, read from the catalog: each service's local build
  * (its descriptor's `localBuild` recipe, user and ports) and the stand-ins of the testing wing
- * (testing/standin/images.json, with the user and ports of the service they stand in for). The
+ * (testing/standin/layouts.json, with the user and ports of the service they stand in for). The
  * script reads them all at once (`shell`) and builds what it is told; nothing about an image is
  * restated there.
  *
@@ -16,7 +16,7 @@ import { STANDIN_LABEL } from "./preflight";
  *                                             function _lb_<name> per image that sets its LB_*
  */
 
-const STANDINS_FILE = "testing/standin/images.json";
+const STANDINS_FILE = "testing/standin/layouts.json";
 
 /** A program image's recipe, as the builder takes it. */
 export interface ProgramRecipe {

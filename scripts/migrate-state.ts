@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
 import { CommandFailure } from "./lib/failure";
-import { ROOT, engineBinary, prepareEngine } from "./lib/toolchain";
+import { ROOT, engineBinary, prepareEngine } from "./lib/engine";
 
 /**
  * `npm run state:migrate -- ENV`: moves an environment's state from its local file to the shared

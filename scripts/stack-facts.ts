@@ -1,5 +1,5 @@
 import * as fs from "node:fs";
-import type { Encryption } from "./lib/toolchain";
+import type { Encryption } from "./lib/engine";
 
 /** What a deploy reads of a synthesized stack (cdk.tf.json) before it runs the engine. */
 

@@ -1,4 +1,4 @@
-import { phasesOf } from "../../scripts/bench";
+import { phasesOf } from "../../scripts/bench/bench";
 import { Phases } from "../../scripts/lib/phases";
 
 /** What a deploy's last line says after the given phases (scripts/lib/phases.ts), each taking `sleep` seconds. */

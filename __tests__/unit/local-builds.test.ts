@@ -40,11 +40,11 @@ describe("local builds", () => {
   it("refuse a service without a recipe, and a stand-in for no service", () => {
     const grafana = SERVICES.find((s) => s.name === "grafana")!;
     expect(() => programRecipe(grafana)).toThrow(/grafana has no local build: Grafana's licence/);
-    expect(() => standinRecipe(grafana, {})).toThrow("grafana: no stand-in in testing/standin/images.json");
+    expect(() => standinRecipe(grafana, {})).toThrow("grafana: no stand-in in testing/standin/layouts.json");
     const root = tempDir("pm-standins");
     fs.mkdirSync(path.join(root, "testing", "standin"), { recursive: true });
-    fs.writeFileSync(path.join(root, "testing", "standin", "images.json"), JSON.stringify({ mystery: { home: "/m", dirs: [] } }));
-    expect(() => localBuilds(SERVICES, root)).toThrow("testing/standin/images.json: mystery stand(s) in for no service of the catalog");
+    fs.writeFileSync(path.join(root, "testing", "standin", "layouts.json"), JSON.stringify({ mystery: { home: "/m", dirs: [] } }));
+    expect(() => localBuilds(SERVICES, root)).toThrow("testing/standin/layouts.json: mystery stand(s) in for no service of the catalog");
   });
 
   it("reach bash as declarations that keep every value as it is, quotes included", () => {

@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { environmentFile, loadEnvironmentFile } from "../../stacks/environment-files";
 import { CommandFailure } from "../lib/failure";
 import { secretVariables } from "../lib/secret-file";
-import { ROOT, encryptionEngineProblem, engineBinary, prepareEngine } from "../lib/toolchain";
+import { ROOT, encryptionEngineProblem, engineBinary, prepareEngine } from "../lib/engine";
 import { dockerHost, preflight } from "../preflight";
 import { readStackFacts } from "../stack-facts";
 import { redactPlan, redactText, secretValues, type Json } from "./redact";

@@ -4,14 +4,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { spawnSync } from "node:child_process";
 import { stringify } from "yaml";
-import { loadEnvironmentFile } from "../stacks/environment-files";
-import { ENVIRONMENT_LABEL } from "../stacks/labels";
-import { requiredSecrets } from "../stacks/secrets";
-import { CommandFailure } from "./lib/failure";
-import { localImages, reservePorts } from "./lib/local-machine";
-import { ROOT } from "./lib/toolchain";
-import { bcryptHash } from "./lib/secret-file";
-import { replayDeploy, replayDestroy, replayOf, replayReplace, type Replay } from "./bench/replay";
+import { loadEnvironmentFile } from "../../stacks/environment-files";
+import { ENVIRONMENT_LABEL } from "../../stacks/labels";
+import { requiredSecrets } from "../../stacks/secrets";
+import { CommandFailure } from "../lib/failure";
+import { localImages, reservePorts } from "../lib/local-machine";
+import { ROOT } from "../lib/engine";
+import { bcryptHash } from "../lib/secret-file";
+import { replayDeploy, replayDestroy, replayOf, replayReplace, type Replay } from "./replay";
 
 /**
  * `npm run bench`: figures measured in one run on this machine, printed as ratios. Not a test:
