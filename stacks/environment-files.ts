@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { isPublished } from "./descriptor";
 import { type Catalog, type Environment, EnvironmentError, parseEnvironment } from "./environment";
 import { SERVICES } from "./services";
+import { ownRuleFileProblems } from "./services/prometheus/alert-changes";
 
 /**
  * Environment files on disk: where they are, reading one (with its alerting CA file), reading all
@@ -29,16 +30,23 @@ export function loadEnvironmentFile(file: string, catalog: Catalog = SERVICES): 
     throw new EnvironmentError(`${file}: cannot be read as YAML: ${(error as Error).message}`);
   }
   const env = parseEnvironment(data, file, catalog);
-  if (!env.alerting.caFile) return env;
-  const caFile = path.resolve(path.dirname(file), env.alerting.caFile);
-  let pem: string;
-  try {
-    pem = fs.readFileSync(caFile, "utf8");
-  } catch (error) {
-    throw new EnvironmentError(`${file}: invalid environment\n  alerting.caFile: cannot read ${caFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  /** A file the environment file names, relative to it. */
+  const read = (field: string, relative: string) => {
+    const absolute = path.resolve(path.dirname(file), relative);
+    try {
+      return fs.readFileSync(absolute, "utf8");
+    } catch (error) {
+      throw new EnvironmentError(`${file}: invalid environment\n  ${field}: cannot read ${absolute}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  };
+  const pem = env.alerting.caFile === undefined ? undefined : read("alerting.caFile", env.alerting.caFile);
+  if (pem !== undefined && !pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new EnvironmentError(`${file}: invalid environment\n  alerting.caFile: ${path.resolve(path.dirname(file), env.alerting.caFile as string)} holds no PEM certificate`);
   }
-  if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new EnvironmentError(`${file}: invalid environment\n  alerting.caFile: ${caFile} holds no PEM certificate`);
-  return { ...env, alertingCaPem: pem };
+  const ownRuleFiles = env.alerts.ruleFiles.map((relative, i) => ({ path: relative, content: read(`alerts.ruleFiles[${i}]`, relative) }));
+  const problems = ownRuleFiles.flatMap(ownRuleFileProblems);
+  if (problems.length) throw new EnvironmentError(`${file}: invalid environment\n${problems.map((p) => `  alerts.ruleFiles: ${p}`).join("\n")}`);
+  return { ...env, ...(pem !== undefined ? { alertingCaPem: pem } : {}), ...(ownRuleFiles.length ? { ownRuleFiles } : {}) };
 }
 
 /** Loads every environments/*.yaml file, sorted by name, and checks they can live side by side. */

@@ -18,6 +18,11 @@ import { servesTls } from "./web-config";
 /** The services an environment can run: the shipped list (stacks/services/index.ts), or a test's. */
 export type Catalog = readonly Service[];
 
+/** The severities Alertmanager routes (critical pages, warning goes to Slack, info to neither). */
+export const SEVERITIES = ["critical", "warning", "info"] as const;
+/** The dead man's switch: always firing by design. */
+export const DEAD_MANS_SWITCH = "Watchdog";
+const alertName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an alert name");
 const duration = z.string().regex(/^(\d+(ms|s|m|h|d|w|y))+$/, "must be a duration such as 15s, 30d or 1h30m");
 const size = z.string().regex(/^\d+(B|KB|MB|GB|TB|PB)$/, "must be a size such as 500MB or 10GB");
 const hostPort = z
@@ -205,6 +210,44 @@ function buildSchema(catalog: Catalog) {
           }
         })
         .prefault({}),
+      /**
+       * Changes to the shipped alerts here (README: Changing the alerts): alerts not loaded, the
+       * `for`, severity or labels of others, and rule files of the team's own, relative to this file.
+       */
+      alerts: z
+        .strictObject({
+          disable: z.array(alertName).default([]),
+          override: z
+            .record(
+              alertName,
+              z.strictObject({
+                for: duration.optional(),
+                severity: z.enum(SEVERITIES).optional(),
+                labels: z
+                  .record(z.string(), z.string())
+                  .superRefine((labels, ctx) => {
+                    for (const name of Object.keys(labels)) {
+                      if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) ctx.addIssue({ code: "custom", path: [name], message: "must be a label name" });
+                      else if (["severity", "alertname"].includes(name)) ctx.addIssue({ code: "custom", path: [name], message: "is set otherwise (severity: its own field)" });
+                    }
+                  })
+                  .optional(),
+              }),
+            )
+            .default({}),
+          ruleFiles: z.array(z.string().regex(/\.ya?ml$/, "must be a .yml or .yaml file")).default([]),
+        })
+        .superRefine((alerts, ctx) => {
+          // The dead man's switch pages when it stops: turned off or rerouted, the heartbeat would page for nothing, or nothing would.
+          if (alerts.disable.includes(DEAD_MANS_SWITCH)) ctx.addIssue({ code: "custom", path: ["disable"], message: `${DEAD_MANS_SWITCH} is the dead man's switch: it cannot be disabled (turn alerting.heartbeat off instead)` });
+          if (DEAD_MANS_SWITCH in alerts.override) ctx.addIssue({ code: "custom", path: ["override", DEAD_MANS_SWITCH], message: "the dead man's switch cannot be changed" });
+          const both = alerts.disable.filter((name) => name in alerts.override);
+          if (both.length) ctx.addIssue({ code: "custom", path: ["override"], message: `${both.join(", ")}: disabled and overridden at once` });
+          const names = alerts.ruleFiles.map((file) => file.split("/").pop());
+          const twice = names.filter((name, i) => names.indexOf(name) !== i);
+          if (twice.length) ctx.addIssue({ code: "custom", path: ["ruleFiles"], message: `two files named ${twice[0]}: they share one folder in the container` });
+        })
+        .prefault({}),
       /** Alert thresholds an operator tunes per environment; rule files refer to them as [[ name ]]. */
       thresholds: z
         .strictObject({
@@ -315,6 +358,8 @@ export interface Environment extends Omit<Parsed, "ports" | "images" | "memoryMb
   readonly source: string;
   /** The content of alerting.caFile, read with the file. */
   readonly alertingCaPem?: string;
+  /** The files of alerts.ruleFiles, read with the file. */
+  readonly ownRuleFiles?: readonly { readonly path: string; readonly content: string }[];
 }
 
 export class EnvironmentError extends Error {

@@ -100,14 +100,14 @@ describe("generated prometheus.yml", () => {
   });
 
   it("discovers agents through Consul without overwriting the job label", () => {
-    const prod = parse(prometheusConfig(shippedEnvironment("prod"), ASSETS.ruleFiles)) as Doc;
+    const prod = parse(prometheusConfig(shippedEnvironment("prod"), ASSETS.ruleFiles.map((r) => r.name))) as Doc;
     const agents = prod.scrape_configs.find((j: Doc) => j.job_name === "agents");
     expect(agents.consul_sd_configs).toEqual([{ server: "consul.protocol.internal:8500", services: ["agent-service"] }]);
     expect(agents.relabel_configs.map((r: Doc) => r.target_label)).not.toContain("job");
   });
 
   it("is byte-identical for the same input (so plans stay empty)", () => {
-    expect(prometheusConfig(dev, ASSETS.ruleFiles)).toBe(prometheusConfig(shippedEnvironment("dev"), ASSETS.ruleFiles));
+    expect(prometheusConfig(dev, ASSETS.ruleFiles.map((r) => r.name))).toBe(prometheusConfig(shippedEnvironment("dev"), ASSETS.ruleFiles.map((r) => r.name)));
   });
 });
 

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { EXIT, exitCode, renderMarkdown, summarizePlan, type PlanJson } from "../../scripts/plan/summary";
 import { ROOT } from "../helpers/synth";
 
-/** Plans recorded with the real engine and provider by scripts/plan/record-fixtures.sh. */
+/** Plans recorded with the real engine and provider by scripts/plan/record-fixtures.ts. */
 const fixture = (name: string): PlanJson => JSON.parse(fs.readFileSync(path.join(ROOT, "__tests__/fixtures/plans", `${name}.json`), "utf8")) as PlanJson;
 const summary = (name: string) => summarizePlan(name, fixture(name));
 

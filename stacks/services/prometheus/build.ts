@@ -1,5 +1,6 @@
 import { filesIn } from "../../container";
 import { loadedRuleFiles, renderRuleFile, ruleParameters } from "./rules";
+import { applyAlertChanges, checkAlertChanges, ownRuleFiles } from "./alert-changes";
 import { serviceContainer } from "../../service";
 import type { ServiceBuild } from "../../descriptor";
 import { CA_FILE, PROMETHEUS_PATHS, prometheusConfig, prometheusFlags, prometheusSecrets, secretPath } from "./config";
@@ -8,8 +9,11 @@ import { CA_FILE, PROMETHEUS_PATHS, prometheusConfig, prometheusFlags, prometheu
 export const build: ServiceBuild = (scope, ctx) => {
   const parameters = ruleParameters(ctx.env);
   // Only the rule files whose metrics the environment has (rules.ts).
-  const loaded = loadedRuleFiles(ctx.env, ctx.assets.ruleFiles(ctx.env.catalog));
-  const rendered = Object.fromEntries(loaded.map((rule) => [rule.name, renderRuleFile(rule, parameters).content]));
+  const shipped = ctx.assets.ruleFiles(ctx.env.catalog);
+  checkAlertChanges(ctx.env, shipped);
+  const loaded = loadedRuleFiles(ctx.env, shipped);
+  // The environment's changes to them (alerts:), and the team's own files beside them.
+  const rendered = { ...applyAlertChanges(ctx.env, Object.fromEntries(loaded.map((rule) => [rule.name, renderRuleFile(rule, parameters).content]))), ...ownRuleFiles(ctx.env) };
   const { env, secrets, pki } = ctx;
   // The passwords it authenticates with and the CA it checks servers against, as files (prometheus.yml holds none).
   const secretFiles: Record<string, string> = Object.fromEntries(prometheusSecrets(env).map((name) => [secretPath(name), secrets.get(name)]));
@@ -18,7 +22,7 @@ export const build: ServiceBuild = (scope, ctx) => {
   return serviceContainer(scope, ctx, {
     command: prometheusFlags(env),
     files: {
-      [PROMETHEUS_PATHS.config]: prometheusConfig(env, loaded),
+      [PROMETHEUS_PATHS.config]: prometheusConfig(env, Object.keys(rendered)),
       ...filesIn(PROMETHEUS_PATHS.rulesDir, rendered),
     },
     secretFiles: Object.keys(secretFiles).length ? secretFiles : undefined,

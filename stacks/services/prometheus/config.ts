@@ -1,5 +1,4 @@
 import * as path from "node:path";
-import type { RuleFile } from "../../assets";
 import { toYaml } from "../../yaml";
 import type { Environment } from "../../environment";
 import type { SecretName } from "../../secrets";
@@ -90,14 +89,15 @@ function protocolJobs(env: Environment): ScrapeConfig[] {
   return jobs;
 }
 
-export function prometheusConfig(env: Environment, ruleFiles: readonly RuleFile[]): string {
+/** prometheus.yml, loading the rule files of the given names from the rules folder. */
+export function prometheusConfig(env: Environment, ruleFiles: readonly string[]): string {
   const config: Record<string, unknown> = {
     global: {
       scrape_interval: env.scrape.interval,
       evaluation_interval: env.scrape.evaluationInterval,
       external_labels: { environment: env.name },
     },
-    rule_files: ruleFiles.map((rule) => path.posix.join(PROMETHEUS_PATHS.rulesDir, rule.name)),
+    rule_files: ruleFiles.map((name) => path.posix.join(PROMETHEUS_PATHS.rulesDir, name)),
     ...(env.services.includes(alertmanager.name)
       ? { alerting: { alertmanagers: [{ ...(behindWebAuth(env, alertmanager) ? webAuthClient(env) : {}), static_configs: [{ targets: [`${alertmanager.hostname}:${alertmanager.port}`] }] }] } }
       : {}),
