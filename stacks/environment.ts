@@ -256,6 +256,8 @@ function buildSchema(catalog: Catalog) {
           transfersPerMinuteMax: z.number().positive().default(100),
           authFailuresPerMinuteMax: z.number().positive().default(10),
           certificateExpiryDays: z.number().positive().default(7),
+          /** A container's working set against its memory limit (memoryMb), in percent. */
+          containerMemoryPercentMax: z.number().positive().max(100).default(90),
           /** CPU and memory in use on the Docker host, in percent (the seed's "resource usage > 80%"). */
           resourceUsagePercentMax: z.number().positive().max(100).default(80),
           /** Fewest federation peers a registry should have; 0 turns the alert off (a registry without federation). */

@@ -40,7 +40,7 @@ export const PROTOCOL_SOURCES = ["registry", "teg", "spire", "agent"];
  *                 for stacks/protocol one of the scraped sources of rules.ts); which environments
  *                 have which source: exportedSources, against which fireable.test.ts checks every
  *                 loaded alert
- *   type          counter | gauge | histogram | summary (a histogram listed once, by its base
+ *   type          counter | gauge | histogram | summary | untyped (as the exporter declares it; a histogram listed once, by its base
  *                 name, and queried as <name>_bucket with `le`, <name>_sum, <name>_count)
  *   help          what one sample means
  *   labels        the labels the exporter puts on the series, besides `job` and `instance`
@@ -74,7 +74,7 @@ export function writeRenderedRules(dir: string, files: readonly RuleFile[], para
 const entryFields = {
   // Which sources a file may name is its folder's (readCatalog checks it).
   source: z.string().min(1),
-  type: z.enum(["counter", "gauge", "histogram", "summary"]),
+  type: z.enum(["counter", "gauge", "histogram", "summary", "untyped"]),
   help: z.string().min(1),
   labels: z.array(z.string().regex(LABEL_NAME)),
 };
