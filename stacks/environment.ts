@@ -176,6 +176,20 @@ function buildSchema(catalog: Catalog) {
            */
           heartbeat: z.boolean().default(false),
           /**
+           * Email through an SMTP server (STARTTLS required), for the severities listed (critical by
+           * default), besides PagerDuty and Slack. With `username`, the password comes from
+           * TF_VAR_smtp_password.
+           */
+          email: z
+            .strictObject({
+              to: z.email(),
+              from: z.email(),
+              smarthost: hostPort,
+              username: z.string().min(1).optional(),
+              severities: z.array(z.enum(SEVERITIES)).min(1).default(["critical"]),
+            })
+            .optional(),
+          /**
            * Where alerts' runbook links point: this repository as your team browses it (a
            * runbook is at <this>/stacks/services/<service>/runbooks/<Alert>.md); "." links
            * within the repository. The runbooks left docs/runbooks: a URL that still ends there is refused.
@@ -200,12 +214,12 @@ function buildSchema(catalog: Catalog) {
         })
         // A notification is read far from this repository: a relative link there leads nowhere.
         .superRefine((alerting, ctx) => {
-          const notifies = alerting.pagerduty || alerting.slack !== undefined || alerting.heartbeat;
+          const notifies = alerting.pagerduty || alerting.slack !== undefined || alerting.heartbeat || alerting.email !== undefined;
           if (notifies && !/^https:\/\/[^/\s]+/.test(alerting.runbookBaseUrl)) {
             ctx.addIssue({
               code: "custom",
               path: ["runbookBaseUrl"],
-              message: `must be an https:// URL (e.g. https://github.com/<org>/protocol-monitoring/blob/main) when PagerDuty, Slack or the heartbeat is on, not "${alerting.runbookBaseUrl}"`,
+              message: `must be an https:// URL (e.g. https://github.com/<org>/protocol-monitoring/blob/main) when PagerDuty, Slack, email or the heartbeat is on, not "${alerting.runbookBaseUrl}"`,
             });
           }
         })

@@ -205,6 +205,62 @@ describe("receivers behind a relay: a private CA, PagerDuty's URL, Alertmanager'
   });
 });
 
+describe("email: alerts by mail through an SMTP server", () => {
+  const dir = tempDir("pm-email");
+  const email = { to: "oncall@example.org", from: "alertmanager@example.org", smarthost: "smtp.example.org:587", username: "alertmanager" };
+  const mailing = (extra: Record<string, unknown> = {}) =>
+    environment({ name: "mail", alerting: { pagerduty: true, slack: { channel: "#alerts" }, email: { ...email, ...extra }, runbookBaseUrl: "https://example.org/repo" } });
+  const receiver = (env: ReturnType<typeof environment>) => (parse(alertmanagerConfig(env)) as Doc).receivers.find((r: Doc) => r.name === "email");
+
+  it("mails over STARTTLS, logging in with the password from a secret file, with the summary, description and runbook link", () => {
+    const env = mailing();
+    expect(receiver(env).email_configs).toEqual([
+      {
+        to: email.to,
+        from: email.from,
+        smarthost: email.smarthost,
+        require_tls: true,
+        auth_username: "alertmanager",
+        auth_password_file: `${CONFIG_PATHS.alertmanagerSecretsDir}/smtp_password`,
+        headers: { Subject: '{{ template "protocol.title" . }}' },
+        text: '{{ template "protocol.text" . }}',
+        send_resolved: true,
+      },
+    ]);
+    expect(requiredSecrets(env)).toContain("smtp_password");
+    const alertmanager = containerNamed(synth(env), "mail-alertmanager");
+    expect(uploadedFile(alertmanager, `${CONFIG_PATHS.alertmanagerSecretsDir}/smtp_password`)).toBe("${var.smtp_password}");
+    // Without a login: no password needed.
+    const anonymous = environment({ name: "anon", alerting: { email: { to: email.to, from: email.from, smarthost: email.smarthost }, runbookBaseUrl: "https://example.org/repo" } });
+    expect(receiver(anonymous).email_configs[0]).not.toHaveProperty("auth_password_file");
+    expect(requiredSecrets(anonymous)).not.toContain("smtp_password");
+  });
+
+  it("is accepted by amtool, and routes the listed severities to email as well as to the others", () => {
+    const route = (env: ReturnType<typeof environment>, name: string, ...labels: string[]) =>
+      amtool((configFile) => ["config", "routes", "test", `--config.file=${configFile}`, ...labels], alertmanagerConfig(env), dir, name).trim();
+    expect(amtool((configFile) => ["check-config", configFile], alertmanagerConfig(mailing()), dir, "mail")).toMatch(/SUCCESS/);
+    expect(route(mailing(), "mail", "severity=critical", "alertname=RegistryDown")).toBe("email,pagerduty");
+    expect(route(mailing(), "mail", "severity=warning", "alertname=HighResponseTime")).toBe("slack");
+    expect(route(mailing(), "mail", "alertname=Watchdog", "severity=none")).toBe("null");
+    const both = mailing({ severities: ["critical", "warning"] });
+    expect(route(both, "mail-both", "severity=warning", "alertname=HighResponseTime")).toBe("email,slack");
+  });
+
+  it.each([
+    [{ to: "oncall" }, "alerting.email.to:"],
+    [{ smarthost: "smtp.example.org" }, "alerting.email.smarthost:"],
+    [{ severities: ["urgent"] }, "alerting.email.severities[0]:"],
+    [{ severities: [] }, "alerting.email.severities:"],
+  ])("refuses %j, naming the field", (change, field) => {
+    expect(() => mailing(change)).toThrow(field);
+  });
+
+  it("needs an https:// runbook base URL: a mail is read far from this repository", () => {
+    expect(() => environment({ alerting: { email } })).toThrow("alerting.runbookBaseUrl: must be an https:// URL");
+  });
+});
+
 describe("generated Grafana provisioning", () => {
   it("leaves the log panels (and their row) out where Elasticsearch does not run, and changes nothing else", () => {
     const operations = ASSETS.dashboards["operations.json"];

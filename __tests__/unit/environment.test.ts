@@ -49,10 +49,12 @@ describe("environment files", () => {
       transfersPerMinuteMax: 100,
       authFailuresPerMinuteMax: 10,
       certificateExpiryDays: 7,
+      containerMemoryPercentMax: 90,
       resourceUsagePercentMax: 80,
       federationPeersMin: 1,
       agentLatencySeconds: 1,
     });
+    expect(env.alerts).toEqual({ disable: [], override: {}, ruleFiles: [] });
     expect(env.state).toEqual({ backend: "local" });
     const partial = load({ name: "partial", retention: { time: "7d" }, alerting: { timing: { groupWait: "5s" } } }).load();
     expect(partial.retention).toEqual({ time: "7d", size: "10GB" });

@@ -23,6 +23,7 @@ export function receiverSecrets(env: Environment): SecretName[] {
     ...(env.alerting.pagerduty ? (["pagerduty_routing_key"] as const) : []),
     ...(env.alerting.slack ? (["slack_webhook_url"] as const) : []),
     ...(env.alerting.heartbeat ? (["heartbeat_url"] as const) : []),
+    ...(env.alerting.email?.username ? (["smtp_password"] as const) : []),
   ];
 }
 
@@ -32,6 +33,7 @@ export const secretFile = (name: SecretName) => `${ALERTMANAGER_PATHS.secretsDir
 
 export const NULL_RECEIVER = "null";
 export const HEARTBEAT_RECEIVER = "heartbeat";
+export const EMAIL_RECEIVER = "email";
 
 /** How often the Watchdog is sent to the heartbeat service; see the Dead man's switch section of the README. */
 export const HEARTBEAT_TIMING = { group_wait: "10s", group_interval: "1m", repeat_interval: "1m" } as const;
@@ -92,6 +94,26 @@ function receivers(env: Environment): Record<string, unknown>[] {
       ],
     });
   }
+  const email = env.alerting.email;
+  if (email) {
+    list.push({
+      name: EMAIL_RECEIVER,
+      email_configs: [
+        {
+          to: email.to,
+          from: email.from,
+          smarthost: email.smarthost,
+          // STARTTLS or nothing: a password and alerts never cross the network in the clear.
+          require_tls: true,
+          ...(email.username ? { auth_username: email.username, auth_password_file: secretFile("smtp_password") } : {}),
+          headers: { Subject: '{{ template "protocol.title" . }}' },
+          text: '{{ template "protocol.text" . }}',
+          send_resolved: true,
+          ...(env.alertingCaPem ? { tls_config: { ca_file: ALERTMANAGER_PATHS.ca } } : {}),
+        },
+      ],
+    });
+  }
   return list;
 }
 
@@ -117,6 +139,8 @@ export function routes(env: Environment): Record<string, unknown>[] {
           { matchers: failed("slack"), receiver: "pagerduty", repeat_interval: "1h" },
         ]
       : []),
+    // Email as well as the others (continue): for the severities the environment lists.
+    ...(env.alerting.email ? [{ matchers: [`severity=~"${env.alerting.email.severities.join("|")}"`], receiver: EMAIL_RECEIVER, continue: true }] : []),
     { matchers: ['severity="critical"'], receiver: critical, repeat_interval: "1h" },
     { matchers: ['severity="warning"'], receiver: slack },
     { matchers: ['severity="info"'], receiver: NULL_RECEIVER },
