@@ -44,7 +44,7 @@ function main(): void {
       services,
       images: { prometheus: images.prometheus, nodeExporter: images.nodeExporter, alertmanager: images.alertmanager },
       ports: { prometheus: 39190, alertmanager: 39193 },
-      alerting: { slack: { channel: "#fixtures" } },
+      alerting: { slack: { channel: "#fixtures" }, runbookBaseUrl: "https://example.org/protocol-monitoring" },
       scrape: { targets },
     };
     fs.writeFileSync(path.join(variables.PM_ENVIRONMENTS_DIR, `${name}.yaml`), stringify(file));
