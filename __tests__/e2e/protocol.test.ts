@@ -1,7 +1,7 @@
 /**
  * The Protocol path, end to end: the simulated Protocol services (testing/protocol-sim) scraped by
  * a deployed stack, each Protocol alert driven by a failure mode on live data, notifications
- * delivered to a sink standing in for PagerDuty, Slack and the heartbeat service (over TLS, with
+ * delivered to a sink standing in for PagerDuty, Slack, a mail relay and the heartbeat service (over TLS, with
  * a CA the environment gives Alertmanager), every dashboard query answered, and a service's
  * structured log found in Elasticsearch after Docker's gelf driver shipped it through Logstash.
  */
@@ -37,7 +37,10 @@ const secrets = {
   TF_VAR_pagerduty_routing_key: crypto.randomBytes(16).toString("hex"),
   TF_VAR_slack_webhook_url: `https://${SINK_HOST}:8443/services/T0E2E/B0E2E/e2e`,
   TF_VAR_heartbeat_url: `https://${SINK_HOST}:8443/heartbeat/${runId}`,
+  TF_VAR_smtp_password: `e2e-${crypto.randomBytes(12).toString("hex")}`,
 };
+/** The login the sink's mail relay accepts (its password is TF_VAR_smtp_password). */
+const SMTP_USER = "alertmanager";
 const scriptEnv = { ...process.env, ...secrets, ...variables, PM_ALLOW_STANDINS: "1", CI: "true" };
 
 const STACK_PORTS = ["prometheus", "alertmanager", "grafana", "elasticsearch", "logstash", "kibana"] as const;
@@ -116,6 +119,7 @@ beforeAll(async () => {
       pagerdutyUrl: `https://${SINK_HOST}:8443/v2/enqueue`,
       slack: { channel: "#e2e" },
       heartbeat: true,
+      email: { to: "oncall@example.org", from: `alertmanager@${name}.example.org`, smarthost: `${SINK_HOST}:2525`, username: SMTP_USER },
       caFile: path.join(dirs.tls, "ca.pem"),
       timing: { groupWait: "1s", groupInterval: "5s", repeatInterval: "1m" },
       runbookBaseUrl: "https://runbooks.example/protocol-monitoring",
@@ -151,6 +155,7 @@ test("the stack deploys; the simulated Protocol ships its logs through Docker's 
     "run", "-d", "--name", sink, "--label", `org.protocol-monitoring.test=${name}`, "--network", `${name}-monitoring`, "--network-alias", SINK_HOST,
     "-v", `${dirs.tls}:/tls:ro`, "-p", `127.0.0.1:${ports.sinkApi}:8444`, "--user", "0",
     images.protocolSim, "sink", "--tls-cert", "/tls/cert.pem", "--tls-key", "/tls/key.pem",
+    "--smtp", ":2525", "--smtp-user", SMTP_USER, "--smtp-password", secrets.TF_VAR_smtp_password,
   );
   await poll("the simulator's control API", async () => ((await fetch(url(ports.control, "/modes"))).ok ? true : undefined));
 }));
@@ -237,7 +242,7 @@ test("every dashboard query returns data from the live stack, but the panels lis
   for (const d of DRIVEN) await mode(d.service, d.mode, false);
 }));
 
-test("notifications reach the right receiver: critical → PagerDuty with its runbook, warning → Slack, info nowhere; a target's outage mutes only its own warnings; resolved is sent", () => step(async () => {
+test("notifications reach the right receiver: critical → PagerDuty and email with its runbook, warning → Slack, info nowhere; a target's outage mutes only its own warnings; resolved is sent", () => step(async () => {
   const at = (offsetSeconds: number) => new Date(Date.now() + offsetSeconds * 1000).toISOString();
   const alert = (labels: Record<string, string>, endsAt = at(300)) => ({
     labels: { environment: name, ...labels },
@@ -277,6 +282,19 @@ test("notifications reach the right receiver: critical → PagerDuty with its ru
   expect(JSON.stringify(pagerduty[0].json)).toContain("https://runbooks.example/protocol-monitoring/RegistryDown.md");
   report("critical RegistryDown → PagerDuty (TLS, routing key, runbook link)");
 
+  // The same critical alert by mail: over STARTTLS, logged in, with its runbook link.
+  type Mail = { auth: string; from: string; to: string[]; subject: string; text: string };
+  const mails = await poll("the critical alert by email", async () => {
+    const found = (await received("/smtp")).filter((r) => (r.json as Mail | undefined)?.subject.includes("RegistryDown"));
+    return found.length ? found : undefined;
+  });
+  const mail = mails[0].json as Mail;
+  expect(mails[0].tls).toBe(true);
+  expect(mail).toMatchObject({ auth: SMTP_USER, from: `alertmanager@${name}.example.org`, to: ["oncall@example.org"] });
+  expect(mail.subject).toContain("[FIRING:1] RegistryDown");
+  expect(mail.text).toContain("Runbook: https://runbooks.example/protocol-monitoring/RegistryDown.md");
+  report("critical RegistryDown → email (STARTTLS, login, runbook link)");
+
   const slack = await poll("Slack to get registry_b's warning", async () => {
     const posts = (await received("/services/")).filter((r) => JSON.stringify(r.json).includes("HighResponseTime"));
     return posts.some((p) => JSON.stringify(p.json).includes("e2e HighResponseTime registry_b")) ? posts : undefined;
@@ -295,6 +313,7 @@ test("notifications reach the right receiver: critical → PagerDuty with its ru
 
   const everything = JSON.stringify(await received("/"));
   expect(everything).not.toContain("NewAgentRegistrations"); // info goes nowhere
+  expect(JSON.stringify(await received("/smtp"))).not.toContain("HighResponseTime"); // only critical is mailed
   await poll("the Watchdog at the heartbeat URL", async () => ((await received(`/heartbeat/${runId}`)).length ? true : undefined));
   report("info NewAgentRegistrations → nowhere; Watchdog → heartbeat");
 }));

@@ -180,11 +180,15 @@ func (rec *recorder) api() http.Handler {
 
 type sinkServer struct {
 	hooks, api *endpoint
+	smtp       *smtpServer // nil unless --smtp
 	rec        *recorder
 }
 
+// smtpOptions turn on the SMTP listener (STARTTLS with the hooks' certificate, one login).
+type smtpOptions struct{ addr, user, pass string }
+
 // startSink serves the hooks (over TLS when cert and key are given) and the API.
-func startSink(listen, apiAddr, certFile, keyFile string, max int, logw io.Writer) (*sinkServer, error) {
+func startSink(listen, apiAddr, certFile, keyFile string, max int, logw io.Writer, mail smtpOptions) (*sinkServer, error) {
 	rec := &recorder{max: max, now: time.Now, log: &Logger{w: logw, now: time.Now}}
 	s := &sinkServer{hooks: &endpoint{addr: listen, handler: rec.hooks()}, api: &endpoint{addr: apiAddr, handler: rec.api()}, rec: rec}
 	if certFile != "" || keyFile != "" {
@@ -201,10 +205,24 @@ func startSink(listen, apiAddr, certFile, keyFile string, max int, logw io.Write
 		s.hooks.stop()
 		return nil, fmt.Errorf("api %s: %w", apiAddr, err)
 	}
+	if mail.addr != "" {
+		smtp, err := startSMTP(mail.addr, s.hooks.tls, mail.user, mail.pass, rec)
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("smtp %s: %w", mail.addr, err)
+		}
+		s.smtp = smtp
+	}
 	return s, nil
 }
 
-func (s *sinkServer) close() { s.hooks.stop(); s.api.stop() }
+func (s *sinkServer) close() {
+	s.hooks.stop()
+	s.api.stop()
+	if s.smtp != nil {
+		s.smtp.stop()
+	}
+}
 
 // makeCA writes a throw-away CA (ca.pem) and a server certificate for hosts
 // (cert.pem, key.pem; names or IP addresses) signed by it into dir.
@@ -277,12 +295,17 @@ func sinkMain(args []string, stdout, stderr io.Writer) int {
 	caDir := fs.String("make-ca", "", "write a throw-away CA and a server certificate (ca.pem, cert.pem, key.pem) into this directory, then exit")
 	hosts := fs.String("hosts", "localhost,127.0.0.1", "with --make-ca: comma-separated host names and IP addresses the certificate is for")
 	days := fs.Int("days", 30, "with --make-ca: validity in days")
+	smtpAddr := fs.String("smtp", "", "listen address of an SMTP relay (STARTTLS with --tls-cert, login required); off when empty")
+	smtpUser := fs.String("smtp-user", "", "with --smtp: the one user it accepts")
+	smtpPass := fs.String("smtp-password", "", "with --smtp: that user's password")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: protocol-sim sink [flags]
        protocol-sim sink --make-ca DIR --hosts sink,localhost,127.0.0.1
 
 Webhooks: POST /v2/enqueue (PagerDuty Events v2: 202), POST /services/... (Slack
 incoming webhook: "ok"), any other method and path (heartbeat webhooks: 200 "OK").
+With --smtp: a mail relay (STARTTLS, then AUTH PLAIN or LOGIN as --smtp-user);
+its mails are recorded under the path /smtp, decoded.
 Recordings API: GET /requests[?path=P], DELETE /requests.
 
 Flags:
@@ -307,7 +330,7 @@ Flags:
 		fmt.Fprintln(stderr, "protocol-sim sink: --tls-cert and --tls-key go together")
 		return 2
 	}
-	s, err := startSink(withBind(*listen, *bind), withBind(*apiAddr, *bind), *certFile, *keyFile, *max, stdout)
+	s, err := startSink(withBind(*listen, *bind), withBind(*apiAddr, *bind), *certFile, *keyFile, *max, stdout, smtpOptions{withBind(*smtpAddr, *bind), *smtpUser, *smtpPass})
 	if err != nil {
 		fmt.Fprintf(stderr, "protocol-sim sink: %v\n", err)
 		return 1

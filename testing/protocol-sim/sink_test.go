@@ -68,7 +68,7 @@ func TestMakeCA(t *testing.T) {
 
 func TestSinkRecordsOverTLS(t *testing.T) {
 	dir := makeTestCA(t, "localhost,127.0.0.1")
-	s, err := startSink("127.0.0.1:0", "127.0.0.1:0", filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), 100, io.Discard)
+	s, err := startSink("127.0.0.1:0", "127.0.0.1:0", filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), 100, io.Discard, smtpOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestSinkRecordsOverTLS(t *testing.T) {
 }
 
 func TestSinkPlainHTTPAndLimit(t *testing.T) {
-	s, err := startSink("127.0.0.1:0", "127.0.0.1:0", "", "", 3, io.Discard)
+	s, err := startSink("127.0.0.1:0", "127.0.0.1:0", "", "", 3, io.Discard, smtpOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
