@@ -4,6 +4,8 @@ import { spawnSync } from "node:child_process";
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { EnvironmentError } from "../stacks/environment";
 import { environmentsDir } from "../stacks/environment-files";
+import { ENVIRONMENT_SCHEMA_FILE, environmentJsonSchema } from "../stacks/environment-schema";
+import { SERVICES } from "../stacks/services";
 import { benchmark } from "./bench/bench";
 import { buildLocalImages, environmentCommand, type EnvironmentCommand } from "./deploy";
 import { startDemo, stopDemo } from "./demo";
@@ -125,6 +127,13 @@ export function program(): Command {
     .argument("[images...]", "names (default: all)")
     .action((images: string[]) => {
       for (const tag of buildLocalImages(images)) console.log(tag);
+    });
+  cli
+    .command("schema")
+    .description(`write ${ENVIRONMENT_SCHEMA_FILE}, the JSON Schema of environment files that editors check them with, from the app's schema`)
+    .action(() => {
+      fs.writeFileSync(path.join(ROOT, ENVIRONMENT_SCHEMA_FILE), environmentJsonSchema(SERVICES));
+      console.log(`wrote ${ENVIRONMENT_SCHEMA_FILE}`);
     });
   cli
     .command("test")

@@ -348,7 +348,7 @@ function buildSchema(catalog: Catalog) {
 
 type Schema = ReturnType<typeof buildSchema>;
 const schemas = new WeakMap<Catalog, Schema>();
-function schemaFor(catalog: Catalog): Schema {
+export function schemaFor(catalog: Catalog): Schema {
   let schema = schemas.get(catalog);
   if (!schema) {
     schema = buildSchema(catalog);
