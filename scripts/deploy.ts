@@ -240,10 +240,8 @@ class EngineRun {
     // Applies exactly the plan shown; containers are waited for until healthy.
     if (planVerdict !== 0 && !(await this.apply())) {
       if (/already (exists|in use)/.test(fs.readFileSync(this.log, "utf8"))) {
-        say(
-          `a Docker object with one of ${env.name}'s names is not in its state. Objects labelled ${ENVIRONMENT_LABEL}=${env.name} are adopted ` +
-            `by the next \`npm run deploy -- ${env.name}\`; anything else with that name is not this environment's: rename or remove it.`,
-        );
+        // One literal: docs/troubleshooting.md quotes it.
+        say(`a Docker object with one of ${env.name}'s names is not in its state. Objects labelled ${ENVIRONMENT_LABEL}=${env.name} are adopted by the next \`npm run deploy -- ${env.name}\`; anything else with that name is not this environment's: rename or remove it.`);
       }
       return 1;
     }
