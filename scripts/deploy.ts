@@ -21,6 +21,7 @@ import { DEFAULT_ENVIRONMENT, chooseDefault, dockerHost, preflight } from "./pre
 import { reportOfPlan } from "./report";
 import { readStackFacts, type StackFacts } from "./stack-facts";
 import { finishDestroy, removeUnplannedContainers, unplannedObjects, type PlacedObject } from "./sweep";
+import { appArgs } from "./lib/app";
 
 /**
  * `npm run deploy|destroy|diff`: one environment, after installing what it needs.
@@ -99,7 +100,7 @@ export async function defaultEnvironment(): Promise<string> {
  * by tag; stops it when the work fails.
  */
 async function synthesizeWhile(out: string, work: () => void): Promise<void> {
-  const synth = spawn(process.execPath, [path.join(ROOT, "dist/main.js")], { env: { ...process.env, CDKTF_OUTDIR: out }, stdio: "inherit" });
+  const synth = spawn(process.execPath, appArgs(), { env: { ...process.env, CDKTF_OUTDIR: out }, stdio: "inherit" });
   const exited = new Promise<number | null>((resolve) => synth.on("exit", resolve));
   try {
     work();

@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { environmentFile, loadEnvironmentFile } from "../stacks/environment-files";
 import { CommandFailure } from "./lib/failure";
 import { ROOT, engineBinary, prepareEngine } from "./lib/engine";
+import { appArgs } from "./lib/app";
 
 /**
  * `npm run state:migrate -- ENV`: moves an environment's state from its local file to the shared
@@ -21,7 +22,7 @@ export function migrateState(envName: string): number {
 
   const out = process.env.CDKTF_OUTDIR ?? "cdktf.out";
   const dir = path.join(out, "stacks", envName);
-  const synth = spawnSync(process.execPath, [path.join(ROOT, "dist/main.js")], { env: { ...process.env, CDKTF_OUTDIR: out }, stdio: "inherit" });
+  const synth = spawnSync(process.execPath, appArgs(), { env: { ...process.env, CDKTF_OUTDIR: out }, stdio: "inherit" });
   if (synth.status !== 0) throw new CommandFailure("state:migrate: synth failed: its errors are above");
   const engine = (args: string[]) => {
     const result = spawnSync(engineBinary(), [`-chdir=${dir}`, ...args], { encoding: "utf8", maxBuffer: 1 << 30 });

@@ -9,6 +9,7 @@ import { dockerHost, preflight } from "../preflight";
 import { readStackFacts } from "../stack-facts";
 import { redactPlan, redactText, secretValues, type Json } from "./redact";
 import { plansDir, summarizeDrift } from "./summarize-files";
+import { appArgs } from "../lib/app";
 
 /**
  * `npm run plan` and `npm run drift`: plans environments with the engine itself and writes each
@@ -20,7 +21,7 @@ import { plansDir, summarizeDrift } from "./summarize-files";
 export async function planForReview(envNames: readonly string[], drift: boolean): Promise<number> {
   prepareEngine("--deploy");
   const out = process.env.CDKTF_OUTDIR ?? "cdktf.out";
-  const synth = spawnSync(process.execPath, [path.join(ROOT, "dist/main.js")], { env: { ...process.env, CDKTF_OUTDIR: out }, stdio: "inherit" });
+  const synth = spawnSync(process.execPath, appArgs(), { env: { ...process.env, CDKTF_OUTDIR: out }, stdio: "inherit" });
   if (synth.status !== 0) throw new CommandFailure("plan: synth failed: its errors are above");
   // The engine's plan JSON holds the secrets: what is written to plans/ is redacted; the folder stays private all the same.
   const plans = plansDir();
