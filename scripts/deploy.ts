@@ -163,7 +163,7 @@ class EngineRun {
     this.init();
     if (this.facts.backend !== "local" && fs.existsSync(path.join(this.stateDir, `${env.name}.tfstate`)) && !this.stateList()) {
       say(`${env.name}'s file names the ${this.facts.backend} backend, which holds no state for it, but ${this.stateDir}/${env.name}.tfstate does:`);
-      say(`move it first with \`npm run state:migrate -- ${env.name}\` (README: Team state)`);
+      say(`move it first with \`npm run state:migrate -- ${env.name}\` (docs/team-state.md)`);
       return 1;
     }
     fs.rmSync(path.join(this.dir, "adopt.tf.json"), { force: true });
@@ -223,7 +223,7 @@ class EngineRun {
       return 0;
     }
     if (command === "diff") return 0;
-    // CI on main: only the plan a pull request showed is applied (README: Reviewing plans in pull requests).
+    // CI on main: only the plan a pull request showed is applied (docs/plans-in-pull-requests.md).
     const reviewed = process.env.PM_REVIEWED_PLAN;
     if (reviewed && command === "deploy") {
       const differences = planDifferences(JSON.parse(fs.readFileSync(reviewed, "utf8")) as PlanJson, redactPlan(plan as Json, secretValues(process.env)) as PlanJson);
@@ -297,7 +297,7 @@ class EngineRun {
     const { backend, stateLocation } = this.facts;
     const server = stateLocation.replace(/^s3:\/\//, "").split("/")[0];
     if (backend !== "local" && /dial tcp|connection refused|no such host|timeout|timed out|could not connect/i.test(errors) && (args[0] === "init" || errors.includes(server))) {
-      this.say(`the ${backend} state backend (${stateLocation}) cannot be reached: nothing was changed (README: Team state)`);
+      this.say(`the ${backend} state backend (${stateLocation}) cannot be reached: nothing was changed (docs/team-state.md)`);
     }
     if (errors.includes("Error acquiring the state lock")) this.lockHolder();
     throw new CommandFailure();
@@ -306,7 +306,7 @@ class EngineRun {
   /** The engine's own lock message cannot name a PostgreSQL lock's holder (advisory locks carry no info): the server says which session holds one (PGAPPNAME says whose run it is). */
   private lockHolder(): void {
     if (this.facts.backend !== "pg") {
-      this.say(`if no run holds it any more, release it: ${this.engine} -chdir=${this.dir} force-unlock <ID above> (README: Team state, Locks)`);
+      this.say(`if no run holds it any more, release it: ${this.engine} -chdir=${this.dir} force-unlock <ID above> (docs/team-state.md, Locks)`);
       return;
     }
     const query = `select a.application_name || ' (server pid ' || a.pid || ', from ' ||
@@ -315,7 +315,7 @@ class EngineRun {
     const asked = spawnSync("psql", [process.env.PG_CONN_STR ?? "", "-Atc", query], { encoding: "utf8" });
     const holder = asked.status === 0 ? asked.stdout.trim() || "nobody any more (try again)" : "(psql is needed to name it)";
     this.say(`the state lock of ${this.env.name} is held by: ${holder}`);
-    this.say("it is released when that run ends or its connection drops (README: Team state, Locks)");
+    this.say("it is released when that run ends or its connection drops (docs/team-state.md, Locks)");
   }
 
   /** The plan, and its JSON for the summary, adoption and the report. */

@@ -15,7 +15,7 @@ export function migrateState(envName: string): number {
   const say = (line: string) => process.stderr.write(`state:migrate: ${line}\n`);
   process.env.TF_INPUT = "0";
   const { backend } = loadEnvironmentFile(environmentFile(ROOT, envName)).state;
-  if (backend === "local") throw new CommandFailure(`state:migrate: ${envName}'s state is local: set a shared backend in its file first (README: Team state)`, 2);
+  if (backend === "local") throw new CommandFailure(`state:migrate: ${envName}'s state is local: set a shared backend in its file first (docs/team-state.md)`, 2);
   const localState = path.join(process.env.PM_STATE_DIR ?? "state", `${envName}.tfstate`);
   if (!fs.existsSync(localState)) throw new CommandFailure(`state:migrate: no local state ${localState} to move`, 2);
   prepareEngine("--deploy");

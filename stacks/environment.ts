@@ -118,7 +118,7 @@ function buildSchema(catalog: Catalog) {
           name: hostName.optional(),
         })
         .prefault({}),
-      /** The monitored Docker hosts besides the stack's own (README: A fleet of Docker hosts). */
+      /** The monitored Docker hosts besides the stack's own (docs/fleet.md). */
       hosts: z.array(fleetHost).default([]),
       bindAddress: z.union([z.ipv4(), z.ipv6()]).default("127.0.0.1"),
       /**
@@ -225,7 +225,7 @@ function buildSchema(catalog: Catalog) {
         })
         .prefault({}),
       /**
-       * Changes to the shipped alerts here (README: Changing the alerts): alerts not loaded, the
+       * Changes to the shipped alerts here (docs/alerts.md, Changing the alerts): alerts not loaded, the
        * `for`, severity or labels of others, and rule files of the team's own, relative to this file.
        */
       alerts: z
@@ -282,7 +282,7 @@ function buildSchema(catalog: Catalog) {
         .prefault({}),
       state: stateBackend.default({ backend: "local" }),
       /**
-       * OpenTofu's state and plan encryption (README: Encrypted state), with a key derived from
+       * OpenTofu's state and plan encryption (docs/team-state.md, Encrypted state), with a key derived from
        * TF_VAR_state_passphrase. `key` is the passphrase's generation (raise it to rotate);
        * `previousKey`, only while rotating, the generation the state was written with
        * (TF_VAR_state_passphrase_previous), or 0 for state not yet encrypted.
@@ -312,7 +312,7 @@ function buildSchema(catalog: Catalog) {
       if (!isLoopback(env.bindAddress)) {
         const unprotected = catalog.filter((service) => env.services.includes(service.name) && isPublished(service) && !servesTls(env, service));
         if (unprotected.length) {
-          const fix = env.webAuth.enabled ? "they cannot serve TLS: leave them out of services" : "set webAuth: { enabled: true } (TLS and a login for each, README: Security)";
+          const fix = env.webAuth.enabled ? "they cannot serve TLS: leave them out of services" : "set webAuth: { enabled: true } (TLS and a login for each, docs/fleet.md, Security model)";
           ctx.addIssue({
             code: "custom",
             path: ["bindAddress"],

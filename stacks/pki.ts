@@ -12,7 +12,7 @@ import { Construct } from "constructs";
  * exporters) and for the stack's UIs when webAuth is on. Keys and certificates are created once and
  * kept in state, so a plan changes nothing until a certificate nears its end (early renewal:
  * then the plan replaces it, and the containers that hold it). State holds the private keys, as
- * it holds the passwords: the scripts keep it 0600 (README: Secrets).
+ * it holds the passwords: the scripts keep it 0600 (docs/environments.md, Secrets).
  */
 
 /** Validity of the CA (5 years) and of a server certificate (1 year), renewed 30 days before it ends. */

@@ -129,7 +129,7 @@ test("cdktf deploy brings every container up healthy", () =>
     expect(objects.networks).toEqual([`${main}-monitoring`]);
     expect(docker("logs", `${main}-elasticsearch-setup`)).toContain("es-setup: done");
     // Secrets are files: `docker inspect` (environment, command) and the logs show none, but the
-    // variables of the programs that can take theirs no other way (README: Secrets).
+    // variables of the programs that can take theirs no other way (docs/environments.md, Secrets).
     const secrets = Object.values(secretEnv);
     const shown: string[] = [];
     for (const name of objects.containers) {

@@ -1,7 +1,7 @@
 /**
  * The alert rules (each service folder's rules/, and stacks/protocol/rules): their labels and
  * annotations, their promtool unit tests (rules/tests beside them), one runbook each (runbooks/
- * beside them, their links resolving), the alert table in README.md, and where
+ * beside them, their links resolving), the alert table in docs/alerts.md, and where
  * Alertmanager sends each severity.
  */
 import * as fs from "node:fs";
@@ -16,7 +16,8 @@ import { amtool } from "../helpers/alertmanager";
 import { ASSETS, environment, ROOT, shippedEnvironment } from "../helpers/synth";
 import { run, tool } from "../helpers/tools";
 
-const README = path.join(ROOT, "README.md");
+/** Where the table of every alert is. */
+const ALERTS_PAGE = path.join(ROOT, "docs", "alerts.md");
 const SEVERITIES = ["critical", "warning", "info"];
 /** Always firing by design, so it has no silent case and its own severity. */
 const WATCHDOG = "Watchdog";
@@ -168,7 +169,7 @@ describe("Alertmanager routes (amtool config routes test)", () => {
     expect(receiverIn("beat", heartbeatOnly, { alertname: "RegistryDown", severity: "critical" })).toBe("null");
   });
 
-  // The delivery-failure matrix of the README ("Dead man's switch"): a failing integration's
+  // The delivery-failure matrix of docs/alerts.md ("Dead man's switch"): a failing integration's
   // own alert goes to another integration wherever there is one.
   const failure = (integration: string) => ({ alertname: "AlertmanagerFailedToSendAlerts", severity: "critical", service: "alertmanager", integration });
   const receiversOnly = (name: string, alerting: Record<string, unknown>) =>
@@ -192,10 +193,10 @@ describe("Alertmanager routes (amtool config routes test)", () => {
   });
 });
 
-describe("the README's alert table", () => {
+describe("the alert table (docs/alerts.md)", () => {
   it("lists every alert with its severity and a link to its runbook, and nothing else", () => {
-    const readme = fs.readFileSync(README, "utf8");
-    const section = readme.slice(readme.indexOf("\n## Alerts\n"), readme.indexOf("\n## ", readme.indexOf("\n## Alerts\n") + 1));
+    const page = fs.readFileSync(ALERTS_PAGE, "utf8");
+    const section = page.slice(page.indexOf("\n## Alerts\n"), page.indexOf("\n## ", page.indexOf("\n## Alerts\n") + 1));
     const rows = section
       .split("\n")
       .filter((line) => line.startsWith("|"))
@@ -203,7 +204,8 @@ describe("the README's alert table", () => {
       .map((line) => line.split("|").map((cell) => cell.trim().replace(/`/g, "")))
       .map(([, alert, severity, , firesWhen]) => ({ alert, severity, firesWhen }));
     const folderOf = new Map(alerts.map((a) => [a.name, a.folder]));
-    expect(rows.filter((r) => !/^\[(\w+)\]\((\S+)\/runbooks\/\1\.md\)$/.test(r.alert) || /\((\S+)\/runbooks\//.exec(r.alert)?.[1] !== folderOf.get(/^\[(\w+)\]/.exec(r.alert)?.[1] ?? "")).map((r) => r.alert)).toEqual([]);
+    // Links from docs/ into the repository: ../<rule file's folder>/runbooks/<Alert>.md.
+    expect(rows.filter((r) => !/^\[(\w+)\]\(\.\.\/(\S+)\/runbooks\/\1\.md\)$/.test(r.alert) || /\(\.\.\/(\S+)\/runbooks\//.exec(r.alert)?.[1] !== folderOf.get(/^\[(\w+)\]/.exec(r.alert)?.[1] ?? "")).map((r) => r.alert)).toEqual([]);
     const documented = rows.map((r) => `${/^\[(\w+)\]/.exec(r.alert)?.[1]} ${r.severity}`).sort();
     expect(documented).toEqual(alerts.map((a) => `${a.name} ${a.labels.severity}`).sort());
     // Dormant alerts say so, with their reason, and only they do.

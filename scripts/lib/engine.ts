@@ -63,5 +63,5 @@ export function encryptionEngineProblem(envName: string, encrypted: Encryption):
   const binary = engineBinary();
   const version = spawnSync(binary, ["version"], { encoding: "utf8" }).stdout?.split("\n")[0] ?? "";
   if (version.startsWith("OpenTofu")) return undefined;
-  return `${envName}: encryption.enabled needs OpenTofu; the engine is ${version || "unknown"} (${binary}): set TERRAFORM_BINARY_NAME to tofu, or leave encryption off (README: Encrypted state)`;
+  return `${envName}: encryption.enabled needs OpenTofu; the engine is ${version || "unknown"} (${binary}): set TERRAFORM_BINARY_NAME to tofu, or leave encryption off (docs/team-state.md, Encrypted state)`;
 }

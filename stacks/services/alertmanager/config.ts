@@ -35,7 +35,7 @@ export const NULL_RECEIVER = "null";
 export const HEARTBEAT_RECEIVER = "heartbeat";
 export const EMAIL_RECEIVER = "email";
 
-/** How often the Watchdog is sent to the heartbeat service; see the Dead man's switch section of the README. */
+/** How often the Watchdog is sent to the heartbeat service; see the Dead man's switch section of docs/alerts.md. */
 export const HEARTBEAT_TIMING = { group_wait: "10s", group_interval: "1m", repeat_interval: "1m" } as const;
 
 /** The value of the `integration` label Alertmanager puts on its notification metrics, per receiver. */
@@ -121,7 +121,7 @@ function receivers(env: Environment): Record<string, unknown>[] {
  * Where each alert goes. Critical pages (PagerDuty, else Slack), warnings go to Slack, info goes
  * nowhere; a receiver that is not configured falls back to null. The Watchdog goes to the
  * heartbeat service where there is one, else nowhere. A failing integration's own
- * AlertmanagerFailedToSendAlerts goes to the other one (README, "Dead man's switch").
+ * AlertmanagerFailedToSendAlerts goes to the other one (docs/alerts.md, "Dead man's switch").
  */
 export function routes(env: Environment): Record<string, unknown>[] {
   const slack = env.alerting.slack ? "slack" : NULL_RECEIVER;

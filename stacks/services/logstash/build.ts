@@ -11,7 +11,7 @@ export const build: ServiceBuild = (scope, ctx) => {
   const { env, secrets } = ctx;
   const tls = ownTlsPaths(env, logstash);
   if (tls && ctx.pki) {
-    // The shippers' client certificate: `terraform output -raw logstash_client_key` (README: Security).
+    // The shippers' client certificate: `terraform output -raw logstash_client_key` (docs/fleet.md, Security model).
     const client = ctx.pki.client("logstash-client", `${env.name} log shipper`);
     new TerraformOutput(scope, "client-certificate", { value: client.cert }).overrideLogicalId("logstash_client_certificate");
     new TerraformOutput(scope, "client-key", { value: client.key, sensitive: true }).overrideLogicalId("logstash_client_key");

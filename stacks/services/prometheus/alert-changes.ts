@@ -85,7 +85,7 @@ export function checkAlertChanges(env: Environment, shipped: readonly RuleFile[]
   const known = new Set(alertNames(shipped));
   const problems: string[] = [];
   const unknown = (name: string, field: string) => {
-    if (!known.has(name)) problems.push(`alerts.${field}: no shipped alert is named ${name} (README: Changing the alerts lists them)`);
+    if (!known.has(name)) problems.push(`alerts.${field}: no shipped alert is named ${name} (docs/alerts.md lists them)`);
   };
   env.alerts.disable.forEach((name, i) => unknown(name, `disable[${i}]`));
   for (const name of Object.keys(env.alerts.override)) unknown(name, `override.${name}`);
