@@ -10,6 +10,9 @@ prepare_app() {
   local stamp=dist/.tsbuildinfo-app
   if [[ ! -f $stamp ]] || [[ -n $(find main.ts stacks scripts tsconfig.json tsconfig.app.json package-lock.json -newer "$stamp" \( -name '*.ts' -o -name '*.json' \) -print -quit) ]]; then
     node_modules/.bin/tsc -p tsconfig.app.json >&2
+    # tsc leaves its build info untouched when no input changed (a dashboard's JSON is newer, but
+    # not an input): the stamp says when the sources were last found compiled.
+    touch "$stamp"
   fi
   prune_dist
 }
