@@ -232,6 +232,21 @@ describe("the Operations dashboard", () => {
   });
 });
 
+describe("the Business and Security dashboards", () => {
+  it.each([
+    ["Protocol Business", ["job"]],
+    ["Protocol Security", ["job", "instance"]],
+  ])("%s filters every panel over Protocol jobs by its variables", (title, variables) => {
+    const dashboard = DASHBOARDS.find(([, d]) => d.title === title)?.[1] as Dashboard;
+    expect((dashboard.templating?.list ?? []).map((v) => v.name)).toEqual(variables);
+    const exprs = (dashboard.panels ?? []).flatMap((p) => (p.targets ?? []).map((t) => String(t.expr)));
+    // The Protocol's own series (registries, TEG, auth); SPIRE's `up` and the x509 exporter's certificates have one target each.
+    const protocol = exprs.filter((e) => /registry_|teg_|auth_failures/.test(e));
+    expect(protocol.length).toBeGreaterThan(3);
+    expect(protocol.filter((e) => !e.includes('job=~"$job"'))).toEqual([]);
+  });
+});
+
 describe("the dashboard set", () => {
   const field = (key: string) => DASHBOARDS.map(([, d]) => d[key]);
   const repeated = (values: unknown[]) => values.filter((v, i) => values.indexOf(v) !== i);
