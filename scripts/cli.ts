@@ -94,8 +94,8 @@ export function program(): Command {
     .command("state:migrate")
     .description("move the environment's local state to the shared backend its file now names (the engine's state push); the local file is kept as .migrated")
     .argument("<environment>", "a file of environments/ without .yaml", environmentName)
-    .action((environment: string) => {
-      process.exitCode = migrateState(environment);
+    .action(async (environment: string) => {
+      process.exitCode = await migrateState(environment);
     });
   cli
     .command("health")

@@ -17,11 +17,11 @@ import { planDifferences } from "./plan/compare";
 import { redactPlan, secretValues, type Json } from "./plan/redact";
 import { summarizePlanFiles } from "./plan/summarize-files";
 import type { PlanJson } from "./plan/summary";
-import { DEFAULT_ENVIRONMENT, chooseDefault, dockerHost, preflight } from "./preflight";
+import { DEFAULT_ENVIRONMENT, chooseDefault, dockerHost, preflight, preflightFailure } from "./preflight";
 import { reportOfPlan } from "./report";
 import { readStackFacts, type StackFacts } from "./stack-facts";
 import { finishDestroy, removeUnplannedContainers, unplannedObjects, type PlacedObject } from "./sweep";
-import { appArgs } from "./lib/app";
+import { stackDir, startSynth } from "./lib/app";
 
 /**
  * `npm run deploy|destroy|diff`: one environment, after installing what it needs.
@@ -64,14 +64,11 @@ export async function environmentCommand(command: EnvironmentCommand, named: str
   Object.assign(process.env, secretVariables(ROOT, envName, process.env, (line) => process.stderr.write(`${line}\n`)));
   const env = loadEnvironmentFile(environmentFile(ROOT, envName));
   const checked = await preflight(env, dockerHost(env), { variables: process.env, allowStandins: process.env.PM_ALLOW_STANDINS === "1", images: command === "deploy" });
-  if (checked.problems.length) {
-    throw new CommandFailure(`preflight: ${env.name} cannot be deployed (${env.source}):\n${checked.problems.map((p) => `  - ${p}`).join("\n")}`);
-  }
+  if (checked.problems.length) throw preflightFailure(env, checked.problems);
   say(`preflight ok (${Math.floor((Date.now() - started) / 1000)} s)`);
 
-  const out = process.env.CDKTF_OUTDIR ?? "cdktf.out";
-  const dir = path.join(out, "stacks", envName);
-  await synthesizeWhile(out, () => {
+  const dir = stackDir(envName);
+  await synthesizeWhile(() => {
     prepareEngine("--deploy");
     if (checked.localBuilds.length && command === "deploy") sendBuiltImages(env, buildLocalImages(checked.localBuilds), say);
   });
@@ -99,16 +96,16 @@ export async function defaultEnvironment(): Promise<string> {
  * Runs the app's synth (a child: cdktf's App) while `work` runs, since the stack names its images
  * by tag; stops it when the work fails.
  */
-async function synthesizeWhile(out: string, work: () => void): Promise<void> {
-  const synth = spawn(process.execPath, appArgs(), { env: { ...process.env, CDKTF_OUTDIR: out }, stdio: "inherit" });
-  const exited = new Promise<number | null>((resolve) => synth.on("exit", resolve));
+async function synthesizeWhile(work: () => void): Promise<void> {
+  const synth = startSynth();
   try {
     work();
   } catch (error) {
-    synth.kill();
+    synth.child.kill();
+    synth.done.catch(() => undefined); // its exit is the work's failure, said already
     throw error;
   }
-  if ((await exited) !== 0) throw new CommandFailure("synth failed: its errors are above");
+  await synth.done;
 }
 
 /** Builds the named local images (scripts/build-local-images.sh); their tags. */

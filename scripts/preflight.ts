@@ -4,6 +4,7 @@ import { hasLocalBuild, LOCAL_IMAGE_REPOSITORY, pinnedTag, runningServices } fro
 import { SERVICES } from "../stacks/services";
 import { requiredSecrets, SECRETS } from "../stacks/secrets";
 import { dockerEnv, fleetProblems, hostProblem, runAsync } from "./docker-host";
+import { CommandFailure } from "./lib/failure";
 
 /**
  * What a deploy needs, checked in seconds before anything slow (building OpenTofu, the provider
@@ -104,6 +105,11 @@ export async function preflight(env: Environment, host: DockerHost, { variables,
   for (const name of missingSecrets) problems.push(`secret TF_VAR_${name} is not set (${SECRETS[name].description})`);
   if (env.state.backend === "pg" && !variables.PG_CONN_STR) problems.push("state.backend is pg: set PG_CONN_STR to the PostgreSQL connection string (postgres://…)");
   return { localBuilds, problems };
+}
+
+/** The message of a failed preflight: every problem, one per line. */
+export function preflightFailure(env: Environment, problems: readonly string[]): CommandFailure {
+  return new CommandFailure(`preflight: ${env.name} cannot be deployed (${env.source}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
 }
 
 /** The default environment: dev when its images can be had here, else the offline default. */

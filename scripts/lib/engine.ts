@@ -51,6 +51,17 @@ export function engineBinary(): string {
   return binary;
 }
 
+/**
+ * Runs the engine on a synthesized stack and returns what it printed; when it fails, its errors in
+ * full on stderr and a CommandFailure saying which step (`what` names the run, e.g. "plan: dev").
+ */
+export function runEngine(dir: string, args: readonly string[], what: string, variables: NodeJS.ProcessEnv = process.env): string {
+  const result = spawnSync(engineBinary(), [`-chdir=${dir}`, ...args], { env: variables, encoding: "utf8", maxBuffer: 1 << 30 });
+  if (result.status === 0) return result.stdout;
+  process.stderr.write(result.stderr);
+  throw new CommandFailure(`${what}: ${path.basename(engineBinary())} ${args[0]} failed: its errors are above`);
+}
+
 /** Whether the synthesized stack encrypts its state: "no", "yes" or "rotating" (encryption.previousKey). */
 export type Encryption = "no" | "yes" | "rotating";
 

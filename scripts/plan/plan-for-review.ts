@@ -1,15 +1,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
 import { environmentFile, loadEnvironmentFile } from "../../stacks/environment-files";
 import { CommandFailure } from "../lib/failure";
 import { secretVariables } from "../lib/secret-file";
-import { ROOT, encryptionEngineProblem, engineBinary, prepareEngine } from "../lib/engine";
-import { dockerHost, preflight } from "../preflight";
+import { ROOT, encryptionEngineProblem, prepareEngine, runEngine } from "../lib/engine";
+import { dockerHost, preflight, preflightFailure } from "../preflight";
 import { readStackFacts } from "../stack-facts";
 import { redactPlan, redactText, secretValues, type Json } from "./redact";
 import { plansDir, summarizeDrift } from "./summarize-files";
-import { appArgs } from "../lib/app";
+import { stackDir, synthesize } from "../lib/app";
 
 /**
  * `npm run plan` and `npm run drift`: plans environments with the engine itself and writes each
@@ -20,9 +19,7 @@ import { appArgs } from "../lib/app";
  */
 export async function planForReview(envNames: readonly string[], drift: boolean): Promise<number> {
   prepareEngine("--deploy");
-  const out = process.env.CDKTF_OUTDIR ?? "cdktf.out";
-  const synth = spawnSync(process.execPath, appArgs(), { env: { ...process.env, CDKTF_OUTDIR: out }, stdio: "inherit" });
-  if (synth.status !== 0) throw new CommandFailure("plan: synth failed: its errors are above");
+  await synthesize();
   // The engine's plan JSON holds the secrets: what is written to plans/ is redacted; the folder stays private all the same.
   const plans = plansDir();
   fs.mkdirSync(plans, { recursive: true, mode: 0o700 });
@@ -31,7 +28,7 @@ export async function planForReview(envNames: readonly string[], drift: boolean)
   for (const envName of envNames) {
     process.stderr.write(`plan: ${envName} (${mode})\n`);
     const json = path.join(plans, drift ? `${envName}.drift.json` : `${envName}.json`);
-    await planOne(envName, path.join(out, "stacks", envName), json, path.join(plans, `${envName}.${mode}.log`), drift);
+    await planOne(envName, stackDir(envName), json, path.join(plans, `${envName}.${mode}.log`), drift);
     if (drift && summarizeDrift(json) === 2) drifted = true;
   }
   return drifted ? 2 : 0;
@@ -43,17 +40,10 @@ async function planOne(envName: string, dir: string, json: string, textLog: stri
   // The file, its secrets and its Docker host, named before the engine runs.
   const env = loadEnvironmentFile(environmentFile(ROOT, envName));
   const { problems } = await preflight(env, dockerHost(env), { variables, images: false });
-  if (problems.length) throw new CommandFailure(`preflight: ${env.name} cannot be deployed (${env.source}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  if (problems.length) throw preflightFailure(env, problems);
   const problem = encryptionEngineProblem(envName, readStackFacts(dir).encrypted);
   if (problem) throw new CommandFailure(`plan: ${problem}`);
-  const engine = (args: string[]) => {
-    const result = spawnSync(engineBinary(), [`-chdir=${dir}`, ...args], { env: variables, encoding: "utf8", maxBuffer: 1 << 30 });
-    if (result.status !== 0) {
-      process.stderr.write(result.stderr);
-      throw new CommandFailure(`plan: ${envName}: ${path.basename(engineBinary())} ${args[0]} failed: its errors are above`);
-    }
-    return result.stdout;
-  };
+  const engine = (args: string[]) => runEngine(dir, args, `plan: ${envName}`, variables);
   const secrets = secretValues(variables);
   engine(["init", "-input=false", "-no-color"]);
   // The engine's own text of the plan, redacted too: it goes into the pull request's comment.
